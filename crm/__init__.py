@@ -1,0 +1,1 @@
+"""Leads & Contacts workspace: domain, data access and services (no Streamlit here)."""

@@ -1,0 +1,51 @@
+"""The audit log: who changed what, when, field by field, inside the same transaction."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from crm.clock import now
+from crm.db import Session
+
+if TYPE_CHECKING:
+    from crm.users import User
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def record(
+    tx: Session,
+    actor: User | None,
+    entity: str,
+    entity_id: int,
+    action: str,
+    *,
+    old: dict[str, Any] | None = None,
+    new: dict[str, Any] | None = None,
+    batch_id: int | None = None,
+) -> None:
+    """One row per changed field; one row with no field for actions without fields."""
+    old = old or {}
+    new = new or {}
+    fields = list(dict.fromkeys([*old, *new]))
+    stamp = now()
+    actor_id = actor.id if actor is not None else None
+    rows = [(f, _text(old.get(f)), _text(new.get(f))) for f in fields] or [("", None, None)]
+    for field, old_value, new_value in rows:
+        tx.execute(
+            "INSERT INTO audit_log (changed_at, user_id, entity, entity_id, action, field, "
+            "old_value, new_value, batch_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (stamp, actor_id, entity, entity_id, action, field, old_value, new_value, batch_id),
+        )
+
+
+def history(tx_or_db: Any, entity: str, entity_id: int) -> list[dict[str, Any]]:
+    """Changes to one record, newest first. Callers check access to the record first."""
+    return tx_or_db.fetch_all(
+        "SELECT a.changed_at, coalesce(u.full_name, 'system') AS changed_by, a.action, a.field, "
+        "a.old_value, a.new_value FROM audit_log a LEFT JOIN users u ON u.id = a.user_id "
+        "WHERE a.entity = ? AND a.entity_id = ? ORDER BY a.changed_at DESC, a.id DESC",
+        (entity, entity_id),
+    )

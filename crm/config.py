@@ -1,0 +1,83 @@
+"""Settings and secrets.
+
+Secrets come from the environment first, then `.streamlit/secrets.toml`; none is ever a
+constant in code. The cookie key is generated into the secrets file on first start, so a
+fresh clone works without a manual step while every installation gets its own key.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_PATH = ROOT / "data" / "crm.duckdb"
+SECRETS_PATH = ROOT / ".streamlit" / "secrets.toml"
+MIN_KEY_BYTES = 32
+
+
+def database_url() -> str:
+    """The database to use: `CRM_DATABASE_URL`, else the embedded DuckDB file."""
+    return os.environ.get("CRM_DATABASE_URL") or f"duckdb:///{DEFAULT_DATABASE_PATH}"
+
+
+def demo_mode() -> bool:
+    """Demo mode shows the demo sign-ins on the sign-in page. Off unless asked for."""
+    return os.environ.get("CRM_DEMO", "").lower() in {"1", "true", "yes", "on"}
+
+
+def session_hours() -> float:
+    """How long the sign-in cookie lives; short by default (8 hours)."""
+    raw = os.environ.get("CRM_SESSION_HOURS") or str(read_secrets().get("session_hours", 8))
+    try:
+        hours = float(raw)
+    except ValueError as exc:
+        raise ValueError(f"CRM_SESSION_HOURS must be a number of hours, not {raw!r}") from exc
+    if not 0 < hours <= 24 * 30:
+        raise ValueError("CRM_SESSION_HOURS must be between 0 and 720")
+    return hours
+
+
+def read_secrets(path: Path = SECRETS_PATH) -> dict:
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def secret(name: str, *, generate: bool = False, path: Path = SECRETS_PATH) -> str:
+    """A secret by name: env `CRM_<NAME>`, else secrets.toml, else generated (if allowed).
+
+    Generated secrets are appended to the secrets file, which git ignores.
+    """
+    from_env = os.environ.get(f"CRM_{name.upper()}")
+    if from_env:
+        return _checked(name, from_env)
+    stored = read_secrets(path).get(name)
+    if stored:
+        return _checked(name, str(stored))
+    if not generate:
+        raise KeyError(f"secret {name!r} is not set (environment CRM_{name.upper()} or {path})")
+    value = secrets.token_urlsafe(48)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(f'\n{name} = "{value}"\n')
+    os.chmod(path, 0o600)
+    return value
+
+
+def _checked(name: str, value: str) -> str:
+    if len(value.encode()) < MIN_KEY_BYTES:
+        raise ValueError(f"secret {name!r} must be at least {MIN_KEY_BYTES} bytes long")
+    return value
+
+
+@dataclass(frozen=True)
+class SignInPolicy:
+    """Failed sign-ins allowed per username inside the window before it is locked."""
+
+    max_failures: int = 5
+    window_minutes: int = 15

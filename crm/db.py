@@ -1,0 +1,385 @@
+"""One data-access API over DuckDB (embedded) and PostgreSQL (shared by several app servers).
+
+Services write SQL once, with `?` placeholders, and run it inside a unit of work:
+
+    with db.transaction() as tx:
+        tx.execute("UPDATE leads SET vip = ? WHERE id = ?", (True, 7))
+
+The unit of work commits when the block ends and rolls back when it raises, on both
+backends. DuckDB is opened once per process (one database instance, a fresh cursor per unit
+of work, so every Streamlit session thread gets its own); PostgreSQL uses a connection pool.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import pandas as pd
+
+Params = Sequence[Any]
+
+
+class DatabaseError(Exception):
+    """Base of the errors this layer raises, with a message fit for a user."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be opened or reached."""
+
+
+class IntegrityError(DatabaseError):
+    """A uniqueness or other constraint refused the change."""
+
+
+class ConcurrencyError(DatabaseError):
+    """Another transaction changed the same rows at the same time; try again."""
+
+
+class Session(ABC):
+    """One open transaction."""
+
+    dialect: str
+
+    @abstractmethod
+    def execute(self, sql: str, params: Params = ()) -> int:
+        """Run a statement; returns the number of rows it changed (when known)."""
+
+    @abstractmethod
+    def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def fetch_frame(self, sql: str, params: Params = ()) -> pd.DataFrame: ...
+
+    @abstractmethod
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
+        """Bulk-insert a frame whose column names are the table's column names."""
+
+    def fetch_one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        rows = self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        row = self.fetch_one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    @abstractmethod
+    def sync_sequence(self, sequence: str, table: str) -> None:
+        """Move `sequence` past the table's largest id (after a bulk load with explicit ids)."""
+
+
+class Database(ABC):
+    dialect: str
+    url: str
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self) -> Iterator[Session]: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # Shortcuts for a single statement in its own unit of work.
+    def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        with self.transaction() as tx:
+            return tx.fetch_all(sql, params)
+
+    def fetch_one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        with self.transaction() as tx:
+            return tx.fetch_one(sql, params)
+
+    def fetch_frame(self, sql: str, params: Params = ()) -> pd.DataFrame:
+        with self.transaction() as tx:
+            return tx.fetch_frame(sql, params)
+
+    def scalar(self, sql: str, params: Params = ()) -> Any:
+        with self.transaction() as tx:
+            return tx.scalar(sql, params)
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        with self.transaction() as tx:
+            return tx.execute(sql, params)
+
+
+# --------------------------------------------------------------------------- DuckDB
+
+
+class _DuckSession(Session):
+    dialect = "duckdb"
+
+    def __init__(self, cursor: Any) -> None:
+        self._cur = cursor
+
+    def _run(self, sql: str, params: Params) -> Any:
+        import duckdb
+
+        try:
+            return self._cur.execute(sql, list(params) if params else None)
+        except duckdb.ConstraintException as exc:
+            raise IntegrityError(_first_line(exc)) from exc
+        except duckdb.TransactionException as exc:
+            raise ConcurrencyError(
+                "Someone else changed the same records at the same moment; please try again."
+            ) from exc
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        result = self._run(sql, params)
+        if result.description and result.description[0][0] == "Count":
+            row = result.fetchone()
+            return int(row[0]) if row else 0
+        return -1
+
+    def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        result = self._run(sql, params)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
+    def fetch_frame(self, sql: str, params: Params = ()) -> pd.DataFrame:
+        return self._run(sql, params).df()
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        columns = ", ".join(_identifier(c) for c in frame.columns)
+        self._cur.register("_incoming_frame", frame)
+        try:
+            self._run(
+                f"INSERT INTO {_identifier(table)} ({columns}) SELECT {columns} FROM _incoming_frame",
+                (),
+            )
+        finally:
+            self._cur.unregister("_incoming_frame")
+        return len(frame)
+
+    def sync_sequence(self, sequence: str, table: str) -> None:
+        top = self.scalar(f"SELECT coalesce(max(id), 0) FROM {_identifier(table)}")
+        current = self.scalar(f"SELECT nextval('{_identifier(sequence)}')")
+        if current < top:
+            # DuckDB has no setval: draw the missing values in one vectorised statement.
+            self.scalar(
+                f"SELECT max(nextval('{_identifier(sequence)}')) FROM range(?)", (top - current,)
+            )
+
+
+class DuckDatabase(Database):
+    dialect = "duckdb"
+
+    def __init__(self, url: str, path: str) -> None:
+        import duckdb
+
+        self.url = url
+        self.path = path
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(path)
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise DatabaseUnavailable(
+                    f"The database file {path} is in use by another process (is the app "
+                    "running?). Stop it first, or use PostgreSQL for several processes."
+                ) from exc
+            raise DatabaseUnavailable(f"Cannot open {path}: {_first_line(exc)}") from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        cursor = self._con.cursor()
+        try:
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield _DuckSession(cursor)
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            try:
+                cursor.execute("COMMIT")
+            except Exception as exc:
+                import duckdb
+
+                if isinstance(exc, duckdb.TransactionException):
+                    raise ConcurrencyError(
+                        "Someone else changed the same records at the same moment; "
+                        "please try again."
+                    ) from exc
+                raise
+        finally:
+            cursor.close()
+
+    def close(self) -> None:
+        self._con.close()
+
+
+# ----------------------------------------------------------------------- PostgreSQL
+
+_PLACEHOLDER = re.compile(r"\?")
+
+
+@lru_cache(maxsize=4096)
+def _to_pyformat(sql: str) -> str:
+    """`?` placeholders to psycopg's `%s` (literal `%` doubled). SQL never holds a literal `?`."""
+    return _PLACEHOLDER.sub("%s", sql.replace("%", "%%"))
+
+
+class _PgSession(Session):
+    dialect = "postgres"
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def _run(self, sql: str, params: Params) -> Any:
+        import psycopg
+
+        cur = self._conn.cursor()
+        try:
+            cur.execute(_to_pyformat(sql), tuple(params) if params else None)
+        except psycopg.errors.IntegrityError as exc:
+            raise IntegrityError(_first_line(exc)) from exc
+        except (psycopg.errors.SerializationFailure, psycopg.errors.DeadlockDetected) as exc:
+            raise ConcurrencyError(
+                "Someone else changed the same records at the same moment; please try again."
+            ) from exc
+        return cur
+
+    def execute(self, sql: str, params: Params = ()) -> int:
+        return self._run(sql, params).rowcount
+
+    def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        return list(self._run(sql, params).fetchall())
+
+    def fetch_frame(self, sql: str, params: Params = ()) -> pd.DataFrame:
+        cur = self._run(sql, params)
+        names = [d.name for d in cur.description]
+        return pd.DataFrame(cur.fetchall(), columns=names)
+
+    def insert_frame(self, table: str, frame: pd.DataFrame) -> int:
+        if frame.empty:
+            return 0
+        columns = ", ".join(_identifier(c) for c in frame.columns)
+        cur = self._conn.cursor()
+        sql = f"COPY {_identifier(table)} ({columns}) FROM STDIN"
+        with cur.copy(sql) as copy:
+            for row in frame.itertuples(index=False, name=None):
+                copy.write_row([None if _is_missing(v) else v for v in row])
+        return len(frame)
+
+    def sync_sequence(self, sequence: str, table: str) -> None:
+        self.execute(
+            f"SELECT setval('{_identifier(sequence)}', "
+            f"greatest((SELECT coalesce(max(id), 0) FROM {_identifier(table)}), 1))"
+        )
+
+
+class PgDatabase(Database):
+    dialect = "postgres"
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg.rows import dict_row
+        from psycopg_pool import ConnectionPool
+
+        conninfo, schema = _split_schema(url)
+        self.url = url
+        self.schema = schema
+        kwargs: dict[str, Any] = {"row_factory": dict_row}
+        if schema:
+            kwargs["options"] = f"-c search_path={schema},public"
+        try:
+            with psycopg.connect(conninfo, connect_timeout=5, autocommit=True) as probe:
+                if schema:
+                    probe.execute(f"CREATE SCHEMA IF NOT EXISTS {_identifier(schema)}")
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(
+                f"Cannot connect to PostgreSQL at {_redacted(conninfo)}: {_first_line(exc)}"
+            ) from exc
+        self._pool = ConnectionPool(
+            conninfo, min_size=1, max_size=10, kwargs=kwargs, open=True, timeout=10
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._pool.connection() as conn, conn.transaction():
+            yield _PgSession(conn)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+# --------------------------------------------------------------------------- opening
+
+_open: dict[str, Database] = {}
+_open_lock = threading.Lock()
+
+
+def connect(url: str) -> Database:
+    """The process-wide database for `url` (opened once; DuckDB allows one instance per file)."""
+    with _open_lock:
+        db = _open.get(url)
+        if db is None:
+            db = _make(url)
+            _open[url] = db
+        return db
+
+
+def forget(url: str) -> None:
+    """Close and drop the process-wide instance for `url` (tests, CLI)."""
+    with _open_lock:
+        db = _open.pop(url, None)
+    if db is not None:
+        db.close()
+
+
+def _make(url: str) -> Database:
+    if url.startswith(("postgresql://", "postgres://")):
+        return PgDatabase(url)
+    if url.startswith("duckdb://"):
+        path = url.removeprefix("duckdb://")
+        path = path[1:] if path.startswith("/") and path[1:] == ":memory:" else path
+        return DuckDatabase(url, path or ":memory:")
+    if "://" in url:
+        raise DatabaseUnavailable(
+            f"Unsupported database URL {url!r}: use duckdb:///path/file.duckdb or postgresql://…"
+        )
+    return DuckDatabase(url, url)
+
+
+def _split_schema(url: str) -> tuple[str, str | None]:
+    """Our own `schema=` query parameter selects a PostgreSQL schema (search_path)."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query)
+    schema = next((v for k, v in query if k == "schema"), None)
+    rest = [(k, v) for k, v in query if k != "schema"]
+    if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
+        raise DatabaseUnavailable(f"Invalid schema name {schema!r}")
+    return urlunsplit(parts._replace(query=urlencode(rest))), schema
+
+
+def _identifier(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        raise ValueError(f"not a safe SQL identifier: {name!r}")
+    return name
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+def _redacted(conninfo: str) -> str:
+    parts = urlsplit(conninfo)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return conninfo

@@ -1,0 +1,292 @@
+"""Users and departments: who works here, in which role and department.
+
+Only admins manage users and departments; the access policy says so and every function here
+asks it first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+import bcrypt
+
+from crm import audit
+from crm.clock import now
+from crm.db import Database, IntegrityError, Session
+
+
+class Role(StrEnum):
+    SALES_MANAGER = "sales_manager"
+    OPERATOR = "operator"
+    COMPANY_MANAGER = "company_manager"
+    SUPER_OPERATOR = "super_operator"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    username: str
+    full_name: str
+    email: str
+    role: Role
+    department_id: int | None
+    active: bool
+    department_name: str | None = None
+
+
+class UserError(ValueError):
+    """A user or department change that cannot be made, with the reason."""
+
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
+MIN_PASSWORD_LENGTH = 8
+
+_USER_SELECT = """
+    SELECT u.id, u.username, u.full_name, u.email, u.role, u.department_id, u.active,
+           d.name AS department_name
+    FROM users u LEFT JOIN departments d ON d.id = u.department_id
+"""
+
+
+def hash_password(password: str) -> str:
+    return bcrypt.hashpw(password.encode(), bcrypt.gensalt(rounds=12)).decode()
+
+
+def password_matches(password: str, password_hash: str) -> bool:
+    try:
+        return bcrypt.checkpw(password.encode(), password_hash.encode())
+    except ValueError:
+        return False
+
+
+def _user(row: dict) -> User:
+    return User(
+        id=row["id"],
+        username=row["username"],
+        full_name=row["full_name"],
+        email=row["email"],
+        role=Role(row["role"]),
+        department_id=row["department_id"],
+        active=bool(row["active"]),
+        department_name=row["department_name"],
+    )
+
+
+def get_user(db: Database | Session, username: str) -> User | None:
+    row = db.fetch_one(f"{_USER_SELECT} WHERE u.username = ?", (username.strip().lower(),))
+    return _user(row) if row else None
+
+
+def get_user_by_id(db: Database | Session, user_id: int) -> User | None:
+    row = db.fetch_one(f"{_USER_SELECT} WHERE u.id = ?", (user_id,))
+    return _user(row) if row else None
+
+
+def list_users(actor: User, db: Database) -> list[User]:
+    _require_admin(actor)
+    return [_user(r) for r in db.fetch_all(f"{_USER_SELECT} ORDER BY u.username")]
+
+
+def list_departments(db: Database | Session) -> list[dict]:
+    """Departments with their user counts (names are not secret inside the company)."""
+    return db.fetch_all(
+        "SELECT d.id, d.name, count(u.id) AS users FROM departments d "
+        "LEFT JOIN users u ON u.department_id = d.id GROUP BY d.id, d.name ORDER BY d.name"
+    )
+
+
+def _require_admin(actor: User | None) -> None:
+    from crm.access import can_manage_users
+
+    if actor is not None and not can_manage_users(actor):
+        raise PermissionError("Only an admin can manage users and departments.")
+
+
+def _validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"The password must have at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def create_department(actor: User | None, db: Database, name: str) -> int:
+    """`actor` None means the system itself (CLI bootstrap, demo)."""
+    _require_admin(actor)
+    name = name.strip()
+    if not name:
+        raise UserError("A department needs a name.")
+    with db.transaction() as tx:
+        if tx.scalar("SELECT count(*) FROM departments WHERE lower(name) = lower(?)", (name,)):
+            raise UserError(f"A department named {name!r} already exists.")
+        new_id = tx.scalar(
+            "INSERT INTO departments (name, created_at) VALUES (?, ?) RETURNING id", (name, now())
+        )
+        audit.record(tx, actor, "department", new_id, "create", new={"name": name})
+    return new_id
+
+
+def rename_department(actor: User | None, db: Database, department_id: int, name: str) -> None:
+    _require_admin(actor)
+    name = name.strip()
+    if not name:
+        raise UserError("A department needs a name.")
+    with db.transaction() as tx:
+        old = tx.scalar("SELECT name FROM departments WHERE id = ?", (department_id,))
+        if old is None:
+            raise UserError("No such department.")
+        clash = tx.scalar(
+            "SELECT count(*) FROM departments WHERE lower(name) = lower(?) AND id <> ?",
+            (name, department_id),
+        )
+        if clash:
+            raise UserError(f"A department named {name!r} already exists.")
+        tx.execute("UPDATE departments SET name = ? WHERE id = ?", (name, department_id))
+        audit.record(tx, actor, "department", department_id, "update",
+                     old={"name": old}, new={"name": name})
+
+
+def department_id_by_name(db: Database | Session, name: str) -> int | None:
+    return db.scalar("SELECT id FROM departments WHERE lower(name) = lower(?)", (name.strip(),))
+
+
+def create_user(
+    actor: User | None,
+    db: Database,
+    *,
+    username: str,
+    full_name: str,
+    password: str,
+    role: Role | str,
+    department_id: int | None,
+    email: str = "",
+) -> int:
+    _require_admin(actor)
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise UserError(
+            "A username has 2-50 characters: lower-case letters, digits, dot, dash, underscore."
+        )
+    if not full_name.strip():
+        raise UserError("A user needs a full name.")
+    role = _role(role)
+    _validate_password(password)
+    with db.transaction() as tx:
+        _check_department(tx, role, department_id)
+        if tx.scalar("SELECT count(*) FROM users WHERE username = ?", (username,)):
+            raise UserError(f"The username {username!r} is taken.")
+        stamp = now()
+        try:
+            new_id = tx.scalar(
+                "INSERT INTO users (username, full_name, email, role, department_id, active, "
+                "password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?, TRUE, ?, ?, ?) "
+                "RETURNING id",
+                (username, full_name.strip(), email.strip(), role.value, department_id,
+                 hash_password(password), stamp, stamp),
+            )
+        except IntegrityError as exc:
+            raise UserError(f"The username {username!r} is taken.") from exc
+        audit.record(tx, actor, "user", new_id, "create", new={
+            "username": username, "full_name": full_name.strip(), "role": role.value,
+            "department_id": department_id,
+        })
+    return new_id
+
+
+def _role(role: Role | str) -> Role:
+    try:
+        return Role(role)
+    except ValueError as exc:
+        allowed = ", ".join(r.value for r in Role)
+        raise UserError(f"Unknown role {role!r}; use one of: {allowed}.") from exc
+
+
+def _check_department(tx: Session, role: Role, department_id: int | None) -> None:
+    if department_id is None:
+        if role in (Role.SALES_MANAGER, Role.OPERATOR):
+            raise UserError(f"A {role.label.lower()} must belong to a department.")
+        return
+    if not tx.scalar("SELECT count(*) FROM departments WHERE id = ?", (department_id,)):
+        raise UserError("No such department.")
+
+
+def update_user(
+    actor: User,
+    db: Database,
+    user_id: int,
+    *,
+    role: Role | str | None = None,
+    department_id: int | None | type(...) = ...,
+    full_name: str | None = None,
+    email: str | None = None,
+    active: bool | None = None,
+) -> None:
+    """Change role, department, name, email or active flag; one audit entry per field."""
+    _require_admin(actor)
+    with db.transaction() as tx:
+        current = get_user_by_id(tx, user_id)
+        if current is None:
+            raise UserError("No such user.")
+        changes: dict[str, object] = {}
+        new_role = current.role if role is None else _role(role)
+        new_department = current.department_id if department_id is ... else department_id
+        if new_role != current.role:
+            changes["role"] = new_role.value
+        if new_department != current.department_id:
+            changes["department_id"] = new_department
+        if full_name is not None and full_name.strip() != current.full_name:
+            if not full_name.strip():
+                raise UserError("A user needs a full name.")
+            changes["full_name"] = full_name.strip()
+        if email is not None and email.strip() != current.email:
+            changes["email"] = email.strip()
+        if active is not None and active != current.active:
+            if not active and actor is not None and actor.id == user_id:
+                raise UserError("You cannot deactivate yourself.")
+            changes["active"] = active
+        if not changes:
+            return
+        _check_department(tx, new_role, new_department)
+        if actor is not None and actor.id == user_id and new_role != Role.ADMIN:
+            raise UserError("You cannot take the admin role from yourself.")
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        tx.execute(
+            f"UPDATE users SET {assignments}, updated_at = ? WHERE id = ?",
+            (*changes.values(), now(), user_id),
+        )
+        old = {
+            "role": current.role.value, "department_id": current.department_id,
+            "full_name": current.full_name, "email": current.email, "active": current.active,
+        }
+        audit.record(tx, actor, "user", user_id, "update",
+                     old={k: old[k] for k in changes}, new=changes)
+
+
+def set_password(actor: User | None, db: Database, user_id: int, password: str) -> None:
+    """Reset a password (admin). Clears the sign-in throttle for that user."""
+    _require_admin(actor)
+    _validate_password(password)
+    with db.transaction() as tx:
+        username = tx.scalar("SELECT username FROM users WHERE id = ?", (user_id,))
+        if username is None:
+            raise UserError("No such user.")
+        tx.execute(
+            "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
+            (hash_password(password), now(), user_id),
+        )
+        tx.execute("DELETE FROM sign_in_attempts WHERE username = ?", (username,))
+        audit.record(tx, actor, "user", user_id, "password_reset")
+
+
+def eligible_owners(db: Database | Session, department_id: int | None = None) -> list[User]:
+    """Active sales staff who may be assigned records (in one department, or all)."""
+    sql = f"{_USER_SELECT} WHERE u.active AND u.role IN ('sales_manager', 'operator')"
+    params: tuple = ()
+    if department_id is not None:
+        sql += " AND u.department_id = ?"
+        params = (department_id,)
+    return [_user(r) for r in db.fetch_all(sql + " ORDER BY u.full_name", params)]
