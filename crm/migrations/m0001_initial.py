@@ -33,6 +33,10 @@ PERSON_COLUMNS = """
 """
 
 STATEMENTS = [
+    """CREATE TABLE app_settings (
+        name VARCHAR PRIMARY KEY,
+        value VARCHAR NOT NULL
+    )""",
     "CREATE SEQUENCE IF NOT EXISTS departments_id_seq",
     """CREATE TABLE departments (
         id BIGINT PRIMARY KEY DEFAULT nextval('departments_id_seq'),

@@ -1,0 +1,16 @@
+"""Entry point: sign in, then the navigation built for the signed-in user's role."""
+
+import streamlit as st
+
+from crm.ui.navigation import pages_for
+from crm.ui.session import sign_out_button, signed_in_user
+
+st.set_page_config(page_title="Leads & Contacts", page_icon=":material/contacts:", layout="wide")
+
+user = signed_in_user()
+if user is None:
+    st.stop()
+
+page = st.navigation(pages_for(user))
+sign_out_button()
+page.run()

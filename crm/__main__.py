@@ -1,0 +1,5 @@
+import sys
+
+from crm.cli import main
+
+sys.exit(main())

@@ -1,0 +1,257 @@
+"""`python -m crm`: a thin command line over the same services the pages use.
+
+The command line acts as the installation itself (audit entries show "system"): whoever can
+run it can already open the database file or reach the database server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+from crm import config, migrations, users
+from crm.db import Database, DatabaseError
+from crm.store import open_store
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad usage: one line naming the problem and where help is, exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+class CommandError(Exception):
+    """A one-line message for the user; exit status 1."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args) or 0
+    except (CommandError, DatabaseError, users.UserError, ValueError) as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m crm", description="Leads & Contacts workspace")
+    parser.add_argument("--db", help="database URL (default: CRM_DATABASE_URL or data/crm.duckdb)")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
+
+    init = commands.add_parser("init", help="create or upgrade the database schema")
+    init.set_defaults(handler=_init)
+
+    demo = commands.add_parser("demo", help="load deterministic demo data into an empty database")
+    demo.add_argument("--contacts", type=_count, default=20_000, help="contacts to create")
+    demo.add_argument("--leads", type=_count, default=20_000, help="leads to create")
+    demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    demo.set_defaults(handler=_demo)
+
+    _users_parser(commands)
+    _departments_parser(commands)
+    return parser
+
+
+def _users_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("users", help="list, create and change users")
+    sub = parser.add_subparsers(title="users commands", metavar="ACTION", parser_class=_Parser)
+    sub.add_parser("list", help="list users").set_defaults(handler=_users_list)
+
+    create = sub.add_parser("create", help="create a user (password read from standard input)")
+    create.add_argument("username")
+    create.add_argument("--name", required=True, help="full name")
+    create.add_argument("--role", required=True, choices=[r.value for r in users.Role])
+    create.add_argument("--department", help="department name")
+    create.add_argument("--email", default="")
+    create.set_defaults(handler=_users_create)
+
+    change = sub.add_parser("set", help="change a user's role, department, name or email")
+    change.add_argument("username")
+    change.add_argument("--role", choices=[r.value for r in users.Role])
+    change.add_argument("--department", help="department name, or '-' for none")
+    change.add_argument("--name", help="full name")
+    change.add_argument("--email")
+    change.set_defaults(handler=_users_set)
+
+    for name, active in (("deactivate", False), ("activate", True)):
+        toggle = sub.add_parser(name, help=f"{name} a user")
+        toggle.add_argument("username")
+        toggle.set_defaults(handler=_users_active, active=active)
+
+    reset = sub.add_parser("reset-password", help="set a new password (read from standard input)")
+    reset.add_argument("username")
+    reset.set_defaults(handler=_users_reset_password)
+
+    for departments_action in ("create-department", "rename-department"):
+        # Also reachable as `python -m crm departments ...`.
+        alias = sub.add_parser(departments_action, help=f"{departments_action.split('-')[0]} a "
+                               "department (same as `departments`)")
+        alias.add_argument("name")
+        if departments_action == "rename-department":
+            alias.add_argument("new_name")
+            alias.set_defaults(handler=_departments_rename)
+        else:
+            alias.set_defaults(handler=_departments_create)
+    parser.set_defaults(handler=lambda args: _help(parser))
+
+
+def _departments_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("departments", help="list, create and rename departments")
+    sub = parser.add_subparsers(title="departments commands", metavar="ACTION", parser_class=_Parser)
+    sub.add_parser("list", help="list departments").set_defaults(handler=_departments_list)
+    create = sub.add_parser("create", help="create a department")
+    create.add_argument("name")
+    create.set_defaults(handler=_departments_create)
+    rename = sub.add_parser("rename", help="rename a department")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    rename.set_defaults(handler=_departments_rename)
+    parser.set_defaults(handler=lambda args: _help(parser))
+
+
+def _help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _count(text: str) -> int:
+    value = int(text.replace("_", "").replace(",", ""))
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be zero or more")
+    return value
+
+
+def _store(args: argparse.Namespace) -> Database:
+    return open_store(args.db or config.database_url())
+
+
+# ------------------------------------------------------------------------- commands
+
+
+def _init(args: argparse.Namespace) -> int:
+    db = _store(args)
+    print(f"database ready at schema version {migrations.current_version(db)} ({db.url})")
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from crm.demo import DEMO_PASSWORD, DEMO_SIGN_INS, DemoError, load_demo
+
+    db = _store(args)
+    started = time.perf_counter()
+    try:
+        summary = load_demo(db, contacts=args.contacts, leads=args.leads, seed=args.seed,
+                            progress=lambda message: print(message, flush=True))
+    except DemoError as problem:
+        raise CommandError(str(problem)) from problem
+    print(f"demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
+    print(f"demo sign-ins (password {DEMO_PASSWORD}): "
+          + ", ".join(f"{name} ({role})" for name, role in DEMO_SIGN_INS))
+    return 0
+
+
+def _users_list(args: argparse.Namespace) -> int:
+    db = _store(args)
+    rows = users.list_users(None, db)
+    print(f"{'username':<24} {'role':<16} {'department':<20} {'active':<6} full name")
+    for u in rows:
+        print(f"{u.username:<24} {u.role.value:<16} {(u.department_name or '-'):<20} "
+              f"{'yes' if u.active else 'no':<6} {u.full_name}")
+    return 0
+
+
+def _department_id(db: Database, name: str | None) -> int | None:
+    if name is None or name == "-":
+        return None
+    found = users.department_id_by_name(db, name)
+    if found is None:
+        raise CommandError(f"no department named {name!r} (see `python -m crm departments list`)")
+    return found
+
+
+def _user(db: Database, username: str) -> users.User:
+    found = users.get_user(db, username)
+    if found is None:
+        raise CommandError(f"no user named {username!r}")
+    return found
+
+
+def _read_password(prompt: Callable[[str], str] = getpass.getpass) -> str:
+    """From the terminal (asked twice), or the first line of standard input when piped."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        first = prompt("Password: ")
+        if first != prompt("Repeat password: "):
+            raise CommandError("the passwords do not match")
+        return first
+    line = sys.stdin.readline() if sys.stdin is not None else ""
+    password = line.rstrip("\r\n")
+    if not password:
+        raise CommandError("no password given on standard input")
+    return password
+
+
+def _users_create(args: argparse.Namespace) -> int:
+    db = _store(args)
+    department_id = _department_id(db, args.department)
+    password = _read_password()
+    users.create_user(None, db, username=args.username, full_name=args.name, password=password,
+                      role=args.role, department_id=department_id, email=args.email)
+    print(f"user {args.username.strip().lower()} created")
+    return 0
+
+
+def _users_set(args: argparse.Namespace) -> int:
+    db = _store(args)
+    target = _user(db, args.username)
+    department = ... if args.department is None else _department_id(db, args.department)
+    users.update_user(None, db, target.id, role=args.role, department_id=department,
+                      full_name=args.name, email=args.email)
+    print(f"user {target.username} updated")
+    return 0
+
+
+def _users_active(args: argparse.Namespace) -> int:
+    db = _store(args)
+    target = _user(db, args.username)
+    users.update_user(None, db, target.id, active=args.active)
+    print(f"user {target.username} {'activated' if args.active else 'deactivated'}")
+    return 0
+
+
+def _users_reset_password(args: argparse.Namespace) -> int:
+    db = _store(args)
+    target = _user(db, args.username)
+    users.set_password(None, db, target.id, _read_password())
+    print(f"password of {target.username} reset")
+    return 0
+
+
+def _departments_list(args: argparse.Namespace) -> int:
+    for row in users.list_departments(_store(args)):
+        print(f"{row['name']}  ({row['users']} users)")
+    return 0
+
+
+def _departments_create(args: argparse.Namespace) -> int:
+    users.create_department(None, _store(args), args.name)
+    print(f"department {args.name.strip()} created")
+    return 0
+
+
+def _departments_rename(args: argparse.Namespace) -> int:
+    db = _store(args)
+    department_id = _department_id(db, args.name)
+    users.rename_department(None, db, department_id, args.new_name)
+    print(f"department {args.name} renamed to {args.new_name.strip()}")
+    return 0

@@ -1,0 +1,1 @@
+"""Streamlit widgets shared by several pages. The only package that imports streamlit."""

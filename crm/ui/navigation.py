@@ -1,0 +1,23 @@
+"""The page list for a role. A page a role may not use is never registered for that user."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm.access import can_manage_users
+from crm.users import User
+
+
+def pages_for(user: User) -> dict[str, list[st.Page]]:
+    sections: dict[str, list[st.Page]] = {
+        "Workspace": [
+            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:",
+                    url_path="overview", default=True),
+        ],
+    }
+    if can_manage_users(user):
+        sections["Administration"] = [
+            st.Page("pages/admin.py", title="Users & departments", icon=":material/group:",
+                    url_path="admin"),
+        ]
+    return sections

@@ -1,0 +1,32 @@
+"""The newsletter status mailbox icon, its legend and text label."""
+
+from __future__ import annotations
+
+import html
+
+import streamlit as st
+
+from crm.newsletter import LOOKS, NewsletterStatus
+
+_MAILBOX = (
+    '<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" '
+    'style="vertical-align:-3px"><path fill="{colour}" d="M20 4H4c-1.1 0-2 .9-2 2v12c0 1.1.9 '
+    '2 2 2h16c1.1 0 2-.9 2-2V6c0-1.1-.9-2-2-2zm0 4-8 5-8-5V6l8 5 8-5v2z"/></svg>'
+)
+
+
+def badge_html(status: NewsletterStatus | str, count: int | None = None) -> str:
+    """Icon plus text label; only our own constant strings go into the HTML."""
+    look = LOOKS[NewsletterStatus(status)]
+    text = html.escape(look.label)
+    if count is not None:
+        text += f" &middot; {count:,}"
+    return (f'<span title="{html.escape(look.meaning)}">'
+            f"{_MAILBOX.format(colour=look.colour)} {text}</span>")
+
+
+def legend() -> None:
+    st.markdown(
+        " &nbsp; ".join(badge_html(status) for status in NewsletterStatus),
+        unsafe_allow_html=True,
+    )

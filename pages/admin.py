@@ -1,0 +1,120 @@
+"""Users and departments (admins only; the page is registered only for them)."""
+
+import pandas as pd
+import streamlit as st
+
+from crm.users import (
+    Role,
+    UserError,
+    create_department,
+    create_user,
+    list_departments,
+    list_users,
+    rename_department,
+    set_password,
+    update_user,
+)
+from crm.ui.session import current_user, database
+
+actor = current_user()
+db = database()
+
+st.title("Users & departments")
+
+departments = list_departments(db)
+department_names = {d["id"]: d["name"] for d in departments}
+NO_DEPARTMENT = "— none —"
+
+
+def department_choice(label: str, key: str, current: int | None = None) -> int | None:
+    options = [None, *department_names]
+    index = options.index(current) if current in options else 0
+    return st.selectbox(label, options, index=index, key=key,
+                        format_func=lambda d: NO_DEPARTMENT if d is None else department_names[d])
+
+
+def attempt(action, success: str) -> None:
+    try:
+        action()
+    except (UserError, PermissionError) as problem:
+        st.error(str(problem))
+    else:
+        st.session_state["admin_flash"] = success
+        st.rerun()
+
+
+if flash := st.session_state.pop("admin_flash", None):
+    st.success(flash)
+
+users_tab, departments_tab = st.tabs(["Users", "Departments"])
+
+with users_tab:
+    users = list_users(actor, db)
+    st.dataframe(
+        pd.DataFrame(
+            [{"Username": u.username, "Full name": u.full_name, "Email": u.email,
+              "Role": u.role.label, "Department": u.department_name or "",
+              "Active": u.active} for u in users]
+        ),
+        hide_index=True,
+        width="stretch",
+    )
+
+    with st.expander("Add a user"):
+        with st.form("add_user", clear_on_submit=True):
+            username = st.text_input("Username")
+            full_name = st.text_input("Full name")
+            email = st.text_input("Email")
+            role = st.selectbox("Role", list(Role), format_func=lambda r: r.label)
+            department = department_choice("Department", "add_user_department")
+            password = st.text_input("Initial password", type="password",
+                                     help="At least 8 characters.")
+            if st.form_submit_button("Add user", type="primary"):
+                attempt(lambda: create_user(actor, db, username=username, full_name=full_name,
+                                            password=password, role=role,
+                                            department_id=department, email=email),
+                        f"User {username.strip().lower()} added.")
+
+    with st.expander("Change a user", expanded=False):
+        by_name = {u.username: u for u in users}
+        chosen = st.selectbox("User", list(by_name), key="edit_user_pick")
+        if chosen:
+            target = by_name[chosen]
+            with st.form("edit_user"):
+                full_name = st.text_input("Full name", target.full_name)
+                email = st.text_input("Email", target.email)
+                role = st.selectbox("Role", list(Role), index=list(Role).index(target.role),
+                                    format_func=lambda r: r.label)
+                department = department_choice("Department", "edit_user_department",
+                                               target.department_id)
+                active = st.checkbox("Active (may sign in)", target.active)
+                if st.form_submit_button("Save changes", type="primary"):
+                    attempt(lambda: update_user(actor, db, target.id, role=role,
+                                                department_id=department, full_name=full_name,
+                                                email=email, active=active),
+                            f"User {target.username} saved.")
+            with st.form("reset_password", clear_on_submit=True):
+                new_password = st.text_input(f"New password for {target.username}",
+                                             type="password")
+                if st.form_submit_button("Reset password"):
+                    attempt(lambda: set_password(actor, db, target.id, new_password),
+                            f"Password of {target.username} reset.")
+
+with departments_tab:
+    st.dataframe(
+        pd.DataFrame([{"Department": d["name"], "Users": d["users"]} for d in departments]),
+        hide_index=True,
+        width="stretch",
+    )
+    with st.form("add_department", clear_on_submit=True):
+        name = st.text_input("New department")
+        if st.form_submit_button("Create department"):
+            attempt(lambda: create_department(actor, db, name), f"Department {name.strip()} created.")
+    if department_names:
+        with st.form("rename_department"):
+            which = st.selectbox("Department", list(department_names),
+                                 format_func=lambda d: department_names[d])
+            new_name = st.text_input("New name")
+            if st.form_submit_button("Rename"):
+                attempt(lambda: rename_department(actor, db, which, new_name),
+                        f"Department renamed to {new_name.strip()}.")

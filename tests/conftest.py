@@ -1,0 +1,59 @@
+"""Shared fixtures. Every database test runs on DuckDB and on PostgreSQL.
+
+Backends come from `--backends` or `CRM_TEST_BACKENDS` (default: both). A run told to use
+PostgreSQL fails, not skips, when it cannot connect: the fixture raises.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+os.environ.setdefault("CRM_BCRYPT_ROUNDS", "4")
+
+from crm.db import Database  # noqa: E402
+from crm.store import close_store, open_store  # noqa: E402
+
+PG_BASE = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backends",
+        default=os.environ.get("CRM_TEST_BACKENDS", "duckdb,postgres"),
+        help="comma-separated database backends to run the suite on: duckdb, postgres",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = [b.strip() for b in metafunc.config.getoption("backends").split(",") if b]
+        unknown = set(backends) - {"duckdb", "postgres"}
+        if unknown:
+            raise pytest.UsageError(f"unknown backend(s): {', '.join(sorted(unknown))}")
+        metafunc.parametrize("backend", backends)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path) -> Iterator[str]:
+    """A URL for a new, empty database on `backend`, removed afterwards."""
+    if backend == "duckdb":
+        yield f"duckdb:///{tmp_path}/crm.duckdb"
+        return
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    yield f"{PG_BASE}?schema={schema}"
+    with psycopg.connect(PG_BASE, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    """An empty, migrated database."""
+    database = open_store(database_url)
+    yield database
+    close_store(database_url)
