@@ -11,13 +11,13 @@ from crm.users import User
 def pages_for(user: User) -> dict[str, list[st.Page]]:
     sections: dict[str, list[st.Page]] = {
         "Workspace": [
-            st.Page("pages/overview.py", title="Overview", icon=":material/dashboard:",
+            st.Page("pages/workspace/overview.py", title="Overview", icon=":material/dashboard:",
                     url_path="overview", default=True),
         ],
     }
     if can_manage_users(user):
         sections["Administration"] = [
-            st.Page("pages/admin.py", title="Users & departments", icon=":material/group:",
+            st.Page("pages/admin/users.py", title="Users & departments", icon=":material/group:",
                     url_path="admin"),
         ]
     return sections

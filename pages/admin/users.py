@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from crm.access import can_manage_users
 from crm.users import (
     Role,
     UserError,
@@ -17,6 +18,9 @@ from crm.users import (
 from crm.ui.session import current_user, database
 
 actor = current_user()
+if not can_manage_users(actor):  # never registered for other roles; checked again here
+    st.error("Page not found.")
+    st.stop()
 db = database()
 
 st.title("Users & departments")

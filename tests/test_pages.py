@@ -1,0 +1,120 @@
+"""Pages through Streamlit's AppTest: sign-in, role-gated navigation, overview, admin."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm import settings
+from crm.users import get_user, update_user
+from tests import factories
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+ADMIN_PAGE = "pages/admin/users.py"
+
+
+@pytest.fixture
+def world(db, database_url, monkeypatch):
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+    return factories.world(db)
+
+
+def open_app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=30).run()
+
+
+def sign_in(username: str, password: str = factories.PASSWORD) -> AppTest:
+    at = open_app()
+    at.text_input(key="sign_in_username").input(username)
+    at.text_input(key="sign_in_password").input(password)
+    at.button(key="FormSubmitter:sign_in-Sign in").click().run()
+    return at
+
+
+def metrics(at: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in at.metric}
+
+
+def test_a_visitor_sees_only_the_sign_in_form(world):
+    at = open_app()
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Leads & Contacts"]
+    assert at.text_input(key="sign_in_username")
+    assert not at.metric
+
+
+def test_a_wrong_password_is_refused_without_saying_whether_the_user_exists(world):
+    wrong = sign_in("sales.east", "wrong password")
+    unknown = sign_in("nobody.here", "wrong password")
+    assert [e.value for e in wrong.error] == [e.value for e in unknown.error] == [
+        "Username or password is incorrect."]
+    assert not wrong.metric
+
+
+def test_a_sales_manager_lands_on_the_overview_of_their_department(world):
+    at = sign_in("sales.east")
+    assert not at.exception
+    assert [t.value for t in at.title] == ["Overview"]
+    assert metrics(at) == {"Leads": "1", "Open leads": "1", "Contacts": "2", "Companies": "1"}
+    assert any("East department" in c.value for c in at.caption)
+
+
+def test_a_company_manager_sees_every_department(world):
+    at = sign_in("company.manager")
+    assert metrics(at) == {"Leads": "2", "Open leads": "2", "Contacts": "4", "Companies": "2"}
+
+
+@pytest.mark.parametrize("username", ["sales.east", "operator.east", "company.manager",
+                                      "super.operator"])
+def test_the_admin_page_is_not_registered_for_other_roles(world, username):
+    at = sign_in(username)
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page(ADMIN_PAGE)
+
+
+def test_an_admin_creates_a_department_on_the_admin_page(world, db):
+    at = sign_in("admin")
+    at.switch_page(ADMIN_PAGE).run()
+    assert [t.value for t in at.title] == ["Users & departments"]
+    form_input = next(t for t in at.text_input if t.label == "New department")
+    form_input.input("North")
+    next(b for b in at.button if b.label == "Create department").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Department North created."]
+    assert db.scalar("SELECT count(*) FROM departments WHERE name = 'North'") == 1
+
+
+def test_an_admin_sees_a_clear_error_for_a_duplicate_department(world, db):
+    at = sign_in("admin")
+    at.switch_page(ADMIN_PAGE).run()
+    next(t for t in at.text_input if t.label == "New department").input("East")
+    next(b for b in at.button if b.label == "Create department").click().run()
+    assert [e.value for e in at.error] == ["A department named 'East' already exists."]
+
+
+def test_a_deactivated_user_is_signed_out_at_their_next_interaction(world, db):
+    at = sign_in("sales.east")
+    assert at.metric
+    update_user(None, db, get_user(db, "sales.east").id, active=False)
+    at.run()
+    assert not at.metric
+    assert at.text_input(key="sign_in_username")
+    assert [i.value for i in at.info] == ["You have been signed out."]
+
+
+def test_signing_out_returns_to_the_sign_in_form(world):
+    at = sign_in("sales.east")
+    at.button(key="sign_out").click().run()
+    assert not at.metric
+    assert at.text_input(key="sign_in_username")
+
+
+def test_demo_sign_ins_are_shown_only_for_a_demo_database(world, db):
+    assert not open_app().expander
+    with db.transaction() as tx:
+        settings.put(tx, "demo", "1")
+    at = open_app()
+    assert [e.label for e in at.expander] == ["Demo sign-ins"]
