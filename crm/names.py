@@ -31,7 +31,7 @@ LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
             "gmbh", "ag", "kg", "kgaa", "ohg", "ug", "se", "ev", "and co kg",
             # French, Italian, Spanish, Portuguese
             "sa", "sas", "sasu", "sarl", "snc", "eurl", "and cie", "cie", "spa", "srl",
-            "sl", "slu", "ltda", "lda", "eireli", "sa de cv", "s de rl de cv", "de cv", "sae",
+            "sl", "slu", "ltda", "lda", "eireli", "sa de cv", "sab de cv", "s de rl de cv", "de cv", "sab", "sae",
             "ltee",
             # Benelux, Nordics, Central and Eastern Europe, Turkey
             "bv", "nv", "vof", "bvba", "sprl", "cv", "commv", "ab", "oy", "oyj", "as", "asa",

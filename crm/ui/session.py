@@ -69,10 +69,15 @@ def signed_in_user() -> User | None:
     if user is not None:
         st.session_state[_USER_KEY] = user
         return user
-    return _sign_in_form(db, authenticator)
+    user = _sign_in_form(db)
+    if user is not None:
+        # Outside the form's placeholder: the cookie is written by a browser component that
+        # must stay on the page, and the placeholder has just been emptied.
+        _remember(authenticator, user)
+    return user
 
 
-def _sign_in_form(db: Database, authenticator: stauth.Authenticate) -> User | None:
+def _sign_in_form(db: Database) -> User | None:
     slot = st.empty()
     with slot.container():
         st.title("Leads & Contacts")
@@ -88,7 +93,6 @@ def _sign_in_form(db: Database, authenticator: stauth.Authenticate) -> User | No
             except auth.SignInRefused as refused:
                 st.error(str(refused))
             else:
-                _remember(authenticator, user)
                 slot.empty()
                 return user
         if settings.is_demo(db):

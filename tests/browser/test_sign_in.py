@@ -1,0 +1,68 @@
+"""In a real browser: sign in through the form, the cookie keeps the session across a reload,
+sign out ends it, and a page of another role cannot be reached."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.store import close_store
+from tests import factories
+from tests.browser.conftest import AppServer, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def server(db, database_url, tmp_path):
+    factories.world(db)
+    close_store(database_url)  # DuckDB: one process per file; the server is that process now
+    app = AppServer(database_url, tmp_path)
+    yield app
+    app.stop()
+
+
+def sign_in(page, server, username: str) -> None:
+    page.goto(server.url)
+    page.get_by_role("textbox", name="Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").wait_for()
+    wait_idle(page)
+
+
+def test_the_cookie_keeps_the_session_across_a_reload_until_sign_out(page, server):
+    sign_in(page, server, "sales.east")
+    # The cookie is written by streamlit-authenticator's browser component.
+    page.wait_for_function("document.cookie.includes('crm_session=')")
+    cookie = next(c for c in page.context.cookies() if c["name"] == "crm_session")
+    assert cookie["sameSite"] == "Strict"
+
+    page.reload()
+    page.get_by_role("heading", name="Overview").wait_for()
+    wait_idle(page)
+    assert page.get_by_role("textbox", name="Username").count() == 0
+
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("textbox", name="Username").wait_for()
+    wait_idle(page)
+    page.reload()
+    page.get_by_role("textbox", name="Username").wait_for()
+    wait_idle(page)
+    assert page.get_by_role("heading", name="Overview").count() == 0
+
+
+def test_a_sales_manager_cannot_reach_the_admin_page(page, server):
+    sign_in(page, server, "sales.east")
+    page.goto(f"{server.url}/admin")
+    wait_idle(page)
+    page.get_by_role("heading", name="Overview").wait_for()
+    assert page.get_by_role("heading", name="Users & departments").count() == 0
+    assert page.get_by_role("link", name="Users & departments").count() == 0
+
+
+def test_an_admin_reaches_the_admin_page(page, server):
+    sign_in(page, server, "admin")
+    page.get_by_role("link", name="Users & departments").click()
+    page.get_by_role("heading", name="Users & departments").wait_for()
+    page.goto(f"{server.url}/admin")
+    page.get_by_role("heading", name="Users & departments").wait_for()
