@@ -24,8 +24,11 @@ class SignInRefused(Exception):
     """Sign-in refused; the message is safe to show."""
 
 
+DEFAULT_POLICY = SignInPolicy()
+
+
 def sign_in(db: Database, username: str, password: str,
-            policy: SignInPolicy = SignInPolicy()) -> User:
+            policy: SignInPolicy = DEFAULT_POLICY) -> User:
     """The active user these credentials belong to, or SignInRefused."""
     username = (username or "").strip().lower()
     if not username or not password:
@@ -48,7 +51,8 @@ def sign_in(db: Database, username: str, password: str,
     return user
 
 
-def locked_until(db: Database, username: str, policy: SignInPolicy = SignInPolicy()) -> datetime | None:
+def locked_until(db: Database, username: str,
+                 policy: SignInPolicy = DEFAULT_POLICY) -> datetime | None:
     """When the username's lock ends, or None when it may try to sign in."""
     since = now() - timedelta(minutes=policy.window_minutes)
     rows = db.fetch_all(

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from crm import config, migrations, users
+from crm import config, migrations, settings, users
 from crm.db import Database, DatabaseError
 from crm.store import open_store
 
@@ -108,7 +108,8 @@ def _users_parser(commands: argparse._SubParsersAction) -> None:
 
 def _departments_parser(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser("departments", help="list, create and rename departments")
-    sub = parser.add_subparsers(title="departments commands", metavar="ACTION", parser_class=_Parser)
+    sub = parser.add_subparsers(title="departments commands", metavar="ACTION",
+                                parser_class=_Parser)
     sub.add_parser("list", help="list departments").set_defaults(handler=_departments_list)
     create = sub.add_parser("create", help="create a department")
     create.add_argument("name")
@@ -142,11 +143,20 @@ def _store(args: argparse.Namespace) -> Database:
 def _init(args: argparse.Namespace) -> int:
     db = _store(args)
     print(f"database ready at schema version {migrations.current_version(db)} ({db.url})")
+    if settings.is_demo(db):
+        _print_demo_sign_ins()
     return 0
 
 
+def _print_demo_sign_ins() -> None:
+    from crm.demo import DEMO_PASSWORD, DEMO_SIGN_INS
+
+    print(f"demo sign-ins (password {DEMO_PASSWORD}): "
+          + ", ".join(f"{name} ({role})" for name, role in DEMO_SIGN_INS))
+
+
 def _demo(args: argparse.Namespace) -> int:
-    from crm.demo import DEMO_PASSWORD, DEMO_SIGN_INS, DemoError, load_demo
+    from crm.demo import DemoError, load_demo
 
     db = _store(args)
     started = time.perf_counter()
@@ -155,9 +165,8 @@ def _demo(args: argparse.Namespace) -> int:
                             progress=lambda message: print(message, flush=True))
     except DemoError as problem:
         raise CommandError(str(problem)) from problem
-    print(f"demo data loaded in {time.perf_counter() - started:.1f} s: {summary}")
-    print(f"demo sign-ins (password {DEMO_PASSWORD}): "
-          + ", ".join(f"{name} ({role})" for name, role in DEMO_SIGN_INS))
+    print(f"demo data loaded in {time.perf_counter() - started:.1f} s: {summary.describe()}")
+    _print_demo_sign_ins()
     return 0
 
 

@@ -18,22 +18,27 @@ subscription history that agree with the persons' `last_mailed_at` and `unsubscr
 from __future__ import annotations
 
 import calendar
+import importlib
+import numbers
 import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from crm import settings
 from crm.db import Database, Session
 from crm.names import ascii_fold, company_name_key
-from crm.users import Role, hash_password
+from crm.users import USERNAME_PATTERN, Role, hash_password
 
-DEMO_PASSWORD = "demo-crm-2026"  # public demo credentials, shown on the sign-in page in demo mode
+# Public demo credentials, shown on the sign-in page in demo mode; never a real secret.
+DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105
 
 _ROLE_USERS: tuple[tuple[str, Role, str | None], ...] = (
     ("admin", Role.ADMIN, None),
@@ -427,15 +432,15 @@ def _weighted(rng: np.random.Generator, n: int, weights: Sequence[float]) -> np.
 
 
 class _Pool:
-    """Groups of strings (one group per locale, country, department...) in one arrow array."""
+    """Groups of values (one group per locale, country, department...) in one arrow array."""
 
-    def __init__(self, groups: Sequence[Sequence[str]], slugs: bool = False) -> None:
+    def __init__(self, groups: Sequence[Sequence[Any]], slugs: bool = False) -> None:
         self.sizes = np.array([len(g) for g in groups], dtype=np.int64)
         if (self.sizes == 0).any():
             raise DemoError("A demo data pool is empty.")
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
         flat = [value for group in groups for value in group]
-        self.values = pa.array(flat, pa.string())
+        self.values = pa.array(flat)
         self.slugs = pa.array([_slug(v) or "x" for v in flat], pa.string()) if slugs else None
 
     def pick(self, rng: np.random.Generator, group: np.ndarray, power: float = 1.0) -> np.ndarray:
@@ -465,9 +470,11 @@ def load_demo(
     progress: Callable[[str], None] | None = None,
 ) -> DemoSummary:
     """Fill an empty, migrated database with demo data; the same seed gives the same data."""
-    for label, value in (("contacts", contacts), ("leads", leads), ("seed", seed)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise DemoError(f"The number of {label} must be a whole number of at least 0.")
+    for label, value in (("number of contacts", contacts), ("number of leads", leads),
+                         ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise DemoError(f"The {label} must be a whole number of at least 0, not {value!r}.")
+    contacts, leads, seed = int(contacts), int(leads), int(seed)
     started = time.perf_counter()
     say = progress or (lambda _message: None)
     with db.transaction() as tx:
@@ -478,6 +485,7 @@ def load_demo(
     with db.transaction() as tx:
         _require_empty(tx)
         counts = builder.load(tx, contacts=contacts, leads=leads, password_hash=password_hash)
+        settings.put(tx, "demo", "1")  # the sign-in page then shows the demo sign-ins
     summary = DemoSummary(**counts, seconds=round(time.perf_counter() - started, 2))
     say(summary.describe())
     return summary
@@ -485,12 +493,12 @@ def load_demo(
 
 def _require_empty(tx: Session) -> None:
     found = []
-    for table, label in (("users", "users"), ("departments", "departments"),
-                         ("companies", "companies"), ("contacts", "contacts"),
-                         ("leads", "leads")):
+    for table, singular in (("users", "user"), ("departments", "department"),
+                            ("companies", "company"), ("contacts", "contact"),
+                            ("leads", "lead")):
         count = tx.scalar(f"SELECT count(*) FROM {table}")
         if count:
-            found.append(f"{count:,} {label}")
+            found.append(f"{count:,} {singular if count == 1 else table}")
     if found:
         raise DemoError(
             "Demo data loads only into an empty database, but this one already has "
@@ -502,6 +510,7 @@ class _Builder:
     def __init__(self, seed: int, say: Callable[[str], None]) -> None:
         self.seed = seed
         self.say = say
+        self._fakers: dict[str, Any] = {}
         countries = _COUNTRIES
         self.codes = pa.array([c.code for c in countries])
         self.country_p = np.array([c.weight for c in countries]) / sum(c.weight for c in countries)
@@ -527,11 +536,26 @@ class _Builder:
 
     # ------------------------------------------------------------------ pools
 
-    def _faker(self, locale: str):
-        from faker import Faker
+    def _faker(self, locale: str) -> Any:
+        """A Faker generator with only the person and address providers of `locale`.
 
-        fake = Faker(locale)
-        fake.seed_instance(self.seed)
+        Much cheaper to create than `Faker(locale)`, with the same locale fallbacks.
+        """
+        fake = self._fakers.get(locale)
+        if fake is None:
+            from faker import Generator
+
+            fake = Generator()
+            fake.seed_instance(self.seed)
+            for kind in ("person", "address"):
+                for candidate in (locale, locale.split("_")[0], "en_US"):
+                    try:
+                        module = importlib.import_module(f"faker.providers.{kind}.{candidate}")
+                    except ModuleNotFoundError:
+                        continue
+                    fake.add_provider(module.Provider)
+                    break
+            self._fakers[locale] = fake
         return fake
 
     def _names(self, key: str) -> tuple[list[str], list[str], list[str]]:
@@ -540,27 +564,27 @@ class _Builder:
             return list(male), list(female), list(last)
         if key == "ja":
             fake = self._faker("ja_JP")
-            return (_unique(fake.first_romanized_name_male() for _ in range(300)),
-                    _unique(fake.first_romanized_name_female() for _ in range(300)),
-                    _unique(fake.last_romanized_name() for _ in range(500)))
+            return (_unique(fake.first_romanized_name_male() for _ in range(200)),
+                    _unique(fake.first_romanized_name_female() for _ in range(200)),
+                    _unique(fake.last_romanized_name() for _ in range(400)))
         if key == "zh":
             fake = self._faker("zh_CN")
-            first = _unique(fake.first_romanized_name() for _ in range(300))
-            return first, first, _unique(fake.last_romanized_name() for _ in range(300))
+            first = _unique(fake.first_romanized_name() for _ in range(200))
+            return first, first, _unique(fake.last_romanized_name() for _ in range(200))
         fake = self._faker(key)
-        return (_unique(fake.first_name_male() for _ in range(300)),
-                _unique(fake.first_name_female() for _ in range(300)),
-                _unique(fake.last_name() for _ in range(600)))
+        return (_unique(fake.first_name_male() for _ in range(200)),
+                _unique(fake.first_name_female() for _ in range(200)),
+                _unique(fake.last_name() for _ in range(400)))
 
     def _streets(self, country: _Country) -> list[str]:
         if isinstance(country.streets, str):
             fake = self._faker(country.streets)
             return _unique(
-                ", ".join(fake.street_address().splitlines()) for _ in range(200)
+                ", ".join(fake.street_address().splitlines()) for _ in range(120)
             )
         rng = np.random.default_rng((self.seed, 99, _COUNTRIES.index(country)))
         out = []
-        for i in range(200):
+        for i in range(120):
             street = country.streets[i % len(country.streets)]
             if country.code == "JP":
                 a, b, c = rng.integers(1, 9), rng.integers(1, 20), rng.integers(1, 30)
@@ -643,7 +667,7 @@ class _Builder:
             while made < count:
                 first, last = person(department)
                 username = f"{_slug(first)}.{_slug(last)}".replace("-", "")[:50]
-                if username in taken or len(username) < 3:
+                if username in taken or not USERNAME_PATTERN.match(username):
                     continue
                 taken.add(username)
                 rows.append((username, f"{first} {last}", Role.SALES_MANAGER.value, department))
@@ -661,10 +685,10 @@ class _Builder:
                      if row[2] == Role.OPERATOR.value and row[3] == d]
             for d, group in enumerate(self.sales)
         ]
-        self.sales_pool = _Pool([[str(u) for u in group] for group in self.sales])
-        self.staff_pool = _Pool([[str(u) for u in group] for group in self.staff])
-        self.sales_ids = np.array([int(v) for v in self.sales_pool.values.to_pylist()])
-        self.staff_ids = np.array([int(v) for v in self.staff_pool.values.to_pylist()])
+        self.sales_pool = _Pool(self.sales)
+        self.staff_pool = _Pool(self.staff)
+        self.sales_ids = self.sales_pool.values.to_numpy()
+        self.staff_ids = self.staff_pool.values.to_numpy()
         created = _START_S - 45 * _DAY + rng.integers(0, 10 * _DAY, len(rows))
         departments = np.array([-1 if r[3] is None else r[3] + 1 for r in rows])
         self.tx.insert_frame("users", _frame({
@@ -689,9 +713,9 @@ class _Builder:
     def _mailings(self) -> None:
         sent = np.array([_seconds(m.sent) for m in _MAILINGS])
         departments = np.array([-1 if m.department is None else m.department for m in _MAILINGS])
+        manager = self.user_ids["company.manager"]
         creators = np.array([
-            self.user_ids["company.manager"] if m.department is None else self.sales[m.department][0]
-            for m in _MAILINGS
+            manager if m.department is None else self.sales[m.department][0] for m in _MAILINGS
         ])
         self.mail_sent = sent
         self.mail_department = departments
@@ -733,7 +757,7 @@ class _Builder:
         )
         slug = pc.choose(
             pattern, slug1, _join(slug1, "-", slug2), _join(slug1, "-", slug2),
-            _join(slug1, word_slug), brand_slug, brand_slug,
+            _join(slug1, word_slug), brand_slug, _join(brand_slug, word_slug),
         )
         pattern_np = pattern.to_numpy(zero_copy_only=False)
         with_legal = (rng.random(n) < 0.85) | (pattern_np == 0)
@@ -832,8 +856,8 @@ class _Builder:
         industries = self.reference["industries"]
         industry_ids = np.array([industries[k] for k in sorted(industries)])
         first = rng.integers(0, len(industry_ids), n)
-        second = (first + rng.integers(1, len(industry_ids), n)) % len(industry_ids)
-        two = rng.random(n) < 0.3
+        second = (first + rng.integers(1, max(2, len(industry_ids)), n)) % len(industry_ids)
+        two = (rng.random(n) < 0.3) & (second != first)
         company_ids = np.arange(1, n + 1)
         self.tx.insert_frame("company_industries", _frame({
             "company_id": np.concatenate([company_ids, company_ids[two]]),
@@ -842,7 +866,7 @@ class _Builder:
         self.company = {
             "country": country, "department": department, "owner": owner, "created": created,
             "domain": domain, "phone": phone, "city": city, "street": street,
-            "name": pa.array(names, pa.string()), "website": _join("https://www.", domain),
+            "name": pa.array(names, pa.string()),
         }
 
     # ---------------------------------------------------------------- people
@@ -882,7 +906,7 @@ class _Builder:
         female = rng.random(n) < 0.42
         first_group = group + np.where(female, self.female_offset, 0)
         f = self.first.pick(rng, first_group, 1.6)
-        m = self.first.pick(rng, first_group, 1.6)
+        m = self.first.pick(rng, first_group)
         last = self.last.pick(rng, group, 1.6)
         first_slug, last_slug = self.first.take_slug(f), self.last.take_slug(last)
         initial = pc.utf8_slice_codeunits(first_slug, 0, 1)
@@ -894,7 +918,7 @@ class _Builder:
         )
         return {
             "first_name": self.first.take(f),
-            "middle_name": _when(rng.random(n) < 0.03, self.first.take(m)),
+            "middle_name": _when((rng.random(n) < 0.03) & (m != f), self.first.take(m)),
             "last_name": self.last.take(last),
             "local": local,
             "private_local": _join(first_slug, ".", last_slug, _text(rng.integers(1, 99, n))),
@@ -1015,8 +1039,11 @@ class _Builder:
         email = _when(private, _join(person["private_local"], "@", free_mail),
                       _join(person["local"], "@", domain))
         has_email = rng.random(n) < 0.98
-        city = self.cities.take(self.cities.pick(rng, country, 2.0))
-        street = self.streets.take(self.streets.pick(rng, country))
+        city = _when(known, c["city"].take(known_index),
+                     self.cities.take(self.cities.pick(rng, country, 2.0)))
+        street = _when(known, c["street"].take(known_index),
+                       self.streets.take(self.streets.pick(rng, country)))
+        company_phone = _when(known, c["phone"].take(known_index), self._phones(rng, country))
         industries = self.reference["industries"]
         industry_ids = np.array([industries[k] for k in sorted(industries)])
         types = self.reference["company_types"]
@@ -1029,7 +1056,7 @@ class _Builder:
             "id": ids,
             "company_name": company_name,
             "company_email": _when(rng.random(n) < 0.6, _join("info@", domain)),
-            "company_phone": _when(rng.random(n) < 0.6, self._phones(rng, country)),
+            "company_phone": _when(rng.random(n) < 0.6, company_phone),
             "website": _when(rng.random(n) < 0.75, _join("https://www.", domain)),
             "company_address": _when(rng.random(n) < 0.7, street),
             "industry_id": _ids(industry_ids[rng.integers(0, len(industry_ids), n)],
@@ -1087,7 +1114,7 @@ class _Builder:
         kind = rng.random(n)
         was_mailed_then_left = ~opt_in & (kind < 0.55)
         left_unmailed = ~opt_in & (kind >= 0.55) & (kind < 0.75)
-        wants_mail = ((opt_in & (rng.random(n) < 0.62)) | was_mailed_then_left) & has_email
+        wants_mail = ((opt_in & (rng.random(n) < 0.8)) | was_mailed_then_left) & has_email
         eligible = (
             (self.mail_sent[None, :] > created[:, None] + _DAY)
             & ((self.mail_department[None, :] < 0)

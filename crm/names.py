@@ -31,8 +31,8 @@ LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
             "gmbh", "ag", "kg", "kgaa", "ohg", "ug", "se", "ev", "and co kg",
             # French, Italian, Spanish, Portuguese
             "sa", "sas", "sasu", "sarl", "snc", "eurl", "and cie", "cie", "spa", "srl",
-            "sl", "slu", "ltda", "lda", "eireli", "sa de cv", "sab de cv", "s de rl de cv", "de cv", "sab", "sae",
-            "ltee",
+            "sl", "slu", "ltda", "lda", "eireli", "sa de cv", "sab de cv", "s de rl de cv",
+            "de cv", "sab", "sae", "ltee",
             # Benelux, Nordics, Central and Eastern Europe, Turkey
             "bv", "nv", "vof", "bvba", "sprl", "cv", "commv", "ab", "oy", "oyj", "as", "asa",
             "aps", "a s", "sro", "kft", "zrt", "nyrt", "sp z oo", "spj", "sti", "ltd sti",
@@ -43,10 +43,18 @@ LEGAL_SUFFIXES: tuple[tuple[str, ...], ...] = tuple(
     )
 )
 
+_SUFFIXES_BY_LAST_TOKEN: dict[str, tuple[tuple[str, ...], ...]] = {}
+for _phrase in LEGAL_SUFFIXES:  # longest phrases first
+    _SUFFIXES_BY_LAST_TOKEN[_phrase[-1]] = (*_SUFFIXES_BY_LAST_TOKEN.get(_phrase[-1], ()), _phrase)
+
 
 def ascii_fold(text: str) -> str:
     """`text` without accents: "Łódź Müller-Søren" -> "Lodz Muller-Soren" (case kept)."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text.translate(_SPECIAL_LETTERS))
+    if decomposed.isascii():
+        return decomposed
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
@@ -60,13 +68,11 @@ def company_name_key(name: str) -> str:
     text = ascii_fold(name or "").casefold().replace("&", " and ")
     text = _DELETED.sub("", text)
     tokens = _SEPARATORS.sub(" ", text).split()
-    stripped = True
-    while stripped:
-        stripped = False
-        for phrase in LEGAL_SUFFIXES:
-            size = len(phrase)
-            if len(tokens) > size and tuple(tokens[-size:]) == phrase:
-                del tokens[-size:]
-                stripped = True
+    while len(tokens) > 1:
+        for phrase in _SUFFIXES_BY_LAST_TOKEN.get(tokens[-1], ()):
+            if len(tokens) > len(phrase) and tuple(tokens[-len(phrase):]) == phrase:
+                del tokens[-len(phrase):]
                 break
+        else:
+            break
     return " ".join(tokens)

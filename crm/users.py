@@ -224,7 +224,7 @@ def update_user(
     user_id: int,
     *,
     role: Role | str | None = None,
-    department_id: int | None | type(...) = ...,
+    department_id: int | type(...) | None = ...,
     full_name: str | None = None,
     email: str | None = None,
     active: bool | None = None,

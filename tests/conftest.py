@@ -14,8 +14,8 @@ import pytest
 
 os.environ.setdefault("CRM_BCRYPT_ROUNDS", "4")
 
-from crm.db import Database  # noqa: E402
-from crm.store import close_store, open_store  # noqa: E402
+from crm.db import Database
+from crm.store import close_store, open_store
 
 PG_BASE = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

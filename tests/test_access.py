@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from crm import records
-from crm.access import Action, Entity, can, can_manage_users, may_work_in_department, scope
-from crm.access import sees_all_departments
+from crm.access import (
+    Action,
+    Entity,
+    can,
+    can_manage_users,
+    may_work_in_department,
+    scope,
+    sees_all_departments,
+)
 from crm.users import update_user
 from tests import factories
 

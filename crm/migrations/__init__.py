@@ -40,7 +40,9 @@ def migrate(db: Database) -> list[int]:
             with db.transaction() as tx:
                 if db.dialect == "postgres":
                     tx.execute("SELECT pg_advisory_xact_lock(?)", (_ADVISORY_LOCK_KEY,))
-                done = tx.scalar("SELECT count(*) FROM schema_migrations WHERE version = ?", (version,))
+                done = tx.scalar(
+                    "SELECT count(*) FROM schema_migrations WHERE version = ?", (version,)
+                )
                 if done:
                     continue
                 module = importlib.import_module(f"{__name__}.{name}")

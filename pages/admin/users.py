@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.access import can_manage_users
+from crm.ui.session import current_user, database
 from crm.users import (
     Role,
     UserError,
@@ -15,7 +16,6 @@ from crm.users import (
     set_password,
     update_user,
 )
-from crm.ui.session import current_user, database
 
 actor = current_user()
 if not can_manage_users(actor):  # never registered for other roles; checked again here
@@ -64,20 +64,19 @@ with users_tab:
         width="stretch",
     )
 
-    with st.expander("Add a user"):
-        with st.form("add_user", clear_on_submit=True):
-            username = st.text_input("Username")
-            full_name = st.text_input("Full name")
-            email = st.text_input("Email")
-            role = st.selectbox("Role", list(Role), format_func=lambda r: r.label)
-            department = department_choice("Department", "add_user_department")
-            password = st.text_input("Initial password", type="password",
-                                     help="At least 8 characters.")
-            if st.form_submit_button("Add user", type="primary"):
-                attempt(lambda: create_user(actor, db, username=username, full_name=full_name,
-                                            password=password, role=role,
-                                            department_id=department, email=email),
-                        f"User {username.strip().lower()} added.")
+    with st.expander("Add a user"), st.form("add_user", clear_on_submit=True):
+        username = st.text_input("Username")
+        full_name = st.text_input("Full name")
+        email = st.text_input("Email")
+        role = st.selectbox("Role", list(Role), format_func=lambda r: r.label)
+        department = department_choice("Department", "add_user_department")
+        password = st.text_input("Initial password", type="password",
+                                 help="At least 8 characters.")
+        if st.form_submit_button("Add user", type="primary"):
+            attempt(lambda: create_user(actor, db, username=username, full_name=full_name,
+                                        password=password, role=role,
+                                        department_id=department, email=email),
+                    f"User {username.strip().lower()} added.")
 
     with st.expander("Change a user", expanded=False):
         by_name = {u.username: u for u in users}
@@ -113,7 +112,8 @@ with departments_tab:
     with st.form("add_department", clear_on_submit=True):
         name = st.text_input("New department")
         if st.form_submit_button("Create department"):
-            attempt(lambda: create_department(actor, db, name), f"Department {name.strip()} created.")
+            attempt(lambda: create_department(actor, db, name),
+                    f"Department {name.strip()} created.")
     if department_names:
         with st.form("rename_department"):
             which = st.selectbox("Department", list(department_names),

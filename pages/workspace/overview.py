@@ -11,7 +11,9 @@ user = current_user()
 figures = scope_figures(user, database())
 
 st.title("Overview")
-where = "all departments" if sees_all_departments(user) else f"the {user.department_name} department"
+where = (
+    "all departments" if sees_all_departments(user) else f"the {user.department_name} department"
+)
 st.caption(f"Records you can work with: {where}.")
 
 cols = st.columns(4)

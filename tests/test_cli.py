@@ -1,0 +1,110 @@
+"""`python -m crm`: each command works, bad input gives one line and a non-zero exit."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pytest
+
+from crm import auth
+from crm.cli import main
+from crm.users import get_user
+
+
+def run(capsys, database_url, *args, stdin: str | None = None, monkeypatch=None):
+    if stdin is not None:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(["--db", database_url, *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_init_reports_the_schema_version(capsys, database_url, db):
+    code, out, _ = run(capsys, database_url, "init")
+    assert code == 0 and "schema version" in out
+
+
+def test_creating_departments_and_users_from_the_command_line(capsys, database_url, db,
+                                                              monkeypatch):
+    assert run(capsys, database_url, "departments", "create", "Europe")[0] == 0
+    code, out, _ = run(capsys, database_url, "users", "create", "Anna.Berg", "--name",
+                       "Anna Berg", "--role", "sales_manager", "--department", "Europe",
+                       stdin="a long password\n", monkeypatch=monkeypatch)
+    assert code == 0 and "anna.berg created" in out
+    assert auth.sign_in(db, "anna.berg", "a long password").department_name == "Europe"
+    code, out, _ = run(capsys, database_url, "users", "list")
+    assert "anna.berg" in out and "Europe" in out
+
+
+def test_changing_deactivating_and_resetting_a_user(capsys, database_url, db, monkeypatch):
+    run(capsys, database_url, "departments", "create", "Europe")
+    run(capsys, database_url, "departments", "create", "Asia")
+    run(capsys, database_url, "users", "create", "bo", "--name", "Bo", "--role", "operator",
+        "--department", "Europe", stdin="first password\n", monkeypatch=monkeypatch)
+    assert run(capsys, database_url, "users", "set", "bo", "--role", "sales_manager",
+               "--department", "Asia")[0] == 0
+    assert get_user(db, "bo").department_name == "Asia"
+    assert run(capsys, database_url, "users", "reset-password", "bo",
+               stdin="second password\n", monkeypatch=monkeypatch)[0] == 0
+    assert auth.sign_in(db, "bo", "second password").username == "bo"
+    assert run(capsys, database_url, "users", "deactivate", "bo")[0] == 0
+    assert not get_user(db, "bo").active
+    assert run(capsys, database_url, "users", "activate", "bo")[0] == 0
+    assert get_user(db, "bo").active
+
+
+def test_renaming_a_department(capsys, database_url, db):
+    run(capsys, database_url, "departments", "create", "Europe")
+    assert run(capsys, database_url, "departments", "rename", "Europe", "EMEA")[0] == 0
+    assert "EMEA" in run(capsys, database_url, "departments", "list")[1]
+    assert run(capsys, database_url, "users", "rename-department", "EMEA", "Europe")[0] == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["users", "set", "ghost", "--name", "G"], "error: no user named 'ghost'"),
+    (["users", "create", "x1", "--name", "X", "--role", "operator", "--department", "Nowhere"],
+     "error: no department named 'Nowhere'"),
+    (["departments", "rename", "Nowhere", "Else"], "error: no department named 'Nowhere'"),
+])
+def test_bad_input_gives_one_line_and_exit_1(capsys, database_url, db, args, message):
+    code, _, err = run(capsys, database_url, *args)
+    assert code == 1
+    assert err.strip().splitlines() == [err.strip()] and err.startswith(message)
+
+
+def test_a_missing_password_on_stdin_is_an_error(capsys, database_url, db, monkeypatch):
+    run(capsys, database_url, "departments", "create", "Europe")
+    code, _, err = run(capsys, database_url, "users", "create", "cy", "--name", "Cy", "--role",
+                       "operator", "--department", "Europe", stdin="", monkeypatch=monkeypatch)
+    assert code == 1 and "no password" in err
+
+
+def test_a_weak_password_is_refused(capsys, database_url, db, monkeypatch):
+    code, _, err = run(capsys, database_url, "users", "create", "cy", "--name", "Cy", "--role",
+                       "admin", stdin="short\n", monkeypatch=monkeypatch)
+    assert code == 1 and "at least 8" in err
+
+
+@pytest.mark.parametrize("args", [["users", "set", "x", "--role", "king"],
+                                  ["demo", "--contacts", "many"], ["bogus"]])
+def test_bad_usage_gives_one_line_and_exit_2(capsys, args):
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error:")
+
+
+def test_every_command_has_help():
+    for command in (["init"], ["demo"], ["users"], ["users", "create"], ["departments"]):
+        done = subprocess.run([sys.executable, "-m", "crm", *command, "--help"],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0 and "usage:" in done.stdout
+
+
+def test_an_unreachable_database_is_one_clear_line(capsys):
+    code = main(["--db", "postgresql://nobody@127.0.0.1:1/none", "init"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: Cannot connect to PostgreSQL")
