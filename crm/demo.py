@@ -32,7 +32,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm import settings
+from crm import search, settings
+from crm.access import Entity
 from crm.db import Database, Session
 from crm.names import ascii_fold, company_name_key
 from crm.users import USERNAME_PATTERN, Role, hash_password
@@ -485,6 +486,9 @@ def load_demo(
     with db.transaction() as tx:
         _require_empty(tx)
         counts = builder.load(tx, contacts=contacts, leads=leads, password_hash=password_hash)
+        say("Indexing for keyword search…")
+        for entity in (Entity.COMPANY, Entity.CONTACT, Entity.LEAD):
+            search.refresh(tx, entity)
         settings.put(tx, "demo", "1")  # the sign-in page then shows the demo sign-ins
     summary = DemoSummary(**counts, seconds=round(time.perf_counter() - started, 2))
     say(summary.describe())

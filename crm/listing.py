@@ -1,0 +1,298 @@
+"""The list engine shared by leads, contacts and companies.
+
+One function takes (user, list, query) and returns a page of rows and the total count,
+computed in SQL inside the user's access scope. Filters are declared once, as data (after
+Datasette's filters): each knows the SQL it adds (bound parameters only), how to offer its
+options with counts from the user's scope, and the words it means, so a page can say
+"1,234 leads where country is France and VIP is yes".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from crm import search
+from crm.access import Action, Condition, Entity, scope
+from crm.db import Database, Session
+from crm.users import User
+
+PAGE_SIZES = (25, 50, 100, 250)
+NONE_VALUE = "none"  # the option for "no value" (for instance: no assigned manager)
+
+
+@dataclass(frozen=True)
+class Column:
+    """A listed column: its key (URL, sort), header, select and sort expressions."""
+
+    key: str
+    label: str
+    sql: str
+    sort_sql: str | None = None
+    sortable: bool = True
+
+    @property
+    def order_by(self) -> str:
+        return self.sort_sql or self.sql
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One sidebar filter, declared as data.
+
+    `value_sql` is the expression whose values the filter offers and matches; `label_sql`
+    names a value for people; `option_joins` adds what the labels need. `match`, when given,
+    builds the condition itself (for values reached through another table, such as tags).
+    Values travel as strings (they live in the URL); `parse` turns them into SQL values.
+    """
+
+    key: str
+    label: str
+    value_sql: str
+    label_sql: str
+    option_joins: str = ""
+    option_from: str | None = None  # replaces "<table> <alias>" when options come elsewhere
+    parse: Callable[[str], Any] = str
+    match: Callable[[list[Any]], Condition] | None = None
+    nullable: bool = False
+    none_label: str = "None"
+    shown: Callable[[User], bool] = lambda user: True
+    option_order: str = "count"  # or "label"
+
+    def condition(self, values: Sequence[str]) -> Condition | None:
+        wanted = [v for v in values if v != NONE_VALUE]
+        try:
+            parsed = [self.parse(v) for v in wanted]
+        except (TypeError, ValueError):
+            parsed = []
+        parts: list[Condition] = []
+        if parsed:
+            if self.match is not None:
+                parts.append(self.match(parsed))
+            else:
+                marks = ", ".join("?" for _ in parsed)
+                parts.append(Condition(f"{self.value_sql} IN ({marks})", tuple(parsed)))
+        if self.nullable and NONE_VALUE in values:
+            parts.append(Condition(f"{self.value_sql} IS NULL"))
+        if not parts:
+            return Condition("FALSE") if values else None
+        if len(parts) == 1:
+            return parts[0]
+        return Condition(f"(({parts[0].sql}) OR ({parts[1].sql}))",
+                         parts[0].params + parts[1].params)
+
+    def sentence(self, values: Sequence[str], labels: dict[str, str]) -> str:
+        names = [labels.get(v, v) for v in values]
+        if len(names) == 1:
+            return f"{self.label.lower()} is {names[0]}"
+        return f"{self.label.lower()} is {', '.join(names[:-1])} or {names[-1]}"
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """Everything the engine needs to list one entity."""
+
+    entity: Entity
+    table: str
+    alias: str
+    joins: str
+    columns: tuple[Column, ...]
+    filters: tuple[Filter, ...]
+    default_sort: str
+    default_descending: bool
+    noun: str  # "lead" / "contact" / "company"
+    noun_plural: str
+    extra_sql: tuple[tuple[str, str], ...] = ()  # (name, expr) also selected, not listed
+
+    def column(self, key: str) -> Column:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        raise KeyError(key)
+
+    def filter(self, key: str) -> Filter:
+        for candidate in self.filters:
+            if candidate.key == key:
+                return candidate
+        raise KeyError(key)
+
+    def filters_for(self, user: User) -> tuple[Filter, ...]:
+        return tuple(f for f in self.filters if f.shown(user))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What the user asked for: filters, search, sort and page. Lives in the URL."""
+
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    search: str = ""
+    sort: str | None = None
+    descending: bool | None = None
+    page: int = 1
+    page_size: int = 50
+
+    def with_page(self, page: int) -> ListQuery:
+        return replace(self, page=page)
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: pd.DataFrame
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def where(user: User, spec: ListSpec, query: ListQuery,
+          action: Action | str = Action.VIEW) -> Condition:
+    """Scope AND every active filter AND the search: the one condition for this list."""
+    result = scope(user, spec.entity, action, alias=spec.alias)
+    allowed = {f.key for f in spec.filters_for(user)}
+    for key, values in sorted(query.filters.items()):
+        if key not in allowed or not values:
+            continue
+        extra = spec.filter(key).condition(values)
+        if extra is not None:
+            result = result & extra
+    searched = search.condition(query.search, spec.alias)
+    if searched is not None:
+        result = result & searched
+    return result
+
+
+def _from(spec: ListSpec) -> str:
+    return f"{spec.table} {spec.alias} {spec.joins}"
+
+
+def _order(spec: ListSpec, query: ListQuery) -> str:
+    key = query.sort if query.sort in {c.key for c in spec.columns if c.sortable} else None
+    column = spec.column(key or spec.default_sort)
+    descending = spec.default_descending if query.descending is None else query.descending
+    direction = "DESC" if descending else "ASC"
+    # The ID breaks ties, so paging through equal values is stable.
+    return f"{column.order_by} {direction} NULLS LAST, {spec.alias}.id {direction}"
+
+
+def _select(spec: ListSpec) -> str:
+    items = [f"{spec.alias}.id AS id"]
+    items += [f"{c.sql} AS {c.key}" for c in spec.columns if c.key != "id"]
+    items += [f"{expr} AS {name}" for name, expr in spec.extra_sql]
+    return ", ".join(items)
+
+
+def fetch_page(user: User, db: Database | Session, spec: ListSpec, query: ListQuery) -> Page:
+    """One page of the filtered, searched, sorted list, and the total count, in SQL."""
+    condition = where(user, spec, query)
+    size = query.page_size if query.page_size in PAGE_SIZES else PAGE_SIZES[1]
+    total = count(user, db, spec, query, condition=condition)
+    pages = max(1, -(-total // size))
+    page = min(max(1, query.page), pages)
+    rows = db.fetch_frame(
+        f"SELECT {_select(spec)} FROM {_from(spec)} WHERE {condition.sql} "
+        f"ORDER BY {_order(spec, query)} LIMIT ? OFFSET ?",
+        (*condition.params, size, (page - 1) * size),
+    )
+    return Page(rows=rows, total=total, page=page, page_size=size)
+
+
+def count(user: User, db: Database | Session, spec: ListSpec, query: ListQuery,
+          condition: Condition | None = None) -> int:
+    condition = condition or where(user, spec, query)
+    # Joins are for display only; the count needs the base table alone.
+    return int(db.scalar(
+        f"SELECT count(*) FROM {spec.table} {spec.alias} WHERE {condition.sql}",
+        condition.params,
+    ))
+
+
+def iter_rows(user: User, db: Database, spec: ListSpec, query: ListQuery,
+              action: Action | str = Action.VIEW, ids: Sequence[int] | None = None,
+              chunk_rows: int = 50_000):
+    """Every row of the list (or of `ids` within it), sorted, as frames of `chunk_rows`.
+
+    Used by exports: the rows stream in chunks and never sit in memory all at once.
+    """
+    condition = where(user, spec, query, action)
+    if ids is not None:
+        condition = condition & id_condition(spec, ids)
+    order = _order(spec, query)
+    offset = 0
+    while True:
+        frame = db.fetch_frame(
+            f"SELECT {_select(spec)} FROM {_from(spec)} WHERE {condition.sql} "
+            f"ORDER BY {order} LIMIT ? OFFSET ?",
+            (*condition.params, chunk_rows, offset),
+        )
+        if frame.empty:
+            return
+        yield frame
+        if len(frame) < chunk_rows:
+            return
+        offset += chunk_rows
+
+
+def id_condition(spec: ListSpec, ids: Sequence[int]) -> Condition:
+    ids = [int(i) for i in ids]
+    if not ids:
+        return Condition("FALSE")
+    marks = ", ".join("?" for _ in ids)
+    return Condition(f"{spec.alias}.id IN ({marks})", tuple(ids))
+
+
+def options(user: User, db: Database | Session, spec: ListSpec, key: str) -> list[Option]:
+    """A filter's values with their counts, computed in the user's scope only.
+
+    Counts follow the scope, not the other active filters, so choosing one filter never
+    makes the options of another vanish.
+    """
+    flt = spec.filter(key)
+    allowed = scope(user, spec.entity, Action.VIEW, alias=spec.alias)
+    source = flt.option_from or f"{spec.table} {spec.alias}"
+    order = "label" if flt.option_order == "label" else "n DESC, label"
+    rows = db.fetch_all(
+        f"SELECT {flt.value_sql} AS value, {flt.label_sql} AS label, count(*) AS n "
+        f"FROM {source} {flt.option_joins} WHERE {allowed.sql} "
+        f"GROUP BY 1, 2 ORDER BY {order}",
+        allowed.params,
+    )
+    result = []
+    for row in rows:
+        if row["value"] is None:
+            if flt.nullable:
+                result.append(Option(NONE_VALUE, flt.none_label, int(row["n"])))
+            continue
+        result.append(Option(str(row["value"]), str(row["label"]), int(row["n"])))
+    return result
+
+
+def describe(spec: ListSpec, query: ListQuery, total: int,
+             labels: dict[str, dict[str, str]] | None = None, user: User | None = None) -> str:
+    """"1,234 leads where country is France and VIP is yes, matching “acme”"."""
+    labels = labels or {}
+    noun = spec.noun if total == 1 else spec.noun_plural
+    parts = []
+    allowed = {f.key for f in (spec.filters_for(user) if user else spec.filters)}
+    for flt in spec.filters:
+        values = query.filters.get(flt.key)
+        if values and flt.key in allowed:
+            parts.append(flt.sentence(values, labels.get(flt.key, {})))
+    text = f"{total:,} {noun}"
+    if parts:
+        text += " where " + " and ".join(parts)
+    if query.search.strip():
+        text += f", matching “{query.search.strip()}”"
+    return text
