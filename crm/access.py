@@ -85,6 +85,11 @@ def can_manage_users(user: User) -> bool:
     return user.active and user.role is Role.ADMIN
 
 
+def owns_what_they_add(user: User) -> bool:
+    """Sales staff become the assigned manager of records they add; others choose one."""
+    return user.active and user.role in OWN_DEPARTMENT
+
+
 def may_work_in_department(user: User, department_id: int | None) -> bool:
     """Whether a record may be placed in (or moved to) `department_id` by this user."""
     if not user.active or department_id is None:

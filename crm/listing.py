@@ -31,12 +31,12 @@ class Column:
     key: str
     label: str
     sql: str
-    sort_sql: str | None = None
+    sort_sql: tuple[str, ...] = ()
     sortable: bool = True
 
     @property
-    def order_by(self) -> str:
-        return self.sort_sql or self.sql
+    def order_by(self) -> tuple[str, ...]:
+        return self.sort_sql or (self.sql,)
 
 
 @dataclass(frozen=True)
@@ -184,7 +184,8 @@ def _order(spec: ListSpec, query: ListQuery) -> str:
     descending = spec.default_descending if query.descending is None else query.descending
     direction = "DESC" if descending else "ASC"
     # The ID breaks ties, so paging through equal values is stable.
-    return f"{column.order_by} {direction} NULLS LAST, {spec.alias}.id {direction}"
+    keys = [f"{expr} {direction} NULLS LAST" for expr in column.order_by]
+    return ", ".join([*keys, f"{spec.alias}.id {direction}"])
 
 
 def _select(spec: ListSpec) -> str:

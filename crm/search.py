@@ -55,7 +55,7 @@ class ParsedSearch:
 
 
 def parse(text: str | None) -> ParsedSearch:
-    """`123`, `#123`, `ID 123` ask for a record by ID; anything else is keywords (all must match)."""
+    """`123`, `#123`, `ID 123` ask for a record by ID; other text is keywords (all must match)."""
     text = (text or "").strip()
     found = _ID_FORMS.match(text)
     if found:
