@@ -144,7 +144,8 @@ def save_edits(user: User, db: Database, entity: Entity | str, rules: FieldRules
     """
     entity = Entity(entity)
     table = TABLES[entity]
-    allowed = scope(user, entity, Action.EDIT)
+    # Aliased: the query below joins users, which has a department_id of its own.
+    allowed = scope(user, entity, Action.EDIT, alias="t")
     problems: list[Problem] = []
     planned: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
     with db.transaction() as tx:

@@ -20,6 +20,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import pandas as pd
@@ -91,20 +92,14 @@ def write_xlsx(
     with tempfile.TemporaryDirectory(prefix="crm-export-") as folder:
         spool_path = os.path.join(folder, "rows.arrow")
         schema = _schema(columns, dates_as_text=False)
-        batch_sizes = _spool(spool_path, schema, columns, chunks)
-        total = sum(batch_sizes)
+        sizes = _spool(spool_path, schema, columns, chunks)
+        total = sum(sizes)
         sheet_count = max(1, math.ceil(total / _rows_per_sheet))
         names = _sheet_names(sheet_name, sheet_count)
         with pa.OSFile(spool_path, "rb") as source:
             spooled = pa.ipc.open_file(source)
             sheets = [
-                (
-                    name,
-                    pa.RecordBatchReader.from_batches(
-                        schema,
-                        _slice(spooled, batch_sizes, n * _rows_per_sheet, (n + 1) * _rows_per_sheet),
-                    ),
-                )
+                (name, pa.RecordBatchReader.from_batches(schema, _sheet_rows(spooled, sizes, n)))
                 for n, name in enumerate(names)
             ]
             xlsx.write_worksheets(
@@ -136,7 +131,7 @@ def write_csv(
         with open(target, "wb") as sink:
             return _write_csv_rows(sink, schema, columns, chunks)
     except BaseException:
-        os.remove(target)  # no half-written export left behind
+        Path(target).unlink(missing_ok=True)  # no half-written export left behind
         raise
 
 
@@ -250,10 +245,11 @@ def _spool(
     return sizes
 
 
-def _slice(
-    spooled: pa.ipc.RecordBatchFileReader, sizes: list[int], start: int, stop: int
+def _sheet_rows(
+    spooled: pa.ipc.RecordBatchFileReader, sizes: list[int], sheet: int
 ) -> Iterator[pa.RecordBatch]:
-    """The spooled rows start..stop-1, read one batch at a time."""
+    """The spooled rows that belong on the sheet numbered `sheet` (from 0), batch by batch."""
+    start, stop = sheet * _rows_per_sheet, (sheet + 1) * _rows_per_sheet
     offset = 0
     for index, size in enumerate(sizes):
         first, last = max(start, offset), min(stop, offset + size)

@@ -19,6 +19,7 @@ from crm.access import (
 from crm.clock import now
 from crm.db import Database
 from crm.editing import EditRejected, FieldRules, Problem
+from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListQuery, ListSpec, id_condition, where
 from crm.newsletter import LOOKS, NewsletterStatus, status_sql
 from crm.users import User
@@ -128,7 +129,32 @@ RULES = FieldRules(
     read_only_when="converted_at IS NOT NULL",
     read_only_reason="was converted and is kept read-only as history.",
 )
-GRID_EDITABLE = ("email", "phone", "vip", "disqualified", "owner_id")
+GRID_EDITABLE_COLUMNS = ("email", "phone", "manager", "vip", "disqualified")
+
+EXPORT_COLUMNS = (
+    ExportColumn("id", "ID", "int", 9),
+    ExportColumn("name", "Name", width=26),
+    ExportColumn("email", "Email", width=30),
+    ExportColumn("phone", "Phone", width=18),
+    ExportColumn("company", "Company", width=28),
+    ExportColumn("manager", "Assigned manager", width=22),
+    ExportColumn("country", "Country", width=18),
+    ExportColumn("newsletter", "Newsletter", width=24),
+    ExportColumn("vip", "VIP", "bool", 6),
+    ExportColumn("disqualified", "Disqualified", "bool", 12),
+    ExportColumn("created_at", "Date added", "datetime", 17),
+)
+
+
+def grid_changes(values: dict[str, Any], owner_ids_by_name: dict[str, int]) -> dict[str, Any]:
+    """Grid columns to lead fields: the manager's name becomes the owner's id."""
+    changes = {}
+    for column, value in values.items():
+        if column == "manager":
+            changes["owner_id"] = owner_ids_by_name.get(value) if value else None
+        else:
+            changes[column] = "" if value is None and column in ("email", "phone") else value
+    return changes
 
 
 def save_edits(user: User, db: Database, edits: Sequence[editing.RowEdit]) -> int:

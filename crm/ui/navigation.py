@@ -13,6 +13,8 @@ def pages_for(user: User) -> dict[str, list[st.Page]]:
         "Workspace": [
             st.Page("pages/workspace/overview.py", title="Overview", icon=":material/dashboard:",
                     url_path="overview", default=True),
+            st.Page("pages/workspace/leads.py", title="Leads", icon=":material/person_search:",
+                    url_path="leads"),
         ],
     }
     if can_manage_users(user):

@@ -30,3 +30,18 @@ def legend() -> None:
         " &nbsp; ".join(badge_html(status) for status in NewsletterStatus),
         unsafe_allow_html=True,
     )
+
+
+def icon_uri(status: NewsletterStatus | str) -> str:
+    """The mailbox icon as an image URL, for grid image columns."""
+    import base64
+
+    look = LOOKS[NewsletterStatus(status)]
+    svg = (_MAILBOX.replace(' style="vertical-align:-3px"', "")
+           .replace('aria-hidden="true"', 'xmlns="http://www.w3.org/2000/svg"')
+           .format(colour=look.colour))
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def label(status: NewsletterStatus | str) -> str:
+    return LOOKS[NewsletterStatus(status)].label

@@ -1,0 +1,73 @@
+"""Exporting a list: checked rows, the filtered list, or everything the user may export.
+
+Rows stream from the list engine in chunks, inside the export scope (for contacts: only
+those assigned to the exporting user), into the one export writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pandas as pd
+
+from crm import listing
+from crm.access import Action
+from crm.db import Database
+from crm.export import XLSX_MAX_ROWS, ExportColumn, write_csv, write_xlsx
+from crm.listing import ListQuery, ListSpec
+from crm.newsletter import LOOKS, NewsletterStatus
+from crm.users import User
+
+FORMATS = ("xlsx", "csv")
+
+
+@dataclass(frozen=True)
+class ExportPlan:
+    """What an export will hold, said before the file is built."""
+
+    rows: int
+    format: str
+    sheets: int
+
+    @property
+    def split(self) -> bool:
+        return self.sheets > 1
+
+
+def plan(user: User, db: Database, spec: ListSpec, query: ListQuery,
+         ids: Sequence[int] | None = None, fmt: str = "xlsx") -> ExportPlan:
+    condition = listing.where(user, spec, query, Action.EXPORT)
+    if ids is not None:
+        condition = condition & listing.id_condition(spec, ids)
+    rows = int(db.scalar(f"SELECT count(*) FROM {spec.table} {spec.alias} "
+                         f"WHERE {condition.sql}", condition.params))
+    sheets = max(1, -(-rows // (XLSX_MAX_ROWS - 1))) if fmt == "xlsx" else 1
+    return ExportPlan(rows=rows, format=fmt, sheets=sheets)
+
+
+def export(user: User, db: Database, spec: ListSpec, columns: Sequence[ExportColumn],
+           target: str | BinaryIO, *, query: ListQuery | None = None,
+           ids: Sequence[int] | None = None, fmt: str = "xlsx") -> int:
+    """Write the rows to `target`; returns how many. `ids` None means the whole list."""
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown export format {fmt!r}; use xlsx or csv.")
+    chunks = _readable(listing.iter_rows(user, db, spec, query or ListQuery(),
+                                         Action.EXPORT, ids=ids))
+    writer = write_xlsx if fmt == "xlsx" else write_csv
+    if fmt == "xlsx":
+        return writer(target, columns, chunks, sheet_name=spec.noun_plural.capitalize())
+    return writer(target, columns, chunks)
+
+
+def _readable(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    labels = {s.value: LOOKS[s].label for s in NewsletterStatus}
+    for chunk in chunks:
+        if "newsletter" in chunk.columns:
+            chunk = chunk.assign(newsletter=chunk["newsletter"].map(labels))
+        yield chunk
+
+
+def file_name(spec: ListSpec, fmt: str, stamp: str) -> str:
+    return f"{spec.noun_plural}-{stamp}.{fmt}"

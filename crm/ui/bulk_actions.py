@@ -1,0 +1,76 @@
+"""The bulk-action bar: an action for the checked rows or for every row matching the filters."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import streamlit as st
+
+from crm import list_export
+from crm.access import Action, can
+from crm.db import Database
+from crm.export import ExportColumn
+from crm.listing import ListQuery, ListSpec
+from crm.users import User
+
+CHECKED = "checked"
+ALL_MATCHING = "all"
+
+LABELS = {"set_vip": "Set VIP", "remove_vip": "Remove VIP", "export": "Export to Excel"}
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    name: str
+    target: str  # CHECKED or ALL_MATCHING
+
+
+def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: int,
+             checked: Sequence[int], export_columns: Sequence[ExportColumn],
+             export_note: str = "") -> BulkAction | None:
+    """Draw the bar; returns the action the user confirmed (exports download directly)."""
+    names = [n for n, a in (("set_vip", Action.EDIT), ("remove_vip", Action.EDIT),
+                            ("export", Action.EXPORT)) if can(user, a, spec.entity)]
+    with st.container(border=True):
+        st.markdown("**Action**")
+        left, middle, right = st.columns([2, 3, 2], vertical_alignment="bottom")
+        name = left.selectbox("Action", names, format_func=LABELS.get,
+                              key=f"{spec.noun}_bulk_action", label_visibility="collapsed")
+        target = middle.radio(
+            "Apply to", [CHECKED, ALL_MATCHING], horizontal=True,
+            key=f"{spec.noun}_bulk_target",
+            format_func=lambda t: (f"{len(checked):,} checked" if t == CHECKED
+                                   else f"all {total:,} matching"),
+        )
+        count = len(checked) if target == CHECKED else total
+        noun = spec.noun if count == 1 else spec.noun_plural
+        if count == 0:
+            right.button(LABELS[name], disabled=True, key=f"{spec.noun}_bulk_none",
+                         help="Tick rows in the table, or choose all matching.")
+            return None
+        if name == "export":
+            ids = list(checked) if target == CHECKED else None
+            fmt = "xlsx"
+            stamp = datetime.now().strftime("%Y%m%d-%H%M")
+            right.download_button(
+                f"Download {count:,} {noun}", key=f"{spec.noun}_bulk_export",
+                data=lambda: export_bytes(user, db, spec, export_columns, query, ids, fmt),
+                file_name=list_export.file_name(spec, fmt, stamp), on_click="ignore",
+                type="primary", icon=":material/download:")
+            if export_note:
+                st.caption(export_note)
+            return None
+        if right.button(f"{LABELS[name]} on {count:,} {noun}", type="primary",
+                        key=f"{spec.noun}_bulk_apply"):
+            return BulkAction(name, target)
+    return None
+
+
+def export_bytes(user: User, db: Database, spec: ListSpec, columns: Sequence[ExportColumn],
+                  query: ListQuery, ids: list[int] | None, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    list_export.export(user, db, spec, columns, buffer, query=query, ids=ids, fmt=fmt)
+    return buffer.getvalue()

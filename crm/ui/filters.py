@@ -1,0 +1,73 @@
+"""The filter sidebar, the search box and the sort controls of a list."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm import listing
+from crm.db import Database
+from crm.listing import ListSpec, Option
+from crm.ui.list_state import filter_key, reset_page, state_key
+from crm.users import User
+
+
+@st.cache_data(ttl=60, show_spinner=False)
+def _options(_db: Database, url: str, user: User, spec_noun: str, key: str,
+             _spec: ListSpec) -> list[Option]:
+    # Counts are cached for a minute per user: at a million rows they cost a scan each.
+    return listing.options(user, _db, _spec, key)
+
+
+def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str]]:
+    """Draw every filter the user may use; returns value labels for the list's sentence."""
+    labels: dict[str, dict[str, str]] = {}
+    with st.sidebar:
+        st.subheader("Filters")
+        for flt in spec.filters_for(user):
+            offered = _options(db, db.url, user, spec.noun, flt.key, spec)
+            labels[flt.key] = {o.value: o.label for o in offered}
+            key = filter_key(spec, flt.key)
+            chosen = [v for v in st.session_state.get(key, []) if v in labels[flt.key]]
+            st.session_state[key] = chosen
+            counts = {o.value: o.count for o in offered}
+            st.multiselect(
+                flt.label,
+                options=[o.value for o in offered],
+                format_func=lambda v, f=flt.key, c=counts: f"{labels[f][v]} ({c[v]:,})",
+                key=key,
+                on_change=reset_page,
+                args=(spec,),
+                placeholder="Any",
+            )
+        if any(st.session_state.get(filter_key(spec, f.key)) for f in spec.filters_for(user)):
+            st.button("Clear filters", on_click=_clear, args=(spec, user), key=f"{spec.noun}_clear")
+    return labels
+
+
+def _clear(spec: ListSpec, user: User) -> None:
+    for flt in spec.filters_for(user):
+        st.session_state[filter_key(spec, flt.key)] = []
+    reset_page(spec)
+
+
+def search_and_sort(spec: ListSpec) -> None:
+    left, middle, right = st.columns([4, 2, 1], vertical_alignment="bottom")
+    left.text_input(
+        "Search",
+        key=state_key(spec, "search"),
+        placeholder="Name, email, company, phone, city, any keyword — or an ID: 123, #123, ID 123",
+        on_change=reset_page,
+        args=(spec,),
+    )
+    sortable = [c for c in spec.columns if c.sortable]
+    middle.selectbox(
+        "Sort by",
+        options=[c.key for c in sortable],
+        format_func=lambda k: spec.column(k).label,
+        key=state_key(spec, "sort"),
+        on_change=reset_page,
+        args=(spec,),
+        help="Sorts the whole filtered list, not only this page.",
+    )
+    right.toggle("Descending", key=state_key(spec, "descending"), on_change=reset_page,
+                 args=(spec,))
