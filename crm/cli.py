@@ -60,7 +60,27 @@ def _parser() -> argparse.ArgumentParser:
 
     _users_parser(commands)
     _departments_parser(commands)
+    _export_parser(commands)
     return parser
+
+
+def _export_parser(commands: argparse._SubParsersAction) -> None:
+    from crm.leads import LEADS
+
+    keys = ", ".join(f.key for f in LEADS.filters)
+    export = commands.add_parser(
+        "export", help="export a list to .xlsx or .csv as a given user sees it",
+        description=f"Filters for leads: {keys}. Values as in the app's URL, "
+                    "comma-separated (e.g. --filter country=DE,FR --filter vip=yes).")
+    export.add_argument("entity", choices=["leads"])
+    export.add_argument("--user", required=True, help="export as this user (their scope)")
+    export.add_argument("-o", "--output", required=True, help="file to write (.xlsx or .csv)")
+    export.add_argument("--filter", action="append", default=[], metavar="KEY=VALUES",
+                        help="a list filter (repeatable)")
+    export.add_argument("--search", default="", help="search text, as in the search box")
+    export.add_argument("--sort", help="column key to sort by")
+    export.add_argument("--desc", action="store_true", help="sort descending")
+    export.set_defaults(handler=_export)
 
 
 def _users_parser(commands: argparse._SubParsersAction) -> None:
@@ -243,6 +263,38 @@ def _users_reset_password(args: argparse.Namespace) -> int:
     target = _user(db, args.username)
     users.set_password(None, db, target.id, _read_password())
     print(f"password of {target.username} reset")
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from crm import leads, list_export
+    from crm.listing import ListQuery
+
+    db = _store(args)
+    user = _user(db, args.user)
+    if not user.active:
+        raise CommandError(f"user {user.username!r} is deactivated")
+    spec = leads.LEADS
+    filters: dict[str, tuple[str, ...]] = {}
+    known = {f.key for f in spec.filters_for(user)}
+    for item in args.filter:
+        key, _, values = item.partition("=")
+        if key not in known or not values:
+            raise CommandError(f"unknown filter {item!r}; use KEY=VALUES with KEY one of "
+                               + ", ".join(sorted(known)))
+        filters[key] = tuple(v.strip() for v in values.split(",") if v.strip())
+    if args.sort and args.sort not in {c.key for c in spec.columns}:
+        raise CommandError(f"unknown sort column {args.sort!r}")
+    fmt = "csv" if args.output.lower().endswith(".csv") else "xlsx"
+    if fmt == "xlsx" and not args.output.lower().endswith(".xlsx"):
+        raise CommandError("the output file must end in .xlsx or .csv")
+    query = ListQuery(filters=filters, search=args.search, sort=args.sort,
+                      descending=True if args.desc else None if not args.sort else False)
+    started = time.perf_counter()
+    rows = list_export.export(user, db, spec, leads.EXPORT_COLUMNS, args.output, query=query,
+                              fmt=fmt)
+    print(f"exported {rows:,} {args.entity} to {args.output} "
+          f"in {time.perf_counter() - started:.1f} s")
     return 0
 
 

@@ -105,9 +105,11 @@ def check_owner(value: Any, tx: Session, row: dict[str, Any]) -> int | None:
     """The assigned manager must be active sales staff of the record's department."""
     if value is None or value == "":
         return None
-    owner_id = int(value)
-    allowed = {u.id: u for u in eligible_owners(tx, row["department_id"])}
-    if owner_id not in allowed:
+    try:
+        owner_id: int | None = int(value)
+    except (TypeError, ValueError):
+        owner_id = None  # not a user id at all: refused like any other non-owner
+    if owner_id not in {u.id for u in eligible_owners(tx, row["department_id"])}:
         raise ValueError("The assigned manager must be an active sales manager or operator "
                          "of the record's department.")
     return owner_id

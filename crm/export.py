@@ -87,7 +87,8 @@ def write_xlsx(
     """Write every chunk's rows into an .xlsx at `target` (a path or a binary file object).
 
     Rows beyond one sheet continue on "Export (2)", "Export (3)", ..., each with its own bold,
-    frozen, filterable header. Returns the number of data rows written.
+    frozen, filterable header. Returns the number of data rows written. Excel has no dates
+    before 1900, so such a date leaves its cell empty; text is cut at Excel's 32,767 characters.
     """
     with tempfile.TemporaryDirectory(prefix="crm-export-") as folder:
         spool_path = os.path.join(folder, "rows.arrow")

@@ -85,8 +85,10 @@ LEADS = ListSpec(
         Column("email", "Email", "l.email", sort_sql=("lower(l.email)",)),
         Column("company", "Company", "l.company_name", sort_sql=("lower(l.company_name)",)),
         Column("manager", "Assigned manager", "ow.full_name",
-               sort_sql=("lower(ow.full_name)",)),
-        Column("country", "Country", "cn.name"),
+               sort_sql=("lower(ow.full_name)",),
+               sort_joins="LEFT JOIN users ow ON ow.id = l.owner_id"),
+        Column("country", "Country", "cn.name",
+               sort_joins="LEFT JOIN countries cn ON cn.code = l.country_code"),
         Column("newsletter", "Newsletter", status_sql("l"),
                sort_sql=(_STATUS_RANK.format(expr=status_sql("l")),)),
         Column("created_at", "Date added", "l.created_at"),
@@ -147,11 +149,15 @@ EXPORT_COLUMNS = (
 
 
 def grid_changes(values: dict[str, Any], owner_ids_by_name: dict[str, int]) -> dict[str, Any]:
-    """Grid columns to lead fields: the manager's name becomes the owner's id."""
+    """Grid columns to lead fields: the manager's name becomes the owner's id.
+
+    A name with no eligible owner behind it stays a name, which the owner check refuses,
+    rather than silently unassigning the lead.
+    """
     changes = {}
     for column, value in values.items():
         if column == "manager":
-            changes["owner_id"] = owner_ids_by_name.get(value) if value else None
+            changes["owner_id"] = owner_ids_by_name.get(value, value) if value else None
         else:
             changes[column] = "" if value is None and column in ("email", "phone") else value
     return changes
@@ -171,11 +177,11 @@ class BulkResult:
     unchanged: int
     skipped_read_only: int = 0
 
-    def sentence(self, verb: str, noun: str = "leads") -> str:
-        text = f"{verb} {self.changed:,} {noun}"
+    def sentence(self, verb: str, noun: str = "leads", singular: str = "lead") -> str:
+        text = f"{verb} {self.changed:,} {singular if self.changed == 1 else noun}"
         notes = []
         if self.unchanged:
-            notes.append(f"{self.unchanged:,} already were")
+            notes.append(f"{self.unchanged:,} already {'was' if self.unchanged == 1 else 'were'}")
         if self.skipped_read_only:
             notes.append(f"{self.skipped_read_only:,} converted, left unchanged")
         return text + (f" ({'; '.join(notes)})" if notes else "") + "."
@@ -276,7 +282,7 @@ def create_lead(user: User, db: Database, values: dict[str, Any], *,
         raise EditRejected([Problem(None, f, f"{f} is not a lead field.") for f in unknown])
     with db.transaction() as tx:
         owner_department = None
-        if values.get("owner_id") not in (None, ""):
+        if str(values.get("owner_id") or "").strip().isdigit():  # else check_owner refuses it
             owner_department = tx.scalar("SELECT department_id FROM users WHERE id = ?",
                                          (int(values["owner_id"]),))
         department = owner_department or department_id or user.department_id

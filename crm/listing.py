@@ -33,6 +33,7 @@ class Column:
     sql: str
     sort_sql: tuple[str, ...] = ()
     sortable: bool = True
+    sort_joins: str = ""  # joins the sort expression needs (the page query adds them)
 
     @property
     def order_by(self) -> tuple[str, ...]:
@@ -178,9 +179,13 @@ def _from(spec: ListSpec) -> str:
     return f"{spec.table} {spec.alias} {spec.joins}"
 
 
-def _order(spec: ListSpec, query: ListQuery) -> str:
+def _sort_column(spec: ListSpec, query: ListQuery) -> Column:
     key = query.sort if query.sort in {c.key for c in spec.columns if c.sortable} else None
-    column = spec.column(key or spec.default_sort)
+    return spec.column(key or spec.default_sort)
+
+
+def _order(spec: ListSpec, query: ListQuery) -> str:
+    column = _sort_column(spec, query)
     descending = spec.default_descending if query.descending is None else query.descending
     direction = "DESC" if descending else "ASC"
     # The ID breaks ties, so paging through equal values is stable.
@@ -199,15 +204,52 @@ def fetch_page(user: User, db: Database | Session, spec: ListSpec, query: ListQu
     """One page of the filtered, searched, sorted list, and the total count, in SQL."""
     condition = where(user, spec, query)
     size = query.page_size if query.page_size in PAGE_SIZES else PAGE_SIZES[1]
+    if query.search.strip():
+        found = _searched_page(spec, query, condition, size, db)
+        if found is not None:
+            return found
     total = count(user, db, spec, query, condition=condition)
     pages = max(1, -(-total // size))
     page = min(max(1, query.page), pages)
+    order = _order(spec, query)
+    # Two steps: find the page's IDs on the base table (joining only what the sort needs),
+    # then fetch display columns for those rows alone. Joining first would build every
+    # row's display values before the top-N: 20x slower at a million rows.
     rows = db.fetch_frame(
-        f"SELECT {_select(spec)} FROM {_from(spec)} WHERE {condition.sql} "
-        f"ORDER BY {_order(spec, query)} LIMIT ? OFFSET ?",
+        f"WITH page_ids AS (SELECT {spec.alias}.id FROM {spec.table} {spec.alias} "
+        f"{_sort_column(spec, query).sort_joins} WHERE {condition.sql} "
+        f"ORDER BY {order} LIMIT ? OFFSET ?) "
+        f"SELECT {_select(spec)} FROM page_ids JOIN {spec.table} {spec.alias} "
+        f"ON {spec.alias}.id = page_ids.id {spec.joins} ORDER BY {order}",
         (*condition.params, size, (page - 1) * size),
     )
     return Page(rows=rows, total=total, page=page, page_size=size)
+
+
+def _searched_page(spec: ListSpec, query: ListQuery, condition: Condition, size: int,
+                   db: Database | Session) -> Page | None:
+    """A keyword search scans the text once: the matches are kept, then counted and paged.
+
+    Returns None when the asked page lies past the end (the caller then pages normally).
+    """
+    order = _order(spec, query)
+    page = max(1, query.page)
+    a = spec.alias
+    rows = db.fetch_frame(
+        f"WITH matches AS MATERIALIZED (SELECT {a}.id FROM {spec.table} {a} "
+        f"WHERE {condition.sql}), "
+        f"page_ids AS (SELECT {a}.id FROM matches JOIN {spec.table} {a} ON {a}.id = matches.id "
+        f"{_sort_column(spec, query).sort_joins} ORDER BY {order} LIMIT ? OFFSET ?) "
+        f"SELECT {_select(spec)}, (SELECT count(*) FROM matches) AS total_matches "
+        f"FROM page_ids JOIN {spec.table} {a} ON {a}.id = page_ids.id {spec.joins} "
+        f"ORDER BY {order}",
+        (*condition.params, size, (page - 1) * size),
+    )
+    if rows.empty:
+        return None if page > 1 else Page(rows=rows.drop(columns="total_matches"), total=0,
+                                          page=1, page_size=size)
+    total = int(rows["total_matches"].iloc[0])
+    return Page(rows=rows.drop(columns="total_matches"), total=total, page=page, page_size=size)
 
 
 def count(user: User, db: Database | Session, spec: ListSpec, query: ListQuery,
@@ -230,20 +272,11 @@ def iter_rows(user: User, db: Database, spec: ListSpec, query: ListQuery,
     condition = where(user, spec, query, action)
     if ids is not None:
         condition = condition & id_condition(spec, ids)
-    order = _order(spec, query)
-    offset = 0
-    while True:
-        frame = db.fetch_frame(
+    with db.transaction() as tx:
+        yield from tx.stream_frames(
             f"SELECT {_select(spec)} FROM {_from(spec)} WHERE {condition.sql} "
-            f"ORDER BY {order} LIMIT ? OFFSET ?",
-            (*condition.params, chunk_rows, offset),
-        )
-        if frame.empty:
-            return
-        yield frame
-        if len(frame) < chunk_rows:
-            return
-        offset += chunk_rows
+            f"ORDER BY {_order(spec, query)}",
+            condition.params, chunk_rows)
 
 
 def id_condition(spec: ListSpec, ids: Sequence[int]) -> Condition:

@@ -348,7 +348,8 @@ def test_neutralise_leaves_other_text_unchanged(text):
 
 
 def test_the_vectorised_rule_agrees_with_neutralise():
-    samples = FORMULAS + HARMLESS + ["\u3000@x", "\n-1", " \t x", "\u200b=1", "=", "  "]
+    every_space = [space + start for space in export._SPACE for start in ("=1", "x")]
+    samples = [*FORMULAS, *HARMLESS, *every_space, "\u200b=1", " \t x", "=", "  "]
     columns, chunks = text_column(samples)
     data, _ = csv_bytes(chunks, columns)
     frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False)

@@ -9,9 +9,10 @@ from datetime import timedelta
 
 import pytest
 
-from crm import leads, search
+from crm import editing, leads, search
 from crm.access import Entity
 from crm.clock import now
+from crm.db import ConcurrencyError
 from crm.editing import EditRejected, RowEdit
 from crm.leads import LEADS, BulkResult, create_lead, get_lead, history, likely_duplicates
 from crm.listing import ListQuery, fetch_page
@@ -138,6 +139,26 @@ def test_a_batch_with_one_stale_row_saves_none_of_its_rows(db, world):
     assert audit_rows(db, fresh_id) == []
 
 
+def test_two_people_saving_the_same_lead_at_the_same_moment_cannot_both_win(
+        db, world, monkeypatch):
+    me, rival = world.users["sales_east"], world.users["operator_east"]
+    lead_id = world.leads["east"]
+    real_now = editing.now
+
+    def rival_saves_in_between():  # runs after my save has read the lead, before it writes
+        monkeypatch.setattr(editing, "now", real_now)
+        edit(rival, db, lead_id, version=1, city="Berlin")
+        return real_now()
+
+    monkeypatch.setattr(editing, "now", rival_saves_in_between)
+    with pytest.raises((EditRejected, ConcurrencyError)) as caught:
+        edit(me, db, lead_id, version=1, city="Hamburg")
+    if isinstance(caught.value, EditRejected):
+        assert "Operator.East" in str(caught.value)
+    row = lead_row(db, lead_id)
+    assert (row["city"], row["row_version"], row["modified_by"]) == ("Berlin", 2, rival.id)
+    assert [r["new_value"] for r in audit_rows(db, lead_id)] == ["Berlin"]
+
 def test_a_batch_with_one_invalid_value_saves_none_of_its_rows(db, world):
     me = world.users["sales_east"]
     good_id = world.leads["east"]
@@ -211,6 +232,25 @@ def test_a_lead_may_be_left_unassigned(db, world):
     assert edit(world.users["sales_east"], db, world.leads["east"], owner_id=None) == 1
     assert lead_row(db, world.leads["east"])["owner_id"] is None
 
+
+
+def test_the_grid_turns_a_chosen_manager_name_into_the_owner(db, world):
+    me, colleague = world.users["sales_east"], world.users["sales_east_2"]
+    by_name = {me.full_name: me.id, colleague.full_name: colleague.id}
+    changes = leads.grid_changes({"manager": colleague.full_name, "email": None}, by_name)
+    assert changes == {"owner_id": colleague.id, "email": ""}
+    assert leads.grid_changes({"manager": None}, by_name) == {"owner_id": None}
+    assert edit(me, db, world.leads["east"], **changes) == 1
+    assert lead_row(db, world.leads["east"])["owner_id"] == colleague.id
+
+
+def test_a_manager_name_with_no_eligible_owner_is_refused_not_unassigned(db, world):
+    me = world.users["sales_east"]
+    changes = leads.grid_changes({"manager": "Former Colleague"}, {me.full_name: me.id})
+    problem = refused(me, db, world.leads["east"], **changes)
+    assert [p.field for p in problem.problems] == ["owner_id"]
+    assert "assigned manager must be an active sales manager" in str(problem)
+    assert lead_row(db, world.leads["east"])["owner_id"] == me.id
 
 def test_an_unknown_country_code_is_refused(db, world):
     problem = refused(world.users["sales_east"], db, world.leads["east"], country_code="XX")
@@ -665,3 +705,4 @@ def test_the_history_of_a_lead_out_of_scope_is_empty(db, world):
     edit(world.users["sales_west"], db, west_id, city="London")
     assert history(world.users["sales_west"], db, west_id) != []
     assert history(world.users["sales_east"], db, west_id) == []
+

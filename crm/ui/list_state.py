@@ -19,9 +19,11 @@ def _key(spec: ListSpec, name: str) -> str:
 
 
 def init_from_url(spec: ListSpec, user: User) -> None:
-    """Seed the widgets' state from the URL on the first run of this page in the session."""
+    """Seed the widgets' state from the URL on the first run of each visit to the page."""
     marker = _key(spec, "from_url")
-    if st.session_state.get(marker):
+    # Streamlit drops a widget's state after a run that did not draw it (another page, the
+    # detail view): the widgets' state being gone means this is a new visit.
+    if st.session_state.get(marker) and _key(spec, "sort") in st.session_state:
         return
     params = st.query_params
     st.session_state[_key(spec, "search")] = params.get("q", "")

@@ -1,0 +1,199 @@
+"""Benchmarks: demo load, list queries and export at a million rows, beside naive baselines.
+
+    ./bench.sh                       # DuckDB, 1,000,000 leads and contacts
+    ./bench.sh --rows 200000         # smaller
+    ./bench.sh --db postgresql://postgres@127.0.0.1:5432/test?schema=bench
+
+Figures go to bench/results/latest.json and bench/results/latest.md. Times are medians and
+95th percentiles of repeated runs; each target is judged against the same run's figures, and
+the baselines are measured in the same run on the same data (machines here are shared).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pandas as pd  # noqa: E402
+
+from crm import leads, list_export, listing  # noqa: E402
+from crm.demo import load_demo  # noqa: E402
+from crm.listing import ListQuery  # noqa: E402
+from crm.store import close_store, open_store  # noqa: E402
+from crm.users import get_user  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+TARGETS = {"list_no_search_p95_ms": 100, "list_search_p95_ms": 300, "export_100k_s": 5,
+           "demo_load_s": 120}
+
+
+def timed(action: Callable[[], object], repeat: int) -> dict[str, float]:
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - started)
+    ordered = sorted(seconds)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median_ms": round(statistics.median(seconds) * 1000, 1),
+            "p95_ms": round(p95 * 1000, 1), "runs": repeat}
+
+
+def list_cases(db, user) -> dict[str, ListQuery]:
+    country = listing.options(user, db, leads.LEADS, "country")[0].value
+    some_id = int(db.scalar("SELECT max(id) FROM leads") // 2)
+    return {
+        "no filter": ListQuery(),
+        "three filters": ListQuery(filters={"country": (country,), "vip": ("no",),
+                                            "newsletter": ("receiving",)}),
+        "keyword search": ListQuery(search="schmidt"),
+        "sort by name": ListQuery(sort="name", descending=False),
+        "ID search": ListQuery(search=f"#{some_id}"),
+    }
+
+
+def naive_page(db, query: ListQuery) -> pd.DataFrame:
+    """The way to avoid: the whole table in pandas, filtered and sorted on every rerun."""
+    frame = db.fetch_frame("SELECT l.*, u.full_name AS manager, c.name AS country "
+                           "FROM leads l LEFT JOIN users u ON u.id = l.owner_id "
+                           "LEFT JOIN countries c ON c.code = l.country_code")
+    if query.search.startswith("#"):
+        frame = frame[frame["id"] == int(query.search[1:])]
+    elif query.search:
+        text = frame["search_text"]
+        frame = frame[text.str.contains(query.search.lower(), regex=False)]
+    for key, values in query.filters.items():
+        if key == "country":
+            frame = frame[frame["country_code"].isin(values)]
+        elif key == "vip":
+            frame = frame[frame["vip"] == (values[0] == "yes")]
+    if query.sort == "name":
+        frame = frame.sort_values(["last_name", "first_name", "id"])
+    else:
+        frame = frame.sort_values(["created_at", "id"], ascending=False)
+    return frame.head(50)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="leads and contacts each")
+    parser.add_argument("--db", help="database URL (default: a new DuckDB file in a temp dir)")
+    parser.add_argument("--repeat", type=int, default=20, help="runs per list query")
+    parser.add_argument("--baseline-repeat", type=int, default=3)
+    parser.add_argument("--export-rows", type=int, default=100_000)
+    args = parser.parse_args(argv)
+
+    workdir = tempfile.mkdtemp(prefix="crm-bench-")
+    url = args.db or f"duckdb:///{workdir}/bench.duckdb"
+    db = open_store(url)
+    figures: dict[str, object] = {"rows": args.rows, "backend": db.dialect}
+    started = time.perf_counter()
+    load_demo(db, contacts=args.rows, leads=args.rows, progress=None)
+    figures["demo_load_s"] = round(time.perf_counter() - started, 1)
+    print(f"demo load of {args.rows:,} contacts + {args.rows:,} leads: "
+          f"{figures['demo_load_s']} s", flush=True)
+
+    user = get_user(db, "company.manager")  # sees every department: the largest lists
+    cases = list_cases(db, user)
+    list_figures = {}
+    for name, query in cases.items():
+        fast = timed(lambda q=query: listing.fetch_page(user, db, leads.LEADS, q), args.repeat)
+        naive = timed(lambda q=query: naive_page(db, q), args.baseline_repeat)
+        list_figures[name] = {"engine": fast, "naive_pandas": naive}
+        print(f"list, {name}: p50 {fast['median_ms']} ms, p95 {fast['p95_ms']} ms "
+              f"(naive pandas p50 {naive['median_ms']} ms)", flush=True)
+    figures["list"] = list_figures
+
+    export_query = _query_of_about(db, user, args.export_rows)
+    plan = list_export.plan(user, db, leads.LEADS, export_query)
+
+    def export() -> None:
+        list_export.export(user, db, leads.LEADS, leads.EXPORT_COLUMNS, io.BytesIO(),
+                           query=export_query)
+
+    export_fast = timed(export, 5)
+
+    naive_rows = min(plan.rows, 10_000)  # openpyxl needs minutes for 100,000 rows
+
+    def naive_export() -> None:
+        frame = db.fetch_frame(
+            "SELECT id, first_name, last_name, email, phone, company_name, country_code, vip, "
+            "disqualified, created_at FROM leads LIMIT ?", (naive_rows,))
+        frame.to_excel(io.BytesIO(), engine="openpyxl", index=False)
+
+    export_naive = timed(naive_export, 1)
+    naive_per_100k = export_naive["median_ms"] / 1000 * 100_000 / naive_rows
+    figures["export"] = {"rows": plan.rows, "engine": export_fast,
+                         "naive_openpyxl": {**export_naive, "rows": naive_rows,
+                                            "per_100k_s": round(naive_per_100k, 1)}}
+    print(f"export of {plan.rows:,} rows: p50 {export_fast['median_ms'] / 1000:.2f} s "
+          f"(naive openpyxl: {naive_per_100k:.1f} s per 100,000 rows)", flush=True)
+
+    no_search = max(list_figures[n]["engine"]["p95_ms"] for n in
+                    ("no filter", "three filters", "sort by name", "ID search"))
+    figures["verdict"] = {
+        "list_no_search_p95_ms": no_search,
+        "list_search_p95_ms": list_figures["keyword search"]["engine"]["p95_ms"],
+        "export_100k_s": round(export_fast["median_ms"] / 1000 * 100_000 / max(plan.rows, 1),
+                               2),
+        "demo_load_s": figures["demo_load_s"],
+        "targets": TARGETS,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(figures, indent=2, default=str))
+    (RESULTS / "latest.md").write_text(_markdown(figures))
+    print((RESULTS / "latest.md").read_text())
+    close_store(url)
+    return 0
+
+
+def _query_of_about(db, user, rows: int) -> ListQuery:
+    """A filter whose result is close to `rows` (countries added largest first)."""
+    chosen: list[str] = []
+    total = 0
+    for option in listing.options(user, db, leads.LEADS, "country"):
+        if total >= rows:
+            break
+        chosen.append(option.value)
+        total += option.count
+    return ListQuery(filters={"country": tuple(chosen)})
+
+
+def _markdown(f: dict) -> str:
+    v = f["verdict"]
+    lines = [
+        f"# Benchmark: {f['rows']:,} leads and {f['rows']:,} contacts on {f['backend']}",
+        "",
+        f"- Demo load: {f['demo_load_s']} s (target ≤ {TARGETS['demo_load_s']} s)",
+        f"- List p95 without search (worst case): {v['list_no_search_p95_ms']} ms "
+        f"(target ≤ {TARGETS['list_no_search_p95_ms']} ms)",
+        f"- List p95 with keyword search: {v['list_search_p95_ms']} ms "
+        f"(target ≤ {TARGETS['list_search_p95_ms']} ms)",
+        f"- Export: {f['export']['rows']:,} rows in "
+        f"{f['export']['engine']['median_ms'] / 1000:.2f} s median, "
+        f"{v['export_100k_s']} s per 100,000 rows (target ≤ {TARGETS['export_100k_s']} s)",
+        "",
+        "| List query | p50 ms | p95 ms | naive pandas p50 ms |",
+        "|---|---|---|---|",
+    ]
+    for name, row in f["list"].items():
+        lines.append(f"| {name} | {row['engine']['median_ms']} | {row['engine']['p95_ms']} | "
+                     f"{row['naive_pandas']['median_ms']} |")
+    naive = f["export"]["naive_openpyxl"]
+    lines += ["", f"Naive export (pandas to_excel with openpyxl): {naive['per_100k_s']} s per "
+              f"100,000 rows (measured on {naive['rows']:,})", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

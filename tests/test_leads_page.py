@@ -1,0 +1,241 @@
+"""The Leads page through Streamlit's AppTest: the count sentence, sidebar filters, search,
+sort, the view in the URL, the detail view and bulk VIP, always inside the user's scope."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from crm import search
+from crm.access import Entity
+from tests import factories
+from tests.test_pages import sign_in
+
+LEADS_PAGE = "pages/workspace/leads.py"
+OVERVIEW_PAGE = "pages/workspace/overview.py"
+
+
+@pytest.fixture
+def world(db, database_url, monkeypatch):
+    """East: Eastlead (no country) plus Adler (DE, VIP), Becker (FR), Conrad (DE, the newest).
+    West: Westlead plus Wagner (DE, VIP)."""
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+    w = factories.world(db)
+    sales, sales2 = w.users["sales_east"], w.users["sales_east_2"]
+    base = datetime(2026, 3, 1, 9, 0)
+    specs = [
+        # last name, first name, department, owner, country, vip, company
+        ("Adler", "Anna", w.east, sales, "DE", True, "Adler Maschinenbau"),
+        ("Becker", "Bernd", w.east, sales, "FR", False, "Boulangerie Becker"),
+        ("Conrad", "Clara", w.east, sales2, "DE", False, "Conrad Elektronik"),
+        ("Wagner", "Wim", w.west, w.users["sales_west"], "DE", True, "Wagner Logistics"),
+    ]
+    for n, (last, first, department, owner, country, vip, company) in enumerate(specs, 1):
+        stamp = base + timedelta(days=n)
+        w.leads[last] = factories.lead(
+            db, last, department, owner, first_name=first, country_code=country, vip=vip,
+            email=f"{first.lower()}@{last.lower()}.example", company_name=company,
+            created_at=stamp, updated_at=stamp)
+    with db.transaction() as tx:
+        search.refresh(tx, Entity.LEAD)
+    return w
+
+
+def open_leads(username: str, **params: str) -> AppTest:
+    """Sign in, then open the Leads page, with `params` in the URL as from a bookmark."""
+    at = sign_in(username)
+    at.query_params.update(params)
+    at.switch_page(LEADS_PAGE).run()
+    assert not at.exception
+    return at
+
+
+def sentence(at: AppTest) -> str:
+    """The bold "N leads where …" line above the grid."""
+    return next(m.value.strip("*") for m in at.markdown if m.value.startswith("**"))
+
+
+def names(at: AppTest) -> list[str]:
+    return at.data_editor[0].value["name"].tolist()
+
+
+def sidebar_filters(at: AppTest) -> list[str]:
+    return [m.key for m in at.sidebar.multiselect]
+
+
+def vip_leads(db) -> set[str]:
+    return {r["last_name"] for r in db.fetch_all("SELECT last_name FROM leads WHERE vip")}
+
+
+def test_a_sales_manager_sees_only_their_departments_leads(world):
+    at = open_leads("sales.east")
+    assert [t.value for t in at.title] == ["Leads"]
+    assert sentence(at) == "4 leads"
+    assert names(at) == ["Clara Conrad", "Bernd Becker", "Anna Adler", "Test Eastlead"]
+
+
+def test_a_company_manager_sees_every_department(world):
+    at = open_leads("company.manager")
+    assert sentence(at) == "6 leads"
+
+
+def test_sidebar_filters_narrow_the_count_and_combine(world):
+    at = open_leads("sales.east")
+    at.multiselect(key="lead_filter_vip").select("no").run()
+    assert not at.exception
+    assert sentence(at) == "3 leads where vip is Not VIP"
+    at.multiselect(key="lead_filter_country").select("DE").run()
+    assert not at.exception
+    assert sentence(at) == "1 lead where country is Germany and vip is Not VIP"
+    assert names(at) == ["Clara Conrad"]
+    assert at.query_params == {"vip": "no", "country": "DE"}
+
+
+def test_filter_options_count_only_the_users_department(world):
+    at = open_leads("sales.east")
+    countries = at.multiselect(key="lead_filter_country")
+    assert countries.options == ["Germany (2)", "France (1)", "No country (1)"]
+
+
+def test_the_department_filter_is_offered_to_a_company_manager_only(world):
+    assert "lead_filter_department" not in sidebar_filters(open_leads("sales.east"))
+
+    at = open_leads("company.manager")
+    assert "lead_filter_department" in sidebar_filters(at)
+    at.multiselect(key="lead_filter_department").select(str(world.west)).run()
+    assert not at.exception
+    assert sentence(at) == "2 leads where department is West"
+    assert names(at) == ["Wim Wagner", "Test Westlead"]
+
+
+@pytest.mark.parametrize("text", ["becker", "Bernd", "boulangerie", "bernd@becker.example"])
+def test_the_search_box_finds_a_lead_by_name_email_or_company(world, text):
+    at = open_leads("sales.east")
+    at.text_input(key="lead_search").input(text).run()
+    assert not at.exception
+    assert sentence(at) == f"1 lead, matching “{text}”"
+    assert names(at) == ["Bernd Becker"]
+    assert at.query_params == {"q": text}
+
+
+def test_the_search_box_finds_a_lead_by_id(world):
+    at = open_leads("sales.east")
+    at.text_input(key="lead_search").input(f"#{world.leads['Adler']}").run()
+    assert not at.exception
+    assert names(at) == ["Anna Adler"]
+    assert sentence(at).startswith("1 lead,")
+
+
+@pytest.mark.parametrize("form", ["#{}", "ID {}"])
+def test_an_id_search_for_another_departments_lead_finds_nothing(world, form):
+    at = open_leads("sales.east")
+    at.text_input(key="lead_search").input(form.format(world.leads["Wagner"])).run()
+    assert not at.exception
+    assert sentence(at).startswith("0 leads,")
+    assert names(at) == []
+
+
+def test_sorting_orders_the_whole_list_and_lands_in_the_url(world):
+    at = open_leads("sales.east")
+    assert names(at)[0] == "Clara Conrad"  # newest first by default
+
+    at.selectbox(key="lead_sort").set_value("name").run()
+    assert not at.exception
+    assert names(at)[0] == "Test Eastlead"  # still descending
+    assert at.query_params == {"sort": "name"}
+
+    at.toggle(key="lead_descending").set_value(False).run()
+    assert not at.exception
+    assert names(at) == ["Anna Adler", "Bernd Becker", "Clara Conrad", "Test Eastlead"]
+    assert at.query_params == {"sort": "name", "dir": "asc"}
+
+
+def test_a_bookmarked_url_restores_filters_search_and_sort(world):
+    at = open_leads("sales.east", country="DE", sort="name", dir="asc")
+    assert at.multiselect(key="lead_filter_country").value == ["DE"]
+    assert at.selectbox(key="lead_sort").value == "name"
+    assert at.toggle(key="lead_descending").value is False
+    assert sentence(at) == "2 leads where country is Germany"
+    assert names(at) == ["Anna Adler", "Clara Conrad"]
+
+    at = open_leads("sales.east", q="conrad")
+    assert at.text_input(key="lead_search").value == "conrad"
+    assert names(at) == ["Clara Conrad"]
+
+
+def test_a_url_value_outside_the_users_scope_is_dropped(world):
+    at = open_leads("sales.east", department=str(world.west), country="XX")
+    assert sentence(at) == "4 leads"
+    assert at.query_params == {}
+
+
+def test_coming_back_to_the_list_starts_from_the_default_view(world):
+    at = open_leads("sales.east", sort="name", dir="asc", vip="no")
+    assert names(at)[0] == "Bernd Becker"
+    at.switch_page(OVERVIEW_PAGE).run()
+    at.query_params.clear()  # the sidebar link opens the page without the old query
+    at.switch_page(LEADS_PAGE).run()
+    assert not at.exception
+    assert at.selectbox(key="lead_sort").value == "created_at"
+    assert at.toggle(key="lead_descending").value is True
+    assert at.selectbox(key="lead_size").value == 50
+    assert sentence(at) == "4 leads"
+    assert names(at)[0] == "Clara Conrad"
+
+
+def test_the_detail_view_shows_a_lead_with_its_tabs(world):
+    at = open_leads("sales.east", id=str(world.leads["Adler"]))
+    assert [t.value for t in at.title] == ["Anna Adler"]
+    assert [t.label for t in at.tabs] == ["Details", "Edit", "History"]
+    facts = at.dataframe[0].value.set_index("Field")["Value"]
+    assert facts["Email"] == "anna@adler.example"
+    assert facts["Department"] == "East"
+    assert facts["VIP"] == "Yes"
+
+
+def test_another_departments_lead_does_not_exist_for_a_sales_manager(world):
+    west_id = world.leads["Wagner"]
+    at = open_leads("sales.east", id=str(west_id))
+    assert [e.value for e in at.error] == [f"Lead {west_id} does not exist."]
+    assert not at.title
+    assert not at.tabs
+
+
+def test_set_vip_on_all_matching_leads(world, db):
+    at = open_leads("sales.east", vip="no")
+    at.radio(key="lead_bulk_target").set_value("all").run()
+    at.selectbox(key="lead_bulk_action").set_value("set_vip").run()
+    apply = at.button(key="lead_bulk_apply")
+    assert apply.label == "Set VIP on 3 leads"
+    apply.click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Set VIP on 3 leads."]
+    assert vip_leads(db) == {"Adler", "Becker", "Conrad", "Eastlead", "Wagner"}
+    assert sentence(at) == "0 leads where vip is Not VIP"
+
+
+def test_set_vip_on_checked_rows_only(world, db):
+    at = open_leads("sales.east", sort="name", dir="asc")
+    editor = at.data_editor[0]
+    assert names(at) == ["Anna Adler", "Bernd Becker", "Clara Conrad", "Test Eastlead"]
+    at.session_state[editor.key] = {"edited_rows": {1: {"Select": True}, 2: {"Select": True}},
+                                    "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert at.radio(key="lead_bulk_target").options == ["2 checked", "all 4 matching"]
+    apply = at.button(key="lead_bulk_apply")
+    assert apply.label == "Set VIP on 2 leads"
+    apply.click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Set VIP on 2 leads."]
+    assert vip_leads(db) == {"Adler", "Becker", "Conrad", "Wagner"}
+    assert at.radio(key="lead_bulk_target").options == ["0 checked", "all 4 matching"]
+
+
+def test_without_checked_rows_the_bulk_button_is_disabled(world):
+    at = open_leads("sales.east")
+    button = at.button(key="lead_bulk_none")
+    assert button.disabled
+    assert not [b for b in at.button if b.key == "lead_bulk_apply"]
