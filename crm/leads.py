@@ -40,6 +40,7 @@ def flag_filter(key: str, label: str, column: str, yes: str, no: str) -> Filter:
                               if len(set(values)) == 1 else Condition("TRUE")),
         parse=_yes_no,
         option_order="label",
+        says_value=True,
     )
 
 

@@ -69,6 +69,7 @@ class Filter:
     none_label: str = "None"
     shown: Callable[[User], bool] = lambda user: True
     option_order: str = "count"  # or "label"
+    says_value: bool = False  # the sentence names the value alone ("VIP", "disqualified")
 
     def condition(self, values: Sequence[str]) -> Condition | None:
         wanted = [v for v in values if v != NONE_VALUE]
@@ -94,6 +95,8 @@ class Filter:
 
     def sentence(self, values: Sequence[str], labels: dict[str, str]) -> str:
         names = [labels.get(v, v) for v in values]
+        if self.says_value:
+            return " or ".join(n if n.isupper() else n.lower() for n in names)
         if len(names) == 1:
             return f"{self.label.lower()} is {names[0]}"
         return f"{self.label.lower()} is {', '.join(names[:-1])} or {names[-1]}"

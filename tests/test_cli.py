@@ -108,3 +108,45 @@ def test_an_unreachable_database_is_one_clear_line(capsys):
     code = main(["--db", "postgresql://nobody@127.0.0.1:1/none", "init"])
     err = capsys.readouterr().err
     assert code == 1 and err.startswith("error: Cannot connect to PostgreSQL")
+
+
+def test_export_leads_as_a_user_holds_only_their_scope(capsys, database_url, db, tmp_path):
+    from openpyxl import load_workbook
+
+    from tests import factories
+
+    w = factories.world(db)
+    factories.lead(db, "Extra", w.east, w.users["sales_east"], country_code="FR", vip=True)
+    out = tmp_path / "leads.xlsx"
+    code, stdout, _ = run(capsys, database_url, "export", "leads", "--user", "sales.east",
+                          "-o", str(out))
+    assert code == 0 and "exported 2 leads" in stdout
+    sheet = load_workbook(out).active
+    names = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert sorted(names) == ["Test Eastlead", "Test Extra"]
+    code, stdout, _ = run(capsys, database_url, "export", "leads", "--user", "sales.east",
+                          "-o", str(tmp_path / "vip.csv"), "--filter", "vip=yes",
+                          "--filter", "country=FR")
+    assert code == 0 and "exported 1 leads" in stdout
+    text = (tmp_path / "vip.csv").read_text(encoding="utf-8-sig")
+    assert "Test Extra" in text and "Eastlead" not in text
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--filter", "planet=mars"], "unknown filter"),
+    (["--sort", "shoe_size"], "unknown sort column"),
+])
+def test_export_refuses_unknown_filters_and_sorts(capsys, database_url, db, tmp_path, args,
+                                                  message):
+    from tests import factories
+
+    factories.world(db)
+    code, _, err = run(capsys, database_url, "export", "leads", "--user", "sales.east",
+                       "-o", str(tmp_path / "x.xlsx"), *args)
+    assert code == 1 and message in err
+
+
+def test_export_needs_a_known_user(capsys, database_url, db, tmp_path):
+    code, _, err = run(capsys, database_url, "export", "leads", "--user", "ghost",
+                       "-o", str(tmp_path / "x.xlsx"))
+    assert code == 1 and "no user named 'ghost'" in err

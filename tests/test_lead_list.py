@@ -238,7 +238,7 @@ def test_the_list_says_what_it_shows(db, world):
     query = ListQuery(filters={"country": ("DE", "FR"), "vip": ("yes",)}, search="acme")
     labels = {"country": {"DE": "Germany", "FR": "France"}, "vip": {"yes": "VIP"}}
     assert describe(LEADS, query, 1234, labels) == (
-        "1,234 leads where country is Germany or France and vip is VIP, matching “acme”")
+        "1,234 leads where country is Germany or France and VIP, matching “acme”")
     assert describe(LEADS, ListQuery(), 1) == "1 lead"
 
 
