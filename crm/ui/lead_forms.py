@@ -143,7 +143,7 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
         }
         st.dataframe(pd.DataFrame({"Field": list(facts),
                                    "Value": ["" if v is None else str(v) for v in facts.values()]}),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", height=38 + 35 * len(facts))
     with edit:
         if read_only or not can(user, Action.EDIT, Entity.LEAD):
             st.caption("This lead cannot be edited.")

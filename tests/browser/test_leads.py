@@ -1,0 +1,132 @@
+"""In a real browser: a sales manager filters and searches the lead list, ticks two rows in the
+grid, sets VIP on exactly those two and downloads them as an Excel file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import openpyxl
+import pytest
+
+from crm import search
+from crm.access import Entity
+from crm.store import close_store, open_store
+from tests import factories
+from tests.browser.conftest import AppServer, wait_idle
+from tests.browser.test_sign_in import sign_in
+
+pytestmark = pytest.mark.browser
+
+HEADER_HEIGHT = 36  # the grid's header row (the grid's 1 px border included)
+ROW_HEIGHT = 35
+CHECKBOX_X = 20  # the middle of the 40 px checkbox column
+
+
+@pytest.fixture
+def leads(db):
+    """Three Gretas in Germany in the East (added Fischer first, Ahrens last), and leads that
+    the country filter, the search or the department leave out."""
+    w = factories.world(db)
+    base = datetime(2026, 3, 1, 9, 0)
+    specs = [
+        # last name, first name, department, country
+        ("Ahrens", "Greta", w.east, "DE"),
+        ("Brandt", "Greta", w.east, "DE"),
+        ("Fischer", "Greta", w.east, "DE"),
+        ("Dietz", "Greta", w.east, "FR"),
+        ("Claassen", "Hanna", w.east, "DE"),
+        ("Wolff", "Greta", w.west, "DE"),
+    ]
+    ids = {}
+    for n, (last, first, department, country) in enumerate(specs):
+        stamp = base - timedelta(days=n)
+        ids[last] = factories.lead(
+            db, last, department, w.users["sales_east" if department == w.east else "sales_west"],
+            first_name=first, country_code=country, email=f"{first}.{last}@example.com".lower(),
+            company_name="Nordlicht GmbH", created_at=stamp, updated_at=stamp)
+    with db.transaction() as tx:
+        search.refresh(tx, Entity.LEAD)
+    return ids
+
+
+@pytest.fixture
+def server(db, database_url, tmp_path, leads):
+    close_store(database_url)  # DuckDB: one process per file; the server is that process now
+    app = AppServer(database_url, tmp_path)
+    yield app
+    app.stop()
+
+
+def sentence(page, text: str) -> None:
+    """Wait until the list's count sentence reads `text`."""
+    page.locator('[data-testid="stMarkdownContainer"] strong', has_text=text).wait_for()
+    wait_idle(page)
+
+
+def pick(page, label: str, option: str) -> None:
+    """Choose `option` in the selectbox or multiselect labelled `label`."""
+    page.get_by_role("combobox", name=label, exact=True).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    wait_idle(page)
+
+
+def tick_row(page, row: int) -> None:
+    """Click the checkbox of grid row `row` (1-based): the grid is drawn on a canvas."""
+    box = page.locator('[data-testid="stDataFrame"]').bounding_box()
+    page.mouse.click(box["x"] + CHECKBOX_X,
+                     box["y"] + HEADER_HEIGHT + ROW_HEIGHT * (row - 1) + ROW_HEIGHT / 2)
+
+
+def vip_leads(database_url: str) -> set[str]:
+    db = open_store(database_url)
+    return {r["last_name"] for r in db.fetch_all("SELECT last_name FROM leads WHERE vip")}
+
+
+def test_a_sales_manager_sets_vip_on_two_checked_leads_and_exports_them(
+        page, server, database_url, tmp_path):
+    sign_in(page, server, "sales.east")
+    page.get_by_role("link", name="Leads").click()
+    page.get_by_role("heading", name="Leads").wait_for()
+    sentence(page, "6 leads")
+
+    pick(page, "Country", "Germany (4)")
+    sentence(page, "4 leads where country is Germany")
+    page.get_by_role("textbox", name="Search").fill("greta")
+    page.get_by_role("textbox", name="Search").press("Enter")
+    sentence(page, "3 leads where country is Germany, matching “greta”")
+    pick(page, "Sort by", "Name")
+    page.get_by_role("switch", name="Descending").click()
+    wait_idle(page)
+    grid = page.locator('[data-testid="stDataFrame"]')
+    names = grid.locator('[role="gridcell"]', has_text="Greta")
+    assert names.all_inner_texts() == ["Greta Ahrens", "Greta Brandt", "Greta Fischer"]
+
+    tick_row(page, 1)
+    page.get_by_text("1 checked").wait_for()
+    tick_row(page, 2)
+    page.get_by_text("2 checked").wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Set VIP on 2 leads").click()
+    page.get_by_text("Set VIP on 2 leads.").wait_for()
+    wait_idle(page)
+
+    tick_row(page, 1)
+    page.get_by_text("1 checked").wait_for()
+    tick_row(page, 2)
+    page.get_by_text("2 checked").wait_for()
+    pick(page, "Action", "Export to Excel")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download 2 leads").click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+
+    assert saved.suffix == ".xlsx"
+    rows = list(openpyxl.load_workbook(saved, read_only=True).active.iter_rows(values_only=True))
+    header = list(rows[0])
+    assert header[:3] == ["ID", "Name", "Email"]
+    assert [(r[1], r[2]) for r in rows[1:]] == [
+        ("Greta Ahrens", "greta.ahrens@example.com"),
+        ("Greta Brandt", "greta.brandt@example.com"),
+    ]
+    server.stop()  # DuckDB: the server process holds the file
+    assert vip_leads(database_url) == {"Ahrens", "Brandt"}
