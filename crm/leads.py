@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crm import audit, editing, search
+from crm import audit, bulk, editing, search
 from crm.access import (
     Action,
     Condition,
@@ -16,11 +16,12 @@ from crm.access import (
     scope,
     sees_all_departments,
 )
+from crm.bulk import BulkResult, target_condition  # noqa: F401  (re-exported)
 from crm.clock import now
 from crm.db import Database
 from crm.editing import EditRejected, FieldRules, Problem
 from crm.export import ExportColumn
-from crm.listing import Column, Filter, ListQuery, ListSpec, id_condition, where
+from crm.listing import Column, Filter, ListQuery, ListSpec
 from crm.newsletter import LOOKS, NewsletterStatus, status_sql
 from crm.users import User
 
@@ -172,61 +173,14 @@ def save_edits(user: User, db: Database, edits: Sequence[editing.RowEdit]) -> in
 # ----------------------------------------------------------------------- bulk VIP
 
 
-@dataclass(frozen=True)
-class BulkResult:
-    changed: int
-    unchanged: int
-    skipped_read_only: int = 0
-
-    def sentence(self, verb: str, noun: str = "leads", singular: str = "lead") -> str:
-        text = f"{verb} {self.changed:,} {singular if self.changed == 1 else noun}"
-        notes = []
-        if self.unchanged:
-            notes.append(f"{self.unchanged:,} already {'was' if self.unchanged == 1 else 'were'}")
-        if self.skipped_read_only:
-            notes.append(f"{self.skipped_read_only:,} converted, left unchanged")
-        return text + (f" ({'; '.join(notes)})" if notes else "") + "."
-
-
-def target_condition(user: User, spec: ListSpec, query: ListQuery,
-                     ids: Sequence[int] | None, action: Action = Action.EDIT) -> Condition:
-    """Checked rows (`ids`) or, when None, every row matching the query, within scope."""
-    condition = where(user, spec, query, action)
-    if ids is not None:
-        condition = condition & id_condition(spec, ids)
-    return condition
-
-
 def set_vip(user: User, db: Database, vip: bool, *, query: ListQuery | None = None,
             ids: Sequence[int] | None = None) -> BulkResult:
-    """Set or remove VIP on checked leads, or on all leads matching `query`; one transaction.
+    """Set or remove VIP on checked leads, or on all leads matching `query`.
 
-    Set-based: one audit insert and one update, whatever the number of rows.
+    Converted leads are history: counted, never changed.
     """
-    condition = target_condition(user, LEADS, query or ListQuery(), ids)
-    stamp = now()
-    with db.transaction() as tx:
-        base = f"FROM leads l WHERE {condition.sql}"
-        counts = tx.fetch_one(
-            "SELECT count(*) FILTER (WHERE l.converted_at IS NOT NULL) AS read_only, "
-            "count(*) FILTER (WHERE l.converted_at IS NULL AND l.vip = ?) AS unchanged, "
-            f"count(*) FILTER (WHERE l.converted_at IS NULL AND l.vip <> ?) AS changing {base}",
-            (vip, vip, *condition.params),
-        )
-        change = f"{condition.sql} AND l.converted_at IS NULL AND l.vip <> ?"
-        tx.execute(
-            "INSERT INTO audit_log (changed_at, user_id, entity, entity_id, action, field, "
-            "old_value, new_value) SELECT ?, ?, 'lead', l.id, 'update', 'vip', ?, ? "
-            f"FROM leads l WHERE {change}",
-            (stamp, user.id, str(not vip), str(vip), *condition.params, vip),
-        )
-        tx.execute(
-            "UPDATE leads SET vip = ?, updated_at = ?, modified_by = ?, "
-            f"row_version = row_version + 1 WHERE id IN (SELECT l.id FROM leads l WHERE {change})",
-            (vip, stamp, user.id, *condition.params, vip),
-        )
-    return BulkResult(int(counts["changing"]), int(counts["unchanged"]),
-                      int(counts["read_only"]))
+    return bulk.set_flag(user, db, LEADS, "vip", vip, query=query, ids=ids,
+                         read_only_sql="l.converted_at IS NOT NULL")
 
 
 # ----------------------------------------------------------------------- add a lead

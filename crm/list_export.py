@@ -38,13 +38,33 @@ class ExportPlan:
 
 def plan(user: User, db: Database, spec: ListSpec, query: ListQuery,
          ids: Sequence[int] | None = None, fmt: str = "xlsx") -> ExportPlan:
-    condition = listing.where(user, spec, query, Action.EXPORT)
-    if ids is not None:
-        condition = condition & listing.id_condition(spec, ids)
-    rows = int(db.scalar(f"SELECT count(*) FROM {spec.table} {spec.alias} "
-                         f"WHERE {condition.sql}", condition.params))
+    rows = _count(user, db, spec, query, ids, Action.EXPORT)
     sheets = max(1, -(-rows // (XLSX_MAX_ROWS - 1))) if fmt == "xlsx" else 1
     return ExportPlan(rows=rows, format=fmt, sheets=sheets)
+
+
+def scope_note(user: User, db: Database, spec: ListSpec, query: ListQuery,
+               ids: Sequence[int] | None) -> str | None:
+    """When the export holds fewer rows than the user sees (contacts: only their own), say so.
+
+    "12 of the 40 checked contacts are assigned to you; the file has those 12."
+    """
+    seen = _count(user, db, spec, query, ids, Action.VIEW)
+    exported = _count(user, db, spec, query, ids, Action.EXPORT)
+    if seen == exported:
+        return None
+    which = "checked" if ids is not None else "matching"
+    return (f"{exported:,} of the {seen:,} {which} {spec.noun_plural} are assigned to you; "
+            f"the file has those {exported:,}.")
+
+
+def _count(user: User, db: Database, spec: ListSpec, query: ListQuery,
+           ids: Sequence[int] | None, action: Action) -> int:
+    condition = listing.where(user, spec, query, action)
+    if ids is not None:
+        condition = condition & listing.id_condition(spec, ids)
+    return int(db.scalar(f"SELECT count(*) FROM {spec.table} {spec.alias} "
+                         f"WHERE {condition.sql}", condition.params))
 
 
 def export(user: User, db: Database, spec: ListSpec, columns: Sequence[ExportColumn],

@@ -96,7 +96,7 @@ class Filter:
     def sentence(self, values: Sequence[str], labels: dict[str, str]) -> str:
         names = [labels.get(v, v) for v in values]
         if self.says_value:
-            return " or ".join(n if n.isupper() else n.lower() for n in names)
+            return " or ".join(_sentence_case(n) for n in names)
         if len(names) == 1:
             return f"{self.label.lower()} is {names[0]}"
         return f"{self.label.lower()} is {', '.join(names[:-1])} or {names[-1]}"
@@ -176,6 +176,14 @@ def where(user: User, spec: ListSpec, query: ListQuery,
     if searched is not None:
         result = result & searched
     return result
+
+
+def _sentence_case(text: str) -> str:
+    """"Not VIP" -> "not VIP", "Disqualified" -> "disqualified", "VIP" stays."""
+    first, _, rest = text.partition(" ")
+    if first.isupper():
+        return text
+    return " ".join(filter(None, [first.lower(), rest]))
 
 
 def _from(spec: ListSpec) -> str:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import streamlit as st
 
@@ -26,18 +27,37 @@ LABELS = {"set_vip": "Set VIP", "remove_vip": "Remove VIP", "export": "Export to
 class BulkAction:
     name: str
     target: str  # CHECKED or ALL_MATCHING
+    parameter: Any = None
+
+
+@dataclass(frozen=True)
+class ExtraAction:
+    """An entity's own bulk action (for example: add tags), beside VIP and export.
+
+    `parameter` draws the input the action needs and returns its value; `run` performs it
+    on the checked IDs (or, with None, on every matching row) and says what it did.
+    """
+
+    label: str
+    run: Callable[[User, Database, ListQuery, Sequence[int] | None, Any], str]
+    parameter: Callable[[User, Database], Any] | None = None
 
 
 def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: int,
              checked: Sequence[int], export_columns: Sequence[ExportColumn],
-             export_note: str = "") -> BulkAction | None:
+             export_note: Callable[[Sequence[int] | None], str | None] | None = None,
+             extra: dict[str, ExtraAction] | None = None) -> BulkAction | None:
     """Draw the bar; returns the action the user confirmed (exports download directly)."""
+    extra = extra or {}
     names = [n for n, a in (("set_vip", Action.EDIT), ("remove_vip", Action.EDIT),
                             ("export", Action.EXPORT)) if can(user, a, spec.entity)]
+    if can(user, Action.EDIT, spec.entity):
+        names += list(extra)
+    labels = {**LABELS, **{k: v.label for k, v in extra.items()}}
     with st.container(border=True):
         st.markdown("**Action**")
         left, middle, right = st.columns([2, 3, 2], vertical_alignment="bottom")
-        name = left.selectbox("Action", names, format_func=LABELS.get,
+        name = left.selectbox("Action", names, format_func=labels.get,
                               key=f"{spec.noun}_bulk_action", label_visibility="collapsed")
         target = middle.radio(
             "Apply to", [CHECKED, ALL_MATCHING], horizontal=True,
@@ -45,10 +65,13 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
             format_func=lambda t: (f"{len(checked):,} checked" if t == CHECKED
                                    else f"all {total:,} matching"),
         )
+        parameter = None
+        if name in extra and extra[name].parameter is not None:
+            parameter = extra[name].parameter(user, db)
         count = len(checked) if target == CHECKED else total
         noun = spec.noun if count == 1 else spec.noun_plural
         if count == 0:
-            right.button(LABELS[name], disabled=True, key=f"{spec.noun}_bulk_none",
+            right.button(labels[name], disabled=True, key=f"{spec.noun}_bulk_none",
                          help="Tick rows in the table, or choose all matching.")
             return None
         if name == "export":
@@ -60,12 +83,13 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
                 data=lambda: export_bytes(user, db, spec, export_columns, query, ids, fmt),
                 file_name=list_export.file_name(spec, fmt, stamp), on_click="ignore",
                 type="primary", icon=":material/download:")
-            if export_note:
-                st.caption(export_note)
+            note = export_note(ids) if export_note else None
+            if note:
+                st.caption(note)
             return None
-        if right.button(f"{LABELS[name]} on {count:,} {noun}", type="primary",
+        if right.button(f"{labels[name]}: {count:,} {noun}", type="primary",
                         key=f"{spec.noun}_bulk_apply"):
-            return BulkAction(name, target)
+            return BulkAction(name, target, parameter)
     return None
 
 

@@ -1,0 +1,176 @@
+"""One list page for leads, contacts and companies: toolbar, filters, search, sort, grid,
+paging, inline edits, bulk actions and export. Pages describe what differs; this draws it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import streamlit as st
+
+from crm import list_export, listing
+from crm.access import Action, can
+from crm.bulk import BulkResult
+from crm.db import Database
+from crm.editing import EditRejected, RowEdit
+from crm.export import ExportColumn
+from crm.listing import ListQuery, ListSpec
+from crm.ui import filters, list_state
+from crm.ui.bulk_actions import ALL_MATCHING, BulkAction, ExtraAction, bulk_bar, export_bytes
+from crm.ui.grid import grid
+from crm.ui.newsletter import icon_uri, label, legend
+from crm.users import User
+
+
+@dataclass
+class ListPage:
+    spec: ListSpec
+    title: str
+    grid_order: list[str]
+    column_config: Callable[[dict[str, Any]], dict[str, Any]]  # given the page's context
+    editable: Sequence[str]
+    export_columns: Sequence[ExportColumn]
+    save_edits: Callable[[User, Database, list[RowEdit]], int]
+    to_changes: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+    set_vip: Callable[..., BulkResult] | None
+    owners: Callable[[User, Database], dict[int, str]]
+    add: Callable[[User, Database], None] | None = None
+    add_label: str = "Add"
+    detail: Callable[[User, Database, str], None] | None = None
+    extra_actions: dict[str, ExtraAction] = field(default_factory=dict)
+    buttons: Callable[[User, Database, ListQuery, int], None] | None = None
+
+
+def render(page: ListPage, user: User, db: Database) -> None:
+    spec = page.spec
+    if page.detail is not None and "id" in st.query_params:
+        page.detail(user, db, st.query_params["id"])
+        return
+    list_state.init_from_url(spec, user)
+    labels = filters.sidebar(spec, user, db)
+    _toolbar(page, user, db)
+    filters.search_and_sort(spec)
+    query = list_state.current(spec, user)
+    result_page = listing.fetch_page(user, db, spec, query)
+    list_state.write_to_url(spec, query)
+    st.markdown(f"**{listing.describe(spec, query, result_page.total, labels, user)}**")
+    if "newsletter" in result_page.rows.columns:
+        legend()
+    if page.buttons is not None:
+        page.buttons(user, db, query, result_page.total)
+    flash_key = f"{spec.noun}_flash"
+    if flash := st.session_state.pop(flash_key, None):
+        st.success(flash)
+
+    owners = page.owners(user, db)
+    rows = result_page.rows
+    frame = rows.assign(link=[f"?id={i}" for i in rows["id"]])
+    if "newsletter" in rows.columns:
+        frame = frame.assign(icon=[icon_uri(s) for s in rows["newsletter"]],
+                             newsletter=[label(s) for s in rows["newsletter"]])
+    context = {"owners": owners,
+               "manager_names": sorted(set(owners.values()) | set(frame["manager"].dropna()))}
+    version_key = f"{spec.noun}_grid_version"
+    version = st.session_state.setdefault(version_key, 0)
+    result = grid(
+        frame,
+        key=f"{spec.noun}_grid_{version}_{hash((str(query), result_page.page))}",
+        order=page.grid_order,
+        editable=list(page.editable),
+        column_config={
+            "link": st.column_config.LinkColumn("ID", display_text=r"\?id=(\d+)", width="small",
+                                                help=f"Open the {spec.noun}"),
+            "icon": st.column_config.ImageColumn("", width=36),
+            **page.column_config(context),
+        },
+    )
+    _pager(spec, result_page)
+    _save_edits(page, user, db, rows, result.changed, owners, version_key, version)
+    action = bulk_bar(spec, user, db, query, result_page.total, result.checked,
+                      page.export_columns,
+                      extra=page.extra_actions,
+                      export_note=lambda ids: list_export.scope_note(user, db, spec, query,
+                                                                     ids))
+    if action is not None:
+        _apply(page, user, db, query, action, result.checked, version_key, version)
+
+
+def _toolbar(page: ListPage, user: User, db: Database) -> None:
+    spec = page.spec
+    title, add, export_all = st.columns([6, 1.4, 1.6], vertical_alignment="bottom")
+    title.title(page.title)
+    if page.add is not None and can(user, Action.EDIT, spec.entity) and add.button(
+            page.add_label, icon=":material/add:", width="stretch"):
+        page.add(user, db)
+    with export_all.popover("Export all", icon=":material/download:", width="stretch"):
+        fmt = st.radio("Format", list_export.FORMATS, horizontal=True,
+                       key=f"{spec.noun}_export_all_fmt",
+                       format_func=lambda f: {"xlsx": "Excel (.xlsx)", "csv": "CSV (UTF-8)"}[f])
+        everything = list_export.plan(user, db, spec, ListQuery(), fmt=fmt)
+        note = list_export.scope_note(user, db, spec, ListQuery(), None)
+        st.caption((note or f"Every {spec.noun} you may export")
+                   + f": {everything.rows:,} rows"
+                   + (f", split over {everything.sheets} sheets." if everything.split else "."))
+        stamp = datetime.now().strftime("%Y%m%d-%H%M")
+        st.download_button(
+            "Download", key=f"{spec.noun}_export_all", type="primary", on_click="ignore",
+            data=lambda: export_bytes(user, db, spec, page.export_columns, ListQuery(), None,
+                                      fmt),
+            file_name=list_export.file_name(spec, fmt, stamp), disabled=everything.rows == 0)
+
+
+def _pager(spec: ListSpec, result_page: listing.Page) -> None:
+    left, middle, _ = st.columns([2, 3, 2], vertical_alignment="center")
+    left.selectbox("Rows per page", listing.PAGE_SIZES, key=list_state.state_key(spec, "size"),
+                   on_change=list_state.reset_page, args=(spec,))
+    middle.number_input(f"Page (of {result_page.pages:,})", min_value=1,
+                        max_value=result_page.pages, key=list_state.state_key(spec, "page"))
+
+
+def _save_edits(page: ListPage, user: User, db: Database, rows, changed: dict[int, dict],
+                owners: dict[int, str], version_key: str, version: int) -> None:
+    if not changed:
+        return
+    spec = page.spec
+    by_name = {name: owner_id for owner_id, name in owners.items()}
+    edits = [
+        RowEdit(row_id, int(rows.loc[rows["id"] == row_id, "row_version"].iloc[0]),
+                page.to_changes(values, by_name))
+        for row_id, values in changed.items()
+    ]
+    st.info(f"{len(edits)} edited row(s) not saved yet.")
+    if st.button("Save changes", type="primary", key=f"{spec.noun}_save"):
+        try:
+            saved = page.save_edits(user, db, edits)
+        except EditRejected as rejected:
+            for problem in rejected.problems:
+                st.error(problem.message)
+        else:
+            st.session_state[version_key] = version + 1
+            noun = spec.noun if saved == 1 else spec.noun_plural
+            st.session_state[f"{spec.noun}_flash"] = f"Saved changes to {saved} {noun}."
+            st.rerun()
+
+
+def _apply(page: ListPage, user: User, db: Database, query: ListQuery, action: BulkAction,
+           checked: list[int], version_key: str, version: int) -> None:
+    spec = page.spec
+    ids = None if action.target == ALL_MATCHING else checked
+    if action.name in ("set_vip", "remove_vip") and page.set_vip is not None:
+        vip = action.name == "set_vip"
+        outcome = page.set_vip(user, db, vip, query=query, ids=ids)
+        message = outcome.sentence("Set VIP on" if vip else "Removed VIP from",
+                                   spec.noun_plural, spec.noun)
+    elif action.name in page.extra_actions:
+        try:
+            message = page.extra_actions[action.name].run(user, db, query, ids, action.parameter)
+        except ValueError as problem:
+            st.error(str(problem))
+            return
+    else:
+        return
+    st.session_state[version_key] = version + 1
+    st.session_state[f"{spec.noun}_flash"] = message
+    st.rerun()
