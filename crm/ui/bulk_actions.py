@@ -59,11 +59,13 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
         left, middle, right = st.columns([2, 3, 2], vertical_alignment="bottom")
         name = left.selectbox("Action", names, format_func=labels.get,
                               key=f"{spec.noun}_bulk_action", label_visibility="collapsed")
+        # The counts go in captions: a radio's value is its option's label, and a label that
+        # changed since the browser drew it (a row ticked) loses the choice.
         target = middle.radio(
             "Apply to", [CHECKED, ALL_MATCHING], horizontal=True,
             key=f"{spec.noun}_bulk_target",
-            format_func=lambda t: (f"{len(checked):,} checked" if t == CHECKED
-                                   else f"all {total:,} matching"),
+            format_func=lambda t: "Checked rows" if t == CHECKED else "All matching rows",
+            captions=[f"{len(checked):,} checked", f"{total:,} matching"],
         )
         parameter = None
         if name in extra and extra[name].parameter is not None:
