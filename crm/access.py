@@ -81,6 +81,11 @@ def can(user: User, action: Action | str, entity: Entity | str = Entity.LEAD) ->
     return user.active and (user.role in ALL_DEPARTMENTS or user.role in OWN_DEPARTMENT)
 
 
+def can_manage_tags(user: User) -> bool:
+    """Renaming and merging tags changes them for every department."""
+    return user.active and user.role in ALL_DEPARTMENTS
+
+
 def can_manage_users(user: User) -> bool:
     return user.active and user.role is Role.ADMIN
 

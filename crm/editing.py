@@ -60,6 +60,10 @@ class FieldRules:
         default_factory=dict)
     read_only_when: str | None = None  # SQL: rows matching it refuse every edit
     read_only_reason: str = ""
+    # Columns that follow from the new values (e.g. a company's name key), checked too.
+    derive: Callable[[Session, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
+    # Work to do once the rows are saved (e.g. refresh what other tables derive from them).
+    after_save: Callable[[Session, list[int]], None] | None = None
 
 
 # ----------------------------------------------------------------------- checkers
@@ -182,6 +186,12 @@ def save_edits(user: User, db: Database, entity: Entity | str, rules: FieldRules
                     continue
                 if normalised != row[name]:
                     old[name], new[name] = row[name], normalised
+            if new and rules.derive is not None:
+                try:
+                    new.update(rules.derive(tx, row, new))
+                except ValueError as problem:
+                    problems.append(Problem(edit.record_id, "", f"{label}: {problem}"))
+                    continue
             if new:
                 planned.append((row, old, new))
         if problems:
@@ -205,6 +215,8 @@ def save_edits(user: User, db: Database, entity: Entity | str, rules: FieldRules
             ids = [row["id"] for row, _, _ in planned]
             search.refresh(tx, entity, Condition(
                 f"id IN ({', '.join('?' for _ in ids)})", tuple(ids)))
+            if rules.after_save is not None:
+                rules.after_save(tx, ids)
     return len(planned)
 
 

@@ -46,11 +46,13 @@ class ExtraAction:
 def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: int,
              checked: Sequence[int], export_columns: Sequence[ExportColumn],
              export_note: Callable[[Sequence[int] | None], str | None] | None = None,
-             extra: dict[str, ExtraAction] | None = None) -> BulkAction | None:
+             extra: dict[str, ExtraAction] | None = None,
+             vip: bool = True) -> BulkAction | None:
     """Draw the bar; returns the action the user confirmed (exports download directly)."""
     extra = extra or {}
     names = [n for n, a in (("set_vip", Action.EDIT), ("remove_vip", Action.EDIT),
-                            ("export", Action.EXPORT)) if can(user, a, spec.entity)]
+                            ("export", Action.EXPORT))
+             if can(user, a, spec.entity) and (vip or not n.endswith("vip"))]
     if can(user, Action.EDIT, spec.entity):
         names += list(extra)
     labels = {**LABELS, **{k: v.label for k, v in extra.items()}}

@@ -13,8 +13,10 @@ from crm.users import User
 
 @st.cache_data(ttl=60, show_spinner=False)
 def _options(_db: Database, url: str, user: User, spec_noun: str, key: str,
-             _spec: ListSpec) -> list[Option]:
+             _spec: ListSpec, version: int) -> list[Option]:
     # Counts are cached for a minute per user: at a million rows they cost a scan each.
+    # `version` (bumped by the list after a bulk action or saved edits) keeps the user's own
+    # changes from waiting that minute: a first VIP must be offered as a filter at once.
     return listing.options(user, _db, _spec, key)
 
 
@@ -24,9 +26,18 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
     with st.sidebar:
         st.subheader("Filters")
         for flt in spec.filters_for(user):
-            offered = _options(db, db.url, user, spec.noun, flt.key, spec)
-            labels[flt.key] = {o.value: o.label for o in offered}
+            offered = _options(db, db.url, user, spec.noun, flt.key, spec,
+                               st.session_state.get(f"{spec.noun}_grid_version", 0))
             key = filter_key(spec, flt.key)
+            # A value offered before and still chosen stays on offer with a count of 0 when
+            # the user's own change emptied it (all set VIP): the filter must not vanish.
+            # Values never offered (a URL's, another department's) are dropped.
+            before = st.session_state.get(f"{key}_offered", {})
+            offered = [*offered, *(listing.Option(v, before[v], 0)
+                                   for v in st.session_state.get(key, [])
+                                   if v in before and v not in {o.value for o in offered})]
+            labels[flt.key] = {o.value: o.label for o in offered}
+            st.session_state[f"{key}_offered"] = labels[flt.key]
             chosen = [v for v in st.session_state.get(key, []) if v in labels[flt.key]]
             st.session_state[key] = chosen
             counts = {o.value: o.count for o in offered}

@@ -90,7 +90,7 @@ def render(page: ListPage, user: User, db: Database) -> None:
     _save_edits(page, user, db, rows, result.changed, owners, version_key, version)
     action = bulk_bar(spec, user, db, query, result_page.total, result.checked,
                       page.export_columns,
-                      extra=page.extra_actions,
+                      extra=page.extra_actions, vip=page.set_vip is not None,
                       export_note=lambda ids: list_export.scope_note(user, db, spec, query,
                                                                      ids))
     if action is not None:

@@ -15,6 +15,10 @@ def pages_for(user: User) -> dict[str, list[st.Page]]:
                     url_path="overview", default=True),
             st.Page("pages/workspace/leads.py", title="Leads", icon=":material/person_search:",
                     url_path="leads"),
+            st.Page("pages/workspace/contacts.py", title="Contacts", icon=":material/contacts:",
+                    url_path="contacts"),
+            st.Page("pages/workspace/companies.py", title="Companies",
+                    icon=":material/business:", url_path="companies"),
         ],
     }
     if can_manage_users(user):

@@ -111,8 +111,7 @@ def test_a_sales_manager_sets_vip_on_two_checked_leads_and_exports_them(
     tick_row(page, 2)
     page.get_by_text("2 checked").wait_for()
     wait_idle(page)
-    page.screenshot(path="/tmp/explore/t1.png", full_page=True); open("/tmp/explore/t1.html","w").write(page.content())
-    page.get_by_role("button", name="Set VIP on 2 leads").click()
+    page.get_by_role("button", name="Set VIP: 2 leads").click()
     page.get_by_text("Set VIP on 2 leads.").wait_for()
     wait_idle(page)
 

@@ -1,0 +1,147 @@
+"""Tags on contacts: add and remove on checked or matching contacts; create, rename, merge.
+
+Tags are one vocabulary for the whole company. Anyone who edits contacts may create tags and
+put them on contacts in their scope; renaming and merging change every department's tags,
+so only roles that work across departments may do that (see `crm.access`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from crm import audit
+from crm.access import Action, Entity, can_manage_tags, scope
+from crm.bulk import target_condition
+from crm.clock import now
+from crm.contacts import CONTACTS
+from crm.db import Database
+from crm.listing import ListQuery
+from crm.users import User
+
+
+class TagError(ValueError):
+    """A tag change that cannot be made, with the reason."""
+
+
+def all_tags(db: Database) -> dict[int, str]:
+    return {r["id"]: r["name"] for r in db.fetch_all("SELECT id, name FROM tags ORDER BY name")}
+
+
+def tag_counts(user: User, db: Database) -> list[dict]:
+    """Every tag with the number of contacts in the user's scope that carry it."""
+    allowed = scope(user, Entity.CONTACT, Action.VIEW, alias="c")
+    return db.fetch_all(
+        "SELECT t.id, t.name, count(c.id) AS contacts FROM tags t "
+        "LEFT JOIN contact_tags x ON x.tag_id = t.id "
+        f"LEFT JOIN contacts c ON c.id = x.contact_id AND {allowed.sql} "
+        "GROUP BY t.id, t.name ORDER BY t.name", allowed.params)
+
+
+def _clean(name: str) -> str:
+    name = " ".join((name or "").split())
+    if not name:
+        raise TagError("A tag needs a name.")
+    if len(name) > 60:
+        raise TagError("A tag name has at most 60 characters.")
+    return name
+
+
+def create_tag(user: User, db: Database, name: str) -> int:
+    name = _clean(name)
+    with db.transaction() as tx:
+        existing = tx.scalar("SELECT id FROM tags WHERE lower(name) = lower(?)", (name,))
+        if existing is not None:
+            return int(existing)
+        new_id = tx.scalar("INSERT INTO tags (name) VALUES (?) RETURNING id", (name,))
+        audit.record(tx, user, "tag", new_id, "create", new={"name": name})
+    return int(new_id)
+
+
+def rename_tag(user: User, db: Database, tag_id: int, name: str) -> None:
+    if not can_manage_tags(user):
+        raise PermissionError("Only company-wide roles may rename tags.")
+    name = _clean(name)
+    with db.transaction() as tx:
+        old = tx.scalar("SELECT name FROM tags WHERE id = ?", (tag_id,))
+        if old is None:
+            raise TagError("No such tag.")
+        if tx.scalar("SELECT count(*) FROM tags WHERE lower(name) = lower(?) AND id <> ?",
+                     (name, tag_id)):
+            raise TagError(f"A tag named “{name}” exists already: merge the two instead.")
+        tx.execute("UPDATE tags SET name = ? WHERE id = ?", (name, tag_id))
+        audit.record(tx, user, "tag", tag_id, "update", old={"name": old}, new={"name": name})
+
+
+def merge_tags(user: User, db: Database, source_ids: Sequence[int], target_id: int) -> int:
+    """Move every contact of the source tags to the target tag and delete the sources.
+
+    Returns the number of contacts that gained the target tag.
+    """
+    if not can_manage_tags(user):
+        raise PermissionError("Only company-wide roles may merge tags.")
+    sources = [int(i) for i in source_ids if int(i) != int(target_id)]
+    if not sources:
+        raise TagError("Choose at least one other tag to merge into the target.")
+    marks = ", ".join("?" for _ in sources)
+    with db.transaction() as tx:
+        if tx.scalar("SELECT count(*) FROM tags WHERE id = ?", (target_id,)) == 0:
+            raise TagError("No such target tag.")
+        gained = tx.scalar(
+            f"SELECT count(DISTINCT contact_id) FROM contact_tags WHERE tag_id IN ({marks}) "
+            "AND contact_id NOT IN (SELECT contact_id FROM contact_tags WHERE tag_id = ?)",
+            (*sources, target_id))
+        tx.execute(
+            "INSERT INTO contact_tags (contact_id, tag_id) SELECT DISTINCT contact_id, ? "
+            f"FROM contact_tags WHERE tag_id IN ({marks}) AND contact_id NOT IN "
+            "(SELECT contact_id FROM contact_tags WHERE tag_id = ?)",
+            (target_id, *sources, target_id))
+        names = [r["name"] for r in tx.fetch_all(
+            f"SELECT name FROM tags WHERE id IN ({marks}) ORDER BY name", sources)]
+        tx.execute(f"DELETE FROM contact_tags WHERE tag_id IN ({marks})", sources)
+        tx.execute(f"DELETE FROM tags WHERE id IN ({marks})", sources)
+        audit.record(tx, user, "tag", int(target_id), "merge", old={"merged": ", ".join(names)})
+    return int(gained)
+
+
+def add_tags(user: User, db: Database, tag_ids: Sequence[int], *,
+             query: ListQuery | None = None, ids: Sequence[int] | None = None) -> int:
+    """Put tags on checked contacts or on every matching contact; returns new taggings."""
+    return _change(user, db, tag_ids, query, ids, adding=True)
+
+
+def remove_tags(user: User, db: Database, tag_ids: Sequence[int], *,
+                query: ListQuery | None = None, ids: Sequence[int] | None = None) -> int:
+    """Take tags off checked or matching contacts; returns removed taggings."""
+    return _change(user, db, tag_ids, query, ids, adding=False)
+
+
+def _change(user: User, db: Database, tag_ids: Sequence[int], query: ListQuery | None,
+            ids: Sequence[int] | None, *, adding: bool) -> int:
+    tags = sorted(dict.fromkeys(int(t) for t in tag_ids))
+    if not tags:
+        raise TagError("Choose at least one tag.")
+    condition = target_condition(user, CONTACTS, query or ListQuery(), ids)
+    stamp = now()
+    total = 0
+    with db.transaction() as tx:
+        for tag_id in tags:
+            name = tx.scalar("SELECT name FROM tags WHERE id = ?", (tag_id,))
+            if name is None:
+                raise TagError("No such tag.")
+            has = "EXISTS (SELECT 1 FROM contact_tags x WHERE x.contact_id = c.id AND x.tag_id = ?)"
+            wanted = f"{condition.sql} AND {'NOT ' if adding else ''}{has}"
+            params = (*condition.params, tag_id)
+            tx.execute(
+                "INSERT INTO audit_log (changed_at, user_id, entity, entity_id, action, field, "
+                "old_value, new_value) SELECT ?, ?, 'contact', c.id, 'update', 'tags', ?, ? "
+                f"FROM contacts c WHERE {wanted}",
+                (stamp, user.id, None if adding else name, name if adding else None, *params))
+            if adding:
+                total += tx.execute(
+                    f"INSERT INTO contact_tags (contact_id, tag_id) SELECT c.id, ? "
+                    f"FROM contacts c WHERE {wanted}", (tag_id, *params))
+            else:
+                total += tx.execute(
+                    "DELETE FROM contact_tags WHERE tag_id = ? AND contact_id IN "
+                    f"(SELECT c.id FROM contacts c WHERE {wanted})", (tag_id, *params))
+    return total

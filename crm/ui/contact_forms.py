@@ -1,0 +1,206 @@
+"""The Add-contact dialog, the contact detail view, and tag management."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from crm import companies, contacts, tags, vocabulary
+from crm.access import Action, Entity, can, can_manage_tags, sees_all_departments
+from crm.db import Database
+from crm.editing import RowEdit
+from crm.ui.newsletter import badge_html
+from crm.ui.record_view import attempt, choice, facts, history, record_id
+from crm.users import User, eligible_owners, list_departments
+
+FLASH = "contact_flash"
+
+
+def _person_inputs(prefix: str, db: Database, current: dict[str, Any] | None,
+                   department_id: int | None) -> dict[str, Any]:
+    c = current or {}
+    values: dict[str, Any] = {}
+    a, b, d = st.columns(3)
+    values["first_name"] = a.text_input("First name", c.get("first_name", ""))
+    values["middle_name"] = b.text_input("Middle name", c.get("middle_name", ""))
+    values["last_name"] = d.text_input("Last name", c.get("last_name", ""))
+    a, b = st.columns(2)
+    values["title"] = a.text_input("Title", c.get("title", ""))
+    values["email"] = b.text_input("Email", c.get("email", ""))
+    a, b, d = st.columns(3)
+    values["phone"] = a.text_input("Phone", c.get("phone", ""))
+    values["mobile"] = b.text_input("Mobile", c.get("mobile", ""))
+    values["secondary_email"] = d.text_input("Secondary email", c.get("secondary_email", ""))
+    a, b, d = st.columns(3)
+    with a:
+        values["country_code"] = choice("Country", vocabulary.countries(db),
+                                        c.get("country_code"), f"{prefix}_country")
+    values["city"] = b.text_input("City", c.get("city", ""))
+    with d:
+        values["lead_source_id"] = choice("Lead source", vocabulary.named(db, "lead_sources"),
+                                          c.get("lead_source_id"), f"{prefix}_source")
+    values["address"] = st.text_input("Address", c.get("address", ""))
+    values["description"] = st.text_area("Description", c.get("description", ""))
+    a, b, d = st.columns(3)
+    with a:
+        owners = {u.id: u.full_name for u in eligible_owners(db, department_id)}
+        values["owner_id"] = choice("Assigned manager", owners, c.get("owner_id"),
+                                    f"{prefix}_owner")
+    values["vip"] = b.checkbox("VIP", bool(c.get("vip", False)))
+    values["disqualified"] = d.checkbox("Disqualified", bool(c.get("disqualified", False)))
+    return values
+
+
+@st.dialog("Add contact", width="large")
+def add_contact_dialog(user: User, db: Database) -> None:
+    department_id = user.department_id
+    if sees_all_departments(user):
+        departments = {d["id"]: d["name"] for d in list_departments(db)}
+        department_id = choice("Department (for a new company)", departments,
+                               user.department_id, "add_contact_dept")
+    st.markdown("**Company**")
+    mode = st.radio("Company", ["Existing company", "New company"], horizontal=True,
+                    label_visibility="collapsed", key="add_contact_company_mode")
+    new_company: dict[str, Any] | None = None
+    industry_ids: list[int] = []
+    values: dict[str, Any] = {}
+    if mode == "Existing company":
+        text = st.text_input("Find a company", key="add_contact_company_search",
+                             placeholder="Type part of the name")
+        found = companies.choices(user, db, text)
+        values["company_id"] = choice("Company", found, None, "add_contact_company")
+    else:
+        a, b = st.columns(2)
+        new_company = {"name": a.text_input("Company name", key="add_contact_new_name")}
+        with b:
+            new_company["country_code"] = choice("Company country", vocabulary.countries(db),
+                                                 None, "add_contact_new_country")
+        a, b = st.columns(2)
+        new_company["website"] = a.text_input("Website", key="add_contact_new_web")
+        with b:
+            new_company["company_type_id"] = choice(
+                "Company type", vocabulary.named(db, "company_types"), None,
+                "add_contact_new_type")
+        industries = vocabulary.named(db, "industries")
+        industry_ids = st.multiselect("Industries", list(industries),
+                                      format_func=industries.get, key="add_contact_new_ind")
+    with st.form("add_contact"):
+        values.update(_person_inputs("add_contact", db, None, department_id))
+        values["newsletter_opt_in"] = st.checkbox("Subscribed to the newsletter", True)
+        confirm = st.checkbox("Save even if it looks like a duplicate")
+        submitted = st.form_submit_button("Save contact", type="primary")
+    if not submitted:
+        return
+    duplicates = contacts.likely_duplicates(
+        user, db, email=values["email"], first_name=values["first_name"],
+        last_name=values["last_name"], phone=values["phone"] or values["mobile"])
+    if duplicates and not confirm:
+        st.warning("This looks like a contact you already have. Open it, or tick “Save even "
+                   "if it looks like a duplicate”.")
+        for dup in duplicates:
+            st.markdown(f"- [{dup.name or 'Contact'} (ID {dup.id})](?id={dup.id}) · {dup.reason}")
+        return
+    attempt(lambda: contacts.create_contact(user, db, values, new_company=new_company,
+                                            industry_ids=industry_ids,
+                                            department_id=department_id),
+            FLASH, "Contact added.")
+
+
+def contact_detail(user: User, db: Database, raw_id: str) -> None:
+    contact_id = record_id(raw_id)
+    contact = contacts.get_contact(user, db, contact_id)
+    st.page_link("pages/workspace/contacts.py", label="Back to contacts",
+                 icon=":material/arrow_back:")
+    if contact is None:
+        st.error(f"Contact {raw_id} does not exist.")
+        return
+    name = " ".join(p for p in (contact["first_name"], contact["middle_name"],
+                                contact["last_name"]) if p)
+    st.title(name or f"Contact {contact_id}")
+    st.markdown(badge_html(contact["newsletter"]), unsafe_allow_html=True)
+    if flash := st.session_state.pop(FLASH, None):
+        st.success(flash)
+    details, edit, tag_tab, changes = st.tabs(["Details", "Edit", "Tags", "History"])
+    with details:
+        facts({
+            "ID": contact["id"], "Company": contact["company"], "Title": contact["title"],
+            "Email": contact["email"], "Secondary email": contact["secondary_email"],
+            "Phone": contact["phone"], "Mobile": contact["mobile"],
+            "Country": contact["country"], "City": contact["city"],
+            "Address": contact["address"], "Lead source": contact["lead_source"],
+            "Tags": ", ".join(contact["tags"]), "Assigned manager": contact["manager"],
+            "Department": contact["department"], "VIP": "Yes" if contact["vip"] else "No",
+            "Disqualified": "Yes" if contact["disqualified"] else "No",
+            "Date added": contact["created_at"], "Added by": contact["created_by_name"],
+            "Last changed": contact["updated_at"], "Changed by": contact["modified_by_name"],
+            "Description": contact["description"],
+        })
+        st.page_link("pages/workspace/companies.py", label=f"Open {contact['company']}",
+                     query_params={"id": str(contact["company_id"])}, icon=":material/business:")
+    with edit:
+        if not can(user, Action.EDIT, Entity.CONTACT):
+            st.caption("You cannot edit contacts.")
+        else:
+            with st.form(f"edit_contact_{contact_id}_{contact['row_version']}"):
+                values = _person_inputs(f"edit_{contact_id}", db, contact,
+                                        contact["department_id"])
+                if st.form_submit_button("Save", type="primary"):
+                    changes = {k: v for k, v in values.items() if v != contact.get(k)}
+                    attempt(lambda: contacts.save_edits(
+                        user, db, [RowEdit(contact_id, contact["row_version"], changes)]),
+                        FLASH, "Saved.")
+    with tag_tab:
+        every = tags.all_tags(db)
+        by_name = {v: k for k, v in every.items()}
+        current = [by_name[t] for t in contact["tags"] if t in by_name]
+        chosen = st.multiselect("Tags", list(every), default=current, format_func=every.get,
+                                key=f"contact_tags_{contact_id}")
+        if st.button("Save tags", key=f"contact_tags_save_{contact_id}"):
+            added = [t for t in chosen if t not in current]
+            removed = [t for t in current if t not in chosen]
+
+            def save() -> None:
+                if added:
+                    tags.add_tags(user, db, added, ids=[contact_id])
+                if removed:
+                    tags.remove_tags(user, db, removed, ids=[contact_id])
+
+            attempt(save, FLASH, "Tags saved.")
+    with changes:
+        history(contacts.history(user, db, contact_id))
+
+
+def manage_tags(user: User, db: Database) -> None:
+    """Create tags; rename and merge them (company-wide roles)."""
+    with st.popover("Tags", icon=":material/sell:"):
+        counts = tags.tag_counts(user, db)
+        st.dataframe({"Tag": [r["name"] for r in counts],
+                      "Contacts": [r["contacts"] for r in counts]}, hide_index=True)
+        with st.form("tag_create", clear_on_submit=True):
+            name = st.text_input("New tag")
+            if st.form_submit_button("Create tag"):
+                attempt(lambda: tags.create_tag(user, db, name), FLASH,
+                        f"Tag “{name.strip()}” ready.")
+        if not can_manage_tags(user):
+            return
+        every = {r["id"]: r["name"] for r in counts}
+        with st.form("tag_rename"):
+            which = st.selectbox("Rename tag", list(every), format_func=every.get)
+            new_name = st.text_input("New name")
+            if st.form_submit_button("Rename"):
+                attempt(lambda: tags.rename_tag(user, db, which, new_name), FLASH,
+                        "Tag renamed.")
+        with st.form("tag_merge"):
+            sources = st.multiselect("Merge these tags", list(every), format_func=every.get)
+            target = st.selectbox("into", list(every), format_func=every.get)
+            if st.form_submit_button("Merge"):
+                attempt(lambda: tags.merge_tags(user, db, sources, target), FLASH,
+                        "Tags merged.")
+
+
+def pick_tags(_user: User, db: Database) -> list[int]:
+    """The bulk bar's input for the tag actions."""
+    every = tags.all_tags(db)
+    return st.multiselect("Tags", list(every), format_func=every.get, key="contact_bulk_tags",
+                          placeholder="Choose tags")

@@ -1,0 +1,65 @@
+"""Contacts: the list with company and tag filters, tags, add, detail; exports hold only the
+contacts assigned to the exporting user."""
+
+import streamlit as st
+
+from crm import contacts, tags
+from crm.ui.bulk_actions import ExtraAction
+from crm.ui.contact_forms import add_contact_dialog, contact_detail, manage_tags, pick_tags
+from crm.ui.list_page import ListPage, render
+from crm.ui.session import current_user, database
+from crm.users import eligible_owners
+
+
+def column_config(context: dict) -> dict:
+    return {
+        "name": st.column_config.TextColumn("Name", width="medium"),
+        "raw_phone": st.column_config.TextColumn("Phone"),
+        "mobile": st.column_config.TextColumn("Mobile"),
+        "email": st.column_config.TextColumn("Email", width="medium"),
+        "company": st.column_config.TextColumn("Company", width="medium"),
+        "country": st.column_config.TextColumn("Country"),
+        "newsletter": st.column_config.TextColumn("Newsletter"),
+        "created_at": st.column_config.DatetimeColumn("Date added", format="YYYY-MM-DD"),
+        "manager": st.column_config.SelectboxColumn("Assigned manager",
+                                                    options=context["manager_names"]),
+        "tags": st.column_config.TextColumn("Tags"),
+        "vip": st.column_config.CheckboxColumn("VIP", width=50),
+    }
+
+
+def tag_action(adding: bool):
+    def run(user, db, query, ids, tag_ids) -> str:
+        change = tags.add_tags if adding else tags.remove_tags
+        count = change(user, db, tag_ids or [], query=query, ids=ids)
+        verb, preposition = ("Added", "to") if adding else ("Removed", "from")
+        return f"{verb} {count:,} tag(s) {preposition} contacts."
+    return run
+
+
+render(
+    ListPage(
+        spec=contacts.CONTACTS,
+        title="Contacts",
+        grid_order=["link", "icon", "name", "raw_phone", "mobile", "email", "company", "country",
+                    "newsletter", "created_at", "manager", "tags", "vip"],
+        column_config=column_config,
+        editable=contacts.GRID_EDITABLE_COLUMNS,
+        export_columns=contacts.EXPORT_COLUMNS,
+        save_edits=contacts.save_edits,
+        to_changes=contacts.grid_changes,
+        set_vip=contacts.set_vip,
+        owners=lambda user, db: {u.id: u.full_name for u in eligible_owners(
+            db, user.department_id)},
+        add=add_contact_dialog,
+        add_label="Add contact",
+        detail=contact_detail,
+        extra_actions={
+            "add_tags": ExtraAction("Add tags", tag_action(True), pick_tags),
+            "remove_tags": ExtraAction("Remove tags", tag_action(False), pick_tags),
+        },
+        buttons=lambda user, db, query, total: manage_tags(user, db),
+    ),
+    current_user(),
+    database(),
+)
