@@ -64,15 +64,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _export_parser(commands: argparse._SubParsersAction) -> None:
-    from crm.leads import LEADS
+def _exportable() -> dict:
+    """Entity name -> (list spec, export columns)."""
+    from crm import companies, contacts, leads
 
-    keys = ", ".join(f.key for f in LEADS.filters)
+    return {"leads": (leads.LEADS, leads.EXPORT_COLUMNS),
+            "contacts": (contacts.CONTACTS, contacts.EXPORT_COLUMNS),
+            "companies": (companies.COMPANIES, companies.EXPORT_COLUMNS)}
+
+
+def _export_parser(commands: argparse._SubParsersAction) -> None:
+    keys = "; ".join(f"{name}: {', '.join(f.key for f in spec.filters)}"
+                     for name, (spec, _) in _exportable().items())
     export = commands.add_parser(
         "export", help="export a list to .xlsx or .csv as a given user sees it",
-        description=f"Filters for leads: {keys}. Values as in the app's URL, "
-                    "comma-separated (e.g. --filter country=DE,FR --filter vip=yes).")
-    export.add_argument("entity", choices=["leads"])
+        description=f"Filters ({keys}). Values as in the app's URL, comma-separated "
+                    "(e.g. --filter country=DE,FR --filter vip=yes). Contacts exports hold "
+                    "only the contacts assigned to the user, as in the app.")
+    export.add_argument("entity", choices=list(_exportable()))
     export.add_argument("--user", required=True, help="export as this user (their scope)")
     export.add_argument("-o", "--output", required=True, help="file to write (.xlsx or .csv)")
     export.add_argument("--filter", action="append", default=[], metavar="KEY=VALUES",
@@ -267,14 +276,14 @@ def _users_reset_password(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from crm import leads, list_export
+    from crm import list_export
     from crm.listing import ListQuery
 
     db = _store(args)
     user = _user(db, args.user)
     if not user.active:
         raise CommandError(f"user {user.username!r} is deactivated")
-    spec = leads.LEADS
+    spec, columns = _exportable()[args.entity]
     filters: dict[str, tuple[str, ...]] = {}
     known = {f.key for f in spec.filters_for(user)}
     for item in args.filter:
@@ -291,8 +300,10 @@ def _export(args: argparse.Namespace) -> int:
     query = ListQuery(filters=filters, search=args.search, sort=args.sort,
                       descending=True if args.desc else None if not args.sort else False)
     started = time.perf_counter()
-    rows = list_export.export(user, db, spec, leads.EXPORT_COLUMNS, args.output, query=query,
-                              fmt=fmt)
+    note = list_export.scope_note(user, db, spec, query, None)
+    rows = list_export.export(user, db, spec, columns, args.output, query=query, fmt=fmt)
+    if note:
+        print(note)
     print(f"exported {rows:,} {args.entity} to {args.output} "
           f"in {time.perf_counter() - started:.1f} s")
     return 0

@@ -374,8 +374,9 @@ def _make(url: str) -> Database:
     if url.startswith(("postgresql://", "postgres://")):
         return PgDatabase(url)
     if url.startswith("duckdb://"):
+        # As SQLAlchemy reads it: duckdb:///relative.db, duckdb:////absolute.db, :memory:.
         path = url.removeprefix("duckdb://")
-        path = path[1:] if path.startswith("/") and path[1:] == ":memory:" else path
+        path = path[1:] if path.startswith("/") else path
         return DuckDatabase(url, path or ":memory:")
     if "://" in url:
         raise DatabaseUnavailable(

@@ -150,3 +150,27 @@ def test_export_needs_a_known_user(capsys, database_url, db, tmp_path):
     code, _, err = run(capsys, database_url, "export", "leads", "--user", "ghost",
                        "-o", str(tmp_path / "x.xlsx"))
     assert code == 1 and "no user named 'ghost'" in err
+
+
+def test_export_contacts_holds_only_the_users_own_contacts(capsys, database_url, db, tmp_path):
+    from openpyxl import load_workbook
+
+    from tests import factories
+
+    factories.world(db)
+    out = tmp_path / "contacts.xlsx"
+    code, stdout, _ = run(capsys, database_url, "export", "contacts", "--user", "sales.east",
+                          "-o", str(out))
+    assert code == 0
+    assert "1 of the 2 matching contacts are assigned to you; the file has those 1." in stdout
+    names = [r[1] for r in load_workbook(out).active.iter_rows(min_row=2, values_only=True)]
+    assert names == ["Test Eastone"]
+
+
+def test_export_companies(capsys, database_url, db, tmp_path):
+    from tests import factories
+
+    factories.world(db)
+    code, stdout, _ = run(capsys, database_url, "export", "companies", "--user",
+                          "company.manager", "-o", str(tmp_path / "companies.csv"))
+    assert code == 0 and "exported 2 companies" in stdout

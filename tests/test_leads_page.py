@@ -226,18 +226,6 @@ def test_set_vip_on_all_matching_leads(world, db):
     assert at.multiselect(key="lead_filter_vip").value == ["no"]
 
 
-def test_a_filter_value_never_offered_is_dropped_but_an_emptied_choice_stays(world, db):
-    at = open_leads("sales.east", country="DE")
-    with db.transaction() as tx:
-        tx.execute("UPDATE leads SET country_code = 'AT' WHERE country_code = 'DE'")
-    at.selectbox(key="lead_bulk_action").set_value("remove_vip").run()  # a change of ours
-    at.session_state["lead_grid_version"] += 1
-    at.run()
-    assert not at.exception
-    assert at.multiselect(key="lead_filter_country").value == ["DE"]
-    assert sentence(at) == "0 leads where country is Germany"
-
-
 def test_set_vip_on_checked_rows_only(world, db):
     at = open_leads("sales.east", sort="name", dir="asc")
     editor = at.data_editor[0]
