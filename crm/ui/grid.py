@@ -14,6 +14,16 @@ import streamlit as st
 
 SELECT = "Select"
 
+# The grid holds one page, so a click on a column header would sort that page alone and
+# mislead. A transparent layer over the header row takes those clicks; the list's "Sort by"
+# control sorts the whole result in SQL.
+_NO_HEADER_SORT = """<style>
+div[class*="_grid_"] [data-testid="stDataFrame"] { position: relative; }
+div[class*="_grid_"] [data-testid="stDataFrame"]::after {
+  content: ""; position: absolute; top: 0; left: 0; right: 0; height: 36px; z-index: 1;
+}
+</style>"""
+
 
 @dataclass(frozen=True)
 class GridResult:
@@ -23,6 +33,7 @@ class GridResult:
 
 def grid(frame: pd.DataFrame, *, column_config: dict[str, Any], editable: list[str],
          order: list[str], key: str, all_checked: bool = False) -> GridResult:
+    st.html(_NO_HEADER_SORT)
     shown = frame.copy()
     shown.insert(0, SELECT, all_checked)
     edited = st.data_editor(
