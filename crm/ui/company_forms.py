@@ -8,11 +8,11 @@ import pandas as pd
 import streamlit as st
 
 from crm import audit, companies, vocabulary
-from crm.access import Action, Entity, can, sees_all_departments
+from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.editing import EditRejected, RowEdit
-from crm.ui.record_view import attempt, choice, facts, history, record_id
-from crm.users import User, eligible_owners, list_departments
+from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
+from crm.users import User, eligible_owners
 
 FLASH = "company_flash"
 
@@ -49,11 +49,7 @@ def _inputs(prefix: str, db: Database, current: dict[str, Any] | None,
 
 @st.dialog("Add company", width="large")
 def add_company_dialog(user: User, db: Database) -> None:
-    department_id = user.department_id
-    if sees_all_departments(user):
-        departments = {d["id"]: d["name"] for d in list_departments(db)}
-        department_id = choice("Department", departments, user.department_id,
-                               "add_company_dept")
+    department_id = department_for_new(user, db, "add_company_dept")
     industries = vocabulary.named(db, "industries")
     with st.form("add_company"):
         values = _inputs("add_company", db, None, department_id)

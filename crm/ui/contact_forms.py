@@ -7,58 +7,21 @@ from typing import Any
 import streamlit as st
 
 from crm import companies, contacts, tags, vocabulary
-from crm.access import Action, Entity, can, can_manage_tags, sees_all_departments
+from crm.access import Action, Entity, can, can_manage_tags
 from crm.db import Database
 from crm.editing import RowEdit
 from crm.ui.newsletter import badge_html
-from crm.ui.record_view import attempt, choice, facts, history, record_id
-from crm.users import User, eligible_owners, list_departments
+from crm.ui.person_form import person_inputs
+from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
+from crm.users import User
 
 FLASH = "contact_flash"
 
 
-def _person_inputs(prefix: str, db: Database, current: dict[str, Any] | None,
-                   department_id: int | None) -> dict[str, Any]:
-    c = current or {}
-    values: dict[str, Any] = {}
-    a, b, d = st.columns(3)
-    values["first_name"] = a.text_input("First name", c.get("first_name", ""))
-    values["middle_name"] = b.text_input("Middle name", c.get("middle_name", ""))
-    values["last_name"] = d.text_input("Last name", c.get("last_name", ""))
-    a, b = st.columns(2)
-    values["title"] = a.text_input("Title", c.get("title", ""))
-    values["email"] = b.text_input("Email", c.get("email", ""))
-    a, b, d = st.columns(3)
-    values["phone"] = a.text_input("Phone", c.get("phone", ""))
-    values["mobile"] = b.text_input("Mobile", c.get("mobile", ""))
-    values["secondary_email"] = d.text_input("Secondary email", c.get("secondary_email", ""))
-    a, b, d = st.columns(3)
-    with a:
-        values["country_code"] = choice("Country", vocabulary.countries(db),
-                                        c.get("country_code"), f"{prefix}_country")
-    values["city"] = b.text_input("City", c.get("city", ""))
-    with d:
-        values["lead_source_id"] = choice("Lead source", vocabulary.named(db, "lead_sources"),
-                                          c.get("lead_source_id"), f"{prefix}_source")
-    values["address"] = st.text_input("Address", c.get("address", ""))
-    values["description"] = st.text_area("Description", c.get("description", ""))
-    a, b, d = st.columns(3)
-    with a:
-        owners = {u.id: u.full_name for u in eligible_owners(db, department_id)}
-        values["owner_id"] = choice("Assigned manager", owners, c.get("owner_id"),
-                                    f"{prefix}_owner")
-    values["vip"] = b.checkbox("VIP", bool(c.get("vip", False)))
-    values["disqualified"] = d.checkbox("Disqualified", bool(c.get("disqualified", False)))
-    return values
-
-
 @st.dialog("Add contact", width="large")
 def add_contact_dialog(user: User, db: Database) -> None:
-    department_id = user.department_id
-    if sees_all_departments(user):
-        departments = {d["id"]: d["name"] for d in list_departments(db)}
-        department_id = choice("Department (for a new company)", departments,
-                               user.department_id, "add_contact_dept")
+    department_id = department_for_new(user, db, "add_contact_dept",
+                                       "Department (for a new company)")
     st.markdown("**Company**")
     mode = st.radio("Company", ["Existing company", "New company"], horizontal=True,
                     label_visibility="collapsed", key="add_contact_company_mode")
@@ -86,7 +49,7 @@ def add_contact_dialog(user: User, db: Database) -> None:
         industry_ids = st.multiselect("Industries", list(industries),
                                       format_func=industries.get, key="add_contact_new_ind")
     with st.form("add_contact"):
-        values.update(_person_inputs("add_contact", db, None, department_id))
+        values.update(person_inputs("add_contact", db, None, department_id))
         values["newsletter_opt_in"] = st.checkbox("Subscribed to the newsletter", True)
         confirm = st.checkbox("Save even if it looks like a duplicate")
         submitted = st.form_submit_button("Save contact", type="primary")
@@ -143,7 +106,7 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
             st.caption("You cannot edit contacts.")
         else:
             with st.form(f"edit_contact_{contact_id}_{contact['row_version']}"):
-                values = _person_inputs(f"edit_{contact_id}", db, contact,
+                values = person_inputs(f"edit_{contact_id}", db, contact,
                                         contact["department_id"])
                 if st.form_submit_button("Save", type="primary"):
                     changes = {k: v for k, v in values.items() if v != contact.get(k)}

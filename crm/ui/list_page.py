@@ -110,8 +110,9 @@ def _toolbar(page: ListPage, user: User, db: Database) -> None:
                        format_func=lambda f: {"xlsx": "Excel (.xlsx)", "csv": "CSV (UTF-8)"}[f])
         everything = list_export.plan(user, db, spec, ListQuery(), fmt=fmt)
         note = list_export.scope_note(user, db, spec, ListQuery(), None)
-        st.caption((note or f"Every {spec.noun} you may export")
-                   + f": {everything.rows:,} rows"
+        # The scope note ends a sentence and already gives the count ("...has those 12.").
+        st.caption((note.removesuffix(".") if note
+                    else f"Every {spec.noun} you may export: {everything.rows:,} rows")
                    + (f", split over {everything.sheets} sheets." if everything.split else "."))
         stamp = datetime.now().strftime("%Y%m%d-%H%M")
         st.download_button(

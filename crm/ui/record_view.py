@@ -8,7 +8,10 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from crm.access import sees_all_departments
+from crm.db import Database
 from crm.editing import EditRejected
+from crm.users import User, list_departments
 
 
 def record_id(raw: str) -> int:
@@ -55,3 +58,12 @@ def choice(label: str, options: Mapping[Any, str], current: Any = None, key: str
     index = values.index(current) if current in values else 0
     return st.selectbox(label, values, index=index, key=key or None,
                         format_func=lambda v: "—" if v is None else options[v])
+
+
+def department_for_new(user: User, db: Database, key: str,
+                       label: str = "Department") -> int | None:
+    """Users who work across departments choose where a new record goes."""
+    if not sees_all_departments(user):
+        return user.department_id
+    departments = {d["id"]: d["name"] for d in list_departments(db)}
+    return choice(label, departments, user.department_id, key)
