@@ -19,4 +19,4 @@ if [[ ! -x "${CRM_CHROMIUM:-/usr/bin/chromium}" ]]; then
         exit 1
     fi
 fi
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest -n "${CRM_TEST_WORKERS:-2}" "$@"
