@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     _users_parser(commands)
     _departments_parser(commands)
     _export_parser(commands)
+    _import_parser(commands)
     return parser
 
 
@@ -326,4 +327,170 @@ def _departments_rename(args: argparse.Namespace) -> int:
     department_id = _department_id(db, args.name)
     users.rename_department(None, db, department_id, args.new_name)
     print(f"department {args.name} renamed to {args.new_name.strip()}")
+    return 0
+
+
+# ------------------------------------------------------------------------- importing
+
+
+def _import_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "import", help="import leads or contacts from .xlsx or .csv",
+        description="Exit status: 0 imported (or a clean dry run), 1 problems stopped the "
+                    "import and nothing was written, 2 the file cannot be used.")
+    parser.add_argument("entity", choices=["leads", "contacts"])
+    parser.add_argument("file", help=".xlsx or .csv file")
+    parser.add_argument("--user", required=True, help="import as this user (their scope)")
+    parser.add_argument("--sheet", help="sheet name (default: the first visible sheet)")
+    parser.add_argument("--map", action="append", default=[], metavar="COLUMN=field",
+                        help="map a column to a field, or COLUMN= to ignore it (repeatable)")
+    parser.add_argument("--dry-run", action="store_true", help="check only, write nothing")
+    parser.add_argument("--on-duplicate", choices=["skip", "update", "create"], default="skip",
+                        help="rows matching an existing record (default: skip)")
+    parser.add_argument("--skip-invalid", action="store_true",
+                        help="import the good rows, leave out rows with problems")
+    order = parser.add_mutually_exclusive_group()
+    order.add_argument("--dayfirst", dest="dayfirst", action="store_true", default=None,
+                       help="ambiguous dates are day/month/year")
+    order.add_argument("--monthfirst", dest="dayfirst", action="store_false",
+                       help="ambiguous dates are month/day/year")
+    parser.add_argument("--rejected", metavar="FILE.xlsx", help="write the rejected rows here")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(handler=_import)
+
+    imports = commands.add_parser("imports", help="list and undo import batches")
+    sub = imports.add_subparsers(title="imports commands", metavar="ACTION",
+                                 parser_class=_Parser)
+    listing = sub.add_parser("list", help="list import batches, newest first")
+    listing.add_argument("--user", help="as this user sees them (default: all)")
+    listing.add_argument("--entity", choices=["leads", "contacts"])
+    listing.set_defaults(handler=_imports_list)
+    undo = sub.add_parser("undo", help="undo a whole import batch")
+    undo.add_argument("batch_id", type=int)
+    undo.add_argument("--user", required=True)
+    undo.add_argument("--force", action="store_true",
+                      help="undo even records changed since the import")
+    undo.set_defaults(handler=_imports_undo)
+    imports.set_defaults(handler=lambda args: _help(imports))
+
+
+def _import(args: argparse.Namespace) -> int:
+    import json
+    import os
+
+    from crm import importing
+
+    entity = args.entity.removesuffix("s")
+    db = _store(args)
+    user = _user(db, args.user)
+
+    def unusable(message: str) -> int:
+        if args.json:
+            print(json.dumps({"error": message, "created": 0, "updated": 0, "skipped": 0,
+                              "rejected": 0, "problems": []}))
+        else:
+            print(f"error: {message}", file=sys.stderr)
+        return 2
+
+    try:
+        if os.path.getsize(args.file) > importing.MAX_FILE_BYTES:
+            return unusable(f"{args.file} is larger than the "
+                            f"{importing.MAX_FILE_BYTES // 1024 // 1024} MB import limit")
+        with open(args.file, "rb") as source:
+            data = source.read()
+        table = importing.read_table(data, os.path.basename(args.file), args.sheet)
+    except OSError as problem:
+        return unusable(f"cannot read {args.file}: {problem.strerror or problem}")
+    except importing.ImportFileError as problem:
+        return unusable(str(problem))
+    mapping = importing.guess_mapping(entity, table.headers)
+    for item in args.map:
+        column, sep, field = item.partition("=")
+        if not sep or column not in table.headers:
+            return unusable(f"--map {item!r}: the file has no column {column!r} (columns: "
+                            + ", ".join(table.headers) + ")")
+        mapping[column] = field.strip() or None
+    try:
+        preview = importing.validate(user, db, entity, table, mapping,
+                                     importing.ImportOptions(dayfirst=args.dayfirst))
+    except importing.ImportNotAllowed as problem:
+        return unusable(str(problem))
+    problems = [{"row": p.row, "column": p.column, "message": p.message}
+                for p in preview.problems]
+    summary = preview.summary()
+    result = None
+    if args.dry_run:
+        blocked = bool(preview.column_problems) or (bool(problems) and not args.skip_invalid)
+        counts = {"created": summary["new"], "updated": 0, "skipped": 0,
+                  "rejected": summary["with_problems"]}
+        matched = summary["matching_existing"]
+        counts[{"skip": "skipped", "update": "updated", "create": "created"}[
+            args.on_duplicate]] += matched
+        code = 1 if blocked else 0
+    else:
+        try:
+            result = importing.commit(user, db, entity, preview, args.on_duplicate,
+                                      args.skip_invalid, table.file_name)
+        except importing.ImportRefused:
+            counts = {"created": 0, "updated": 0, "skipped": 0, "rejected": 0}
+            code = 1
+        else:
+            counts, code = result.counts(), 0
+            if args.rejected and result.rejected:
+                with open(args.rejected, "wb") as sink:
+                    sink.write(importing.rejected_report(result))
+    if args.json:
+        print(json.dumps({**counts, "batch_id": result.batch_id if result else None,
+                          "dry_run": args.dry_run, "committed": result is not None,
+                          "mapping": mapping, "notes": preview.notes, "problems": problems},
+                         ensure_ascii=False))
+        return code
+    for p in problems[:200]:
+        where = f"row {p['row']}" if p["row"] is not None else "whole column"
+        print(f"{where}, {p['column'] or '-'}: {p['message']}")
+    if len(problems) > 200:
+        print(f"… and {len(problems) - 200:,} more problems")
+    for note in preview.notes:
+        print(f"note: {note}")
+    verb = "would be" if args.dry_run else "were"
+    print(f"{table.row_count:,} rows read from {table.file_name}: "
+          + ", ".join(f"{n:,} {verb} {k}" for k, n in counts.items()))
+    if result is not None:
+        print(f"import batch {result.batch_id} (undo: python -m crm imports undo "
+              f"{result.batch_id} --user {user.username})")
+    elif code == 1:
+        print("nothing was imported: fix the problems, or use --skip-invalid to leave those "
+              "rows out", file=sys.stderr)
+    return code
+
+
+def _imports_list(args: argparse.Namespace) -> int:
+    from crm import importing
+
+    db = _store(args)
+    viewer = _user(db, args.user) if args.user else users.User(
+        0, "system", "system", "", users.Role.ADMIN, None, True)
+    entity = args.entity.removesuffix("s") if args.entity else None
+    print(f"{'batch':>6}  {'entity':<8} {'imported at':<17} {'by':<20} {'created':>8} "
+          f"{'updated':>8} {'skipped':>8} {'rejected':>8}  file")
+    for b in importing.list_batches(viewer, db, entity):
+        undone = f"  (undone {b['undone_at']:%Y-%m-%d %H:%M})" if b["undone_at"] else ""
+        print(f"{b['id']:>6}  {b['entity']:<8} {b['created_at']:%Y-%m-%d %H:%M} "
+              f"{(b['imported_by'] or '-'):<20} {b['created']:>8} {b['updated']:>8} "
+              f"{b['skipped']:>8} {b['rejected']:>8}  {b['file_name']}{undone}")
+    return 0
+
+
+def _imports_undo(args: argparse.Namespace) -> int:
+    from crm import importing
+
+    db = _store(args)
+    user = _user(db, args.user)
+    try:
+        done = importing.undo_batch(user, db, args.batch_id, force=args.force)
+    except importing.UndoRefused as refused:
+        raise CommandError(str(refused).replace("Undo anyway", "Use --force")) from refused
+    print(f"import batch {done.batch_id} undone: {done.removed:,} removed, "
+          f"{done.restored:,} restored"
+          + (f", {done.removed_companies:,} companies removed" if done.removed_companies else ""))
     return 0

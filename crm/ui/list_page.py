@@ -41,6 +41,7 @@ class ListPage:
     detail: Callable[[User, Database, str], None] | None = None
     extra_actions: dict[str, ExtraAction] = field(default_factory=dict)
     buttons: Callable[[User, Database, ListQuery, int], None] | None = None
+    importable: bool = False  # offers the Import button (the import wizard page)
 
 
 def render(page: ListPage, user: User, db: Database) -> None:
@@ -99,11 +100,15 @@ def render(page: ListPage, user: User, db: Database) -> None:
 
 def _toolbar(page: ListPage, user: User, db: Database) -> None:
     spec = page.spec
-    title, add, export_all = st.columns([6, 1.4, 1.6], vertical_alignment="bottom")
+    title, add, import_, export_all = st.columns([5, 1.4, 1.1, 1.4],
+                                                 vertical_alignment="bottom")
     title.title(page.title)
     if page.add is not None and can(user, Action.EDIT, spec.entity) and add.button(
             page.add_label, icon=":material/add:", width="stretch"):
         page.add(user, db)
+    if page.importable and can(user, Action.IMPORT, spec.entity) and import_.button(
+            "Import", icon=":material/upload:", width="stretch", key=f"{spec.noun}_import"):
+        st.switch_page("pages/workspace/imports.py", query_params={"entity": spec.noun})
     with export_all.popover("Export all", icon=":material/download:", width="stretch"):
         fmt = st.radio("Format", list_export.FORMATS, horizontal=True,
                        key=f"{spec.noun}_export_all_fmt",

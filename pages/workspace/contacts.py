@@ -53,6 +53,7 @@ render(
             db, user.department_id)},
         add=add_contact_dialog,
         add_label="Add contact",
+        importable=True,
         detail=contact_detail,
         extra_actions={
             "add_tags": ExtraAction("Add tags", tag_action(True), pick_tags),

@@ -41,6 +41,7 @@ render(
             db, user.department_id)},
         add=add_lead_dialog,
         add_label="Add lead",
+        importable=True,
         detail=lead_detail,
     ),
     current_user(),

@@ -1,0 +1,459 @@
+"""The preview: every row of the file checked, every problem named by row and column, and each
+row matched against the file's other rows and the records the importer may see, before
+anything is written.
+
+Checks run column by column (see `values`); owners, companies and vocabularies are looked up
+once per distinct value; matching existing records is one SQL join against the file's keys.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from crm.access import Action, Entity, can, may_work_in_department, owns_what_they_add, scope
+from crm.db import Database, Session
+from crm.importing import values
+from crm.importing.fields import FIELDS, VOCABULARIES, check_mapping, split_full_name
+from crm.importing.reading import RawTable
+from crm.names import company_name_key
+from crm.users import User
+
+TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
+TEXT_LIMITS = {"description": 5000}
+TEXT_LIMIT = 500
+OWNER_ROLES = ("sales_manager", "operator")
+
+
+class ImportNotAllowed(ValueError):
+    """The user may not import this entity, or the mapping cannot be used."""
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """The importer's answers to the preview's questions."""
+
+    dayfirst: bool | None = None  # day/month order of ambiguous dates (None: not asked yet)
+    department_id: int | None = None  # where unassigned rows go, for users without a department
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    row: int | None  # as the spreadsheet shows it; None: the whole column
+    column: str  # the file's column header ("" when no single column is to blame)
+    message: str
+
+
+@dataclass(frozen=True)
+class Match:
+    """An existing record (in the importer's scope) that a row of the file matches."""
+
+    row: int
+    record_id: int
+    reason: str  # "same email" | "same name and phone"
+    read_only: bool = False  # a converted lead: kept as history, never updated
+
+
+@dataclass
+class Preview:
+    """What an import would do. `rows` holds the normalised values by table column (None for
+    a blank or unmapped cell), `_row` the spreadsheet row and `_match` the matched record id."""
+
+    entity: Entity
+    file_name: str
+    table: RawTable
+    mapping: dict[str, str | None]
+    options: ImportOptions
+    rows: pd.DataFrame
+    problems: list[ImportProblem]
+    matches: dict[int, Match]
+    ambiguous_date_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    new_companies: int = 0
+
+    @property
+    def row_count(self) -> int:
+        return len(self.rows)
+
+    @property
+    def column_problems(self) -> list[ImportProblem]:
+        """Problems no row can be left out to avoid (an unanswered question about a column)."""
+        return [p for p in self.problems if p.row is None]
+
+    @property
+    def problem_rows(self) -> set[int]:
+        return {p.row for p in self.problems if p.row is not None}
+
+    def problems_by_row(self) -> dict[int, list[ImportProblem]]:
+        found: dict[int, list[ImportProblem]] = {}
+        for problem in self.problems:
+            if problem.row is not None:
+                found.setdefault(problem.row, []).append(problem)
+        return found
+
+    def problems_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([(p.row, p.column, p.message) for p in self.problems],
+                            columns=["row", "column", "message"])
+
+    def summary(self) -> dict[str, int]:
+        """What a commit would do with each choice for matches (rows with problems left out)."""
+        bad = self.problem_rows
+        ok = self.rows[~self.rows["_row"].isin(bad)]
+        matched = int(ok["_match"].notna().sum())
+        return {"rows": len(self.rows), "with_problems": len(bad), "new": len(ok) - matched,
+                "matching_existing": matched}
+
+
+# ------------------------------------------------------------------------ validating
+
+
+class _Checks:
+    """Collects per-cell messages column by column, then turns them into ImportProblems."""
+
+    def __init__(self, row_numbers: np.ndarray) -> None:
+        self.rows = row_numbers
+        self.found: list[tuple[np.ndarray, str, np.ndarray]] = []
+        self.column_level: list[ImportProblem] = []
+
+    def add(self, column: str, messages: pd.Series) -> None:
+        mask = messages.notna().to_numpy()
+        if mask.any():
+            self.found.append((self.rows[mask], column, messages.to_numpy()[mask]))
+
+    def add_where(self, column: str, mask: pd.Series | np.ndarray, message: str) -> None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.any():
+            self.found.append((self.rows[mask], column, np.full(mask.sum(), message,
+                                                                dtype=object)))
+
+    def problems(self) -> list[ImportProblem]:
+        cells = [ImportProblem(int(r), column, str(m)) for rows, column, messages in self.found
+                 for r, m in zip(rows, messages, strict=True)]
+        cells.sort(key=lambda p: p.row or 0)
+        return self.column_level + cells
+
+
+def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
+             mapping: dict[str, str | None], options: ImportOptions | None = None) -> Preview:
+    """Check every row of `table` as `mapping` reads it; nothing is written."""
+    entity = Entity(entity)
+    options = options or ImportOptions()
+    if entity not in TABLES or not can(user, Action.IMPORT, entity):
+        raise ImportNotAllowed(f"You may not import {entity.value}s.")
+    mistakes = check_mapping(entity, mapping)
+    unknown_columns = [h for h, f in mapping.items() if f and h not in table.frame.columns]
+    mistakes += [f"The file has no column “{h}”." for h in unknown_columns]
+    if mistakes:
+        raise ImportNotAllowed(" ".join(mistakes))
+    header_of = {f: h for h, f in mapping.items() if f}
+    frame = table.frame
+    index = pd.RangeIndex(len(frame))
+    checks = _Checks(np.asarray(table.row_numbers, dtype=np.int64))
+
+    texts: dict[str, pd.Series] = {}
+
+    def text(key: str) -> pd.Series:
+        if key not in header_of:
+            return pd.Series("", index=index, dtype=object)
+        if key not in texts:
+            texts[key] = frame[header_of[key]].reset_index(drop=True).fillna("").astype(
+                str).str.strip()
+        return texts[key]
+
+    rows = pd.DataFrame({"_row": table.row_numbers}, index=index)
+    notes: list[str] = []
+    fields = FIELDS[entity]
+    # Plain text (names and the rest) with length limits.
+    for key, spec in fields.items():
+        if spec.kind != "text":
+            continue
+        column = text(key)
+        limit = TEXT_LIMITS.get(spec.column or "", TEXT_LIMIT)
+        checks.add_where(header_of.get(key, ""), column.str.len() > limit,
+                         f"longer than {limit} characters")
+        rows[spec.column] = column.where(column != "", None) if key in header_of else None
+    _names(rows, text, header_of, checks, entity)
+    for key, spec in fields.items():
+        if key not in header_of:
+            continue
+        column, header = text(key), header_of[key]
+        if spec.kind == "email":
+            parsed = values.emails(column)
+        elif spec.kind == "phone":
+            parsed = values.phones(column)
+            stored = table.numeric_cells.get(header, 0)
+            if stored:
+                notes.append(f"{stored:,} values of “{header}” were stored as numbers; they "
+                             "were read as digits (check leading zeros and +).")
+        elif spec.kind == "flag":
+            parsed = values.flags(column)
+        elif spec.kind == "country":
+            parsed = values.countries(column)
+        elif spec.kind == "date":
+            parsed = values.dates(column, options.dayfirst)
+            if parsed.ambiguous:
+                checks.column_level.append(ImportProblem(
+                    None, header, f"The dates in “{header}” could be day/month or month/day "
+                    "(no day above 12): choose the order."))
+        else:
+            continue
+        checks.add(header, parsed.problems)
+        rows[spec.column] = parsed.values
+    for spec in fields.values():
+        if spec.column and spec.kind not in ("vocab", "owner", "company") \
+                and spec.column not in rows:
+            rows[spec.column] = None
+    ambiguous = [p.column for p in checks.column_level]
+    with db.transaction() as tx:
+        _vocabularies(tx, rows, text, header_of, checks, entity)
+        _owners(tx, user, rows, text, header_of, checks, options)
+        new_companies = 0
+        if entity is Entity.CONTACT:
+            new_companies = _companies(tx, user, rows, text, header_of, checks)
+        _in_scope(user, rows, header_of, checks, entity)
+        _file_duplicates(rows, checks, header_of)
+        matches = _existing_matches(tx, user, entity, rows, checks)
+    rows["_match"] = pd.array([matches[r].record_id if r in matches else None
+                               for r in rows["_row"]], dtype="Int64")
+    return Preview(entity=entity, file_name=table.file_name, table=table, mapping=dict(mapping),
+                   options=options, rows=rows, problems=checks.problems(), matches=matches,
+                   ambiguous_date_columns=ambiguous, notes=notes, new_companies=new_companies)
+
+
+def _names(rows: pd.DataFrame, text, header_of: dict[str, str], checks: _Checks,
+           entity: Entity) -> None:
+    """A full-name column fills first, middle and last names where those are blank."""
+    if "full_name" in header_of:
+        full = text("full_name")
+        parts = pd.DataFrame([split_full_name(n) for n in full],
+                             columns=["first_name", "middle_name", "last_name"], index=rows.index)
+        empty = rows["first_name"].isna() & rows["last_name"].isna()
+        for column in parts:
+            part = parts[column].where(parts[column] != "", None)
+            rows[column] = rows[column].where(~empty, part)
+    nameless = rows["first_name"].isna() & rows["last_name"].isna()
+    where = next((header_of[k] for k in ("full_name", "last_name", "first_name")
+                  if k in header_of), "")
+    checks.add_where(where, nameless, f"a {entity.value} needs a first or last name")
+
+
+def _vocabularies(tx: Session, rows: pd.DataFrame, text, header_of: dict[str, str],
+                  checks: _Checks, entity: Entity) -> None:
+    for key, (table, noun) in VOCABULARIES.items():
+        spec = FIELDS[entity].get(key)
+        if spec is None:
+            continue
+        if key not in header_of:
+            rows[spec.column] = None
+            continue
+        known = {r["name"].casefold(): r["id"] for r in tx.fetch_all(
+            f"SELECT id, name FROM {table}")}
+        column = text(key)
+        ids = column.str.casefold().map(known)
+        unknown = (column != "") & ids.isna()
+        names = ", ".join(sorted(r for r in known))[:300]
+        checks.add(header_of[key], ("unknown " + noun + " “" + column + "” (known: " + names
+                                    + ")").where(unknown, None))
+        rows[spec.column] = pd.array(ids, dtype="Int64")
+
+
+def _owners(tx: Session, user: User, rows: pd.DataFrame, text, header_of: dict[str, str],
+            checks: _Checks, options: ImportOptions) -> None:
+    """The owner named by username, full name or email; a blank owner is the importer (when
+    they may own records). The department follows the owner."""
+    people = tx.fetch_all("SELECT id, username, full_name, email, role, active, department_id "
+                          "FROM users")
+    by_key: dict[str, list[dict]] = {}
+    for person in people:
+        for key in {person["username"].casefold(), person["full_name"].casefold(),
+                    (person["email"] or "").casefold()} - {""}:
+            by_key.setdefault(key, []).append(person)
+    column = text("owner")
+    owner = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    department = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    header = header_of.get("owner", "")
+    for value in pd.unique(column[column != ""]):
+        where = column == value
+        found = by_key.get(value.casefold(), [])
+        if len(found) > 1:
+            checks.add_where(header, where, f"several users are called “{value}”; use the "
+                             "username or email")
+        elif not found:
+            checks.add_where(header, where, f"no user “{value}” (use a username, full name "
+                             "or email)")
+        elif not found[0]["active"] or found[0]["role"] not in OWNER_ROLES:
+            checks.add_where(header, where, f"“{value}” cannot be assigned records (only "
+                             "active sales managers and operators can)")
+        else:
+            owner[where] = found[0]["id"]
+            if found[0]["department_id"] is not None:
+                department[where] = found[0]["department_id"]
+    blank = column == ""
+    if owns_what_they_add(user):
+        owner[blank] = user.id
+        default_department = user.department_id
+    else:
+        default_department = options.department_id or user.department_id
+    rows["_owner_given"] = ~blank
+    rows["owner_id"] = owner
+    rows["_default_department"] = default_department
+    department[blank] = default_department if default_department is not None else pd.NA
+    rows["department_id"] = department
+
+
+def _companies(tx: Session, user: User, rows: pd.DataFrame, text, header_of: dict[str, str],
+               checks: _Checks) -> int:
+    """A contact's company: an existing one in scope (loose name and country), or a new one
+    made on commit. Returns how many new companies the file names."""
+    header = header_of.get("company", "")
+    names = text("company")
+    checks.add_where(header, names == "", "a contact needs a company")
+    keys = names.map({n: company_name_key(n) for n in pd.unique(names)})
+    rows["_company_name"] = names.where(names != "", None)
+    rows["_company_key"] = keys.where(names != "", None)
+    rows["company_id"] = pd.array([None] * len(rows), dtype="Int64")
+    wanted = pd.DataFrame({"name_key": keys, "country_code": rows["country_code"]})
+    wanted = wanted[names != ""].drop_duplicates()
+    if wanted.empty:
+        return 0
+    allowed = scope(user, Entity.COMPANY, Action.EDIT, alias="co")
+    with temporary_table(tx, "name_key VARCHAR, country_code VARCHAR", wanted) as keys_table:
+        found = tx.fetch_frame(
+            f"SELECT co.id, co.name, co.name_key, co.country_code, co.department_id, "
+            f"({allowed.sql}) AS allowed FROM {keys_table} k JOIN companies co "
+            "ON co.name_key = k.name_key AND co.country_code IS NOT DISTINCT FROM k.country_code",
+            allowed.params)
+    rows["_company_key_country"] = list(zip(rows["_company_key"],
+                                            rows["country_code"].astype(object), strict=True))
+    existing = {(r.name_key, r.country_code if isinstance(r.country_code, str) else None): r
+                for r in found.itertuples()}
+    company_department = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    for key, company in existing.items():
+        where = (rows["_company_key"] == key[0]) & (
+            rows["country_code"].isna() if key[1] is None else rows["country_code"] == key[1])
+        if not bool(company.allowed):
+            checks.add_where(header, where, f"a company named like “{company.name}” exists in "
+                             "this country in a department outside your access")
+            continue
+        rows.loc[where, "company_id"] = int(company.id)
+        company_department[where] = int(company.department_id)
+    # Rows without an owner of their own join the existing company's department.
+    adopt = ~rows["_owner_given"] & company_department.notna() & rows["owner_id"].isna()
+    rows.loc[adopt, "department_id"] = company_department[adopt]
+    clash = company_department.notna() & rows["department_id"].notna() & (
+        company_department != rows["department_id"]).fillna(False)
+    checks.add_where(header, clash.to_numpy(), "the company belongs to another department "
+                     "than the row's assigned manager")
+    new = (names != "") & rows["company_id"].isna()
+    first_department = rows[new].groupby("_company_key_country")["department_id"].transform(
+        "first")
+    mixed = (rows.loc[new, "department_id"] != first_department).fillna(False)
+    checks.add_where(header, rows.index.isin(mixed[mixed].index),
+                     "the same new company is assigned to managers of different departments")
+    return int(rows.loc[new, "_company_key_country"].nunique())
+
+
+def _in_scope(user: User, rows: pd.DataFrame, header_of: dict[str, str], checks: _Checks,
+              entity: Entity) -> None:
+    department = rows["department_id"]
+    missing = department.isna()
+    checks.add_where(header_of.get("owner", ""), missing & ~rows["_owner_given"],
+                     f"no department for this {entity.value}: name an assigned manager")
+    for value in pd.unique(department.dropna()):
+        if not may_work_in_department(user, int(value)):
+            checks.add_where(header_of.get("owner", ""), (department == value).fillna(False),
+                             "the assigned manager works in a department outside your access; "
+                             "you cannot import records for them")
+
+
+def _file_duplicates(rows: pd.DataFrame, checks: _Checks, header_of: dict[str, str]) -> None:
+    """A later row with the same email, or the same name and phone, as an earlier row."""
+    phone = values.digits(rows["phone"])
+    phone = phone.where(phone.str.len() >= 5, values.digits(rows["mobile"]))
+    rows["_phone_digits"] = phone.where(phone.str.len() >= 5, None)
+    name = (rows["first_name"].fillna("").str.lower() + "|"
+            + rows["last_name"].fillna("").str.lower())
+    usable = rows["_phone_digits"].notna() & rows["first_name"].notna() \
+        & rows["last_name"].notna()
+    keys = (("same email", rows["email"].fillna("").str.lower().replace("", None),
+             header_of.get("email", "")),
+            ("same name and phone", (name + "|" + phone).where(usable, None),
+             header_of.get("phone", header_of.get("mobile", ""))))
+    for reason, key, header in keys:
+        repeated = key.duplicated(keep="first") & key.notna()
+        if repeated.any():
+            first_row = rows["_row"].groupby(key).transform("first")
+            messages = (f"{reason} as row " + first_row.astype("Int64").astype(str)).where(
+                repeated, None)
+            checks.add(header, messages)
+
+
+def _existing_matches(tx: Session, user: User, entity: Entity, rows: pd.DataFrame,
+                      checks: _Checks) -> dict[int, Match]:
+    """Existing records in scope with the same email, or the same name and phone: one join."""
+    table = TABLES[entity]
+    keys = pd.DataFrame({
+        "pos": np.arange(len(rows), dtype=np.int64),
+        "email": rows["email"].fillna("").str.lower().replace("", None),
+        "first_name": rows["first_name"].fillna("").str.lower(),
+        "last_name": rows["last_name"].fillna("").str.lower(),
+        "digits": rows["_phone_digits"],
+    })
+    keys = keys[keys["email"].notna() | keys["digits"].notna()]
+    if keys.empty:
+        return {}
+    allowed = scope(user, entity, Action.VIEW, alias="p")
+    read_only = "p.converted_at IS NOT NULL" if entity is Entity.LEAD else "FALSE"
+    with temporary_table(tx, "pos BIGINT, email VARCHAR, first_name VARCHAR, "
+                         "last_name VARCHAR, digits VARCHAR", keys) as keys_table:
+        found = tx.fetch_frame(
+            f"SELECT k.pos, min(p.id) AS id, 1 AS rank, 'same email' AS reason, "
+            f"bool_or({read_only}) AS read_only FROM {keys_table} k "
+            f"JOIN {table} p ON lower(p.email) = k.email "
+            f"WHERE k.email IS NOT NULL AND {allowed.sql} GROUP BY k.pos "
+            "UNION ALL "
+            f"SELECT k.pos, min(p.id) AS id, 2 AS rank, 'same name and phone' AS reason, "
+            f"bool_or({read_only}) AS read_only FROM {keys_table} k "
+            f"JOIN {table} p ON lower(p.last_name) = k.last_name "
+            "AND lower(p.first_name) = k.first_name "
+            "WHERE k.digits IS NOT NULL AND (regexp_replace(p.phone, '[^0-9]', '', 'g') = k.digits "
+            f"OR regexp_replace(p.mobile, '[^0-9]', '', 'g') = k.digits) AND {allowed.sql} "
+            "GROUP BY k.pos",
+            (*allowed.params, *allowed.params))
+    if found.empty:
+        return {}
+    found = found.sort_values(["pos", "rank"]).drop_duplicates("pos")
+    row_numbers = rows["_row"].to_numpy()
+    matches = {int(row_numbers[r.pos]): Match(int(row_numbers[r.pos]), int(r.id), r.reason,
+                                                bool(r.read_only))
+               for r in found.itertuples()}
+    # Two rows of the file that match one record: only the first may touch it.
+    by_record = found.assign(row=row_numbers[found["pos"].to_numpy()]).sort_values("row")
+    again = by_record[by_record.duplicated("id", keep="first")]
+    if not again.empty:
+        first = by_record.drop_duplicates("id").set_index("id")["row"]
+        mask = np.zeros(len(rows), dtype=bool)
+        mask[again["pos"].to_numpy()] = True
+        messages = pd.Series(None, index=rows.index, dtype=object)
+        for r in again.itertuples():
+            messages.iloc[r.pos] = (f"matches the same existing record (ID {r.id}) as row "
+                                    f"{first[r.id]}")
+        checks.add("", messages)
+    return matches
+
+
+@contextmanager
+def temporary_table(tx: Session, columns_sql: str, frame: pd.DataFrame) -> Iterator[str]:
+    """`frame` as a temporary table for joins inside `tx`, dropped afterwards."""
+    name = f"import_keys_{uuid.uuid4().hex[:12]}"
+    tx.execute(f"CREATE TEMPORARY TABLE {name} ({columns_sql})")
+    try:
+        tx.insert_frame(name, frame.reset_index(drop=True))
+        yield name
+    finally:
+        tx.execute(f"DROP TABLE IF EXISTS {name}")

@@ -1,0 +1,255 @@
+"""Reading an uploaded spreadsheet into text cells, whatever Excel or a hand-made CSV did to it.
+
+Every cell becomes text (no type guessing): a phone number Excel stored as the number
+4930123456.0 reads "4930123456", a date cell reads "2024-03-01", so the import rules decide
+what a value means, not the reader. The file's content decides how it is read, not its name:
+a `.xlsx` that is really CSV, and the reverse, both read.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_ROWS = 1_048_576  # what one Excel sheet holds, header included
+HEADER_SEARCH_ROWS = 30
+
+_ZIP = b"PK\x03\x04"
+_OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+_DELIMITERS = (",", ";", "\t")
+
+
+class ImportFileError(ValueError):
+    """The file cannot be used at all; the message names the problem for the user."""
+
+
+@dataclass
+class RawTable:
+    """One sheet as text: `frame` holds the data rows below the header row, every cell a str.
+
+    `row_numbers[i]` is the row of `frame.iloc[i]` as the spreadsheet shows it, so problems
+    can point at it. Wholly blank rows are left out (their numbers are skipped).
+    """
+
+    file_name: str
+    sheet: str | None
+    sheets: list[str]
+    hidden_sheets: list[str]
+    header_row: int
+    headers: list[str]
+    frame: pd.DataFrame
+    row_numbers: list[int]
+    # Cells per column that the file stored as numbers (phones that lost their formatting).
+    numeric_cells: dict[str, int] = field(default_factory=dict)
+    kind: str = "xlsx"  # "xlsx" | "csv"
+
+    @property
+    def row_count(self) -> int:
+        return len(self.frame)
+
+
+def read_table(data: bytes, file_name: str, sheet: str | None = None) -> RawTable:
+    """Read `data` (the uploaded bytes) as a table; raises ImportFileError when unusable."""
+    if not data:
+        raise ImportFileError(f"{file_name} is empty.")
+    if len(data) > MAX_FILE_BYTES:
+        raise ImportFileError(
+            f"{file_name} is {len(data) / 1024 / 1024:.1f} MB; files up to "
+            f"{MAX_FILE_BYTES // 1024 // 1024} MB can be imported. Split it into smaller files.")
+    if data.startswith(_OLE2):
+        if _ENCRYPTED in data[:200_000] or _ENCRYPTED in data:
+            raise ImportFileError(f"{file_name} is protected with a password. Open it in Excel, "
+                                  "remove the password (File > Info > Protect Workbook) and "
+                                  "save it again.")
+        return _read_workbook(data, file_name, sheet)
+    if data.startswith(_ZIP):
+        return _read_workbook(data, file_name, sheet)
+    if _looks_binary(data):
+        raise ImportFileError(f"{file_name} is neither an Excel workbook (.xlsx) nor a text "
+                              "(CSV) file. Save it from Excel as .xlsx or .csv.")
+    return _read_csv(data, file_name)
+
+
+# ------------------------------------------------------------------------- workbooks
+
+
+def _read_workbook(data: bytes, file_name: str, sheet: str | None) -> RawTable:
+    import python_calamine as calamine
+
+    try:
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    except calamine.PasswordError as exc:
+        raise ImportFileError(f"{file_name} is protected with a password; remove the password "
+                              "in Excel and save it again.") from exc
+    except Exception as exc:  # calamine raises several unrelated types for damaged files
+        raise ImportFileError(f"{file_name} is damaged or incomplete and cannot be read as an "
+                              "Excel workbook (was the upload cut short?). Open it in Excel "
+                              "and save it again.") from exc
+    try:
+        metadata = [m for m in book.sheets_metadata if m.typ == calamine.SheetTypeEnum.WorkSheet]
+        names = [m.name for m in metadata]
+        hidden = [m.name for m in metadata if m.visible != calamine.SheetVisibleEnum.Visible]
+        if not names:
+            raise ImportFileError(f"{file_name} has no worksheets.")
+        if sheet is None:
+            sheet = next((n for n in names if n not in hidden), names[0])
+        elif sheet not in names:
+            raise ImportFileError(f"{file_name} has no sheet named “{sheet}”; its sheets are "
+                                  + ", ".join(f"“{n}”" for n in names) + ".")
+        try:
+            cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+        except Exception as exc:
+            raise ImportFileError(f"The sheet “{sheet}” of {file_name} is damaged and cannot "
+                                  "be read. Open the file in Excel and save it again.") from exc
+    finally:
+        book.close()
+    if len(cells) > MAX_ROWS:
+        raise ImportFileError(f"The sheet “{sheet}” has {len(cells):,} rows; at most "
+                              f"{MAX_ROWS:,} can be imported at once.")
+    table = _table(cells, file_name, f"The sheet “{sheet}” of {file_name}", _cell_text)
+    table.sheet, table.sheets, table.hidden_sheets, table.kind = sheet, names, hidden, "xlsx"
+    return table
+
+
+def _cell_text(value: object) -> str:
+    """A cell as text: whole floats without ".0", dates in ISO form, booleans as TRUE/FALSE."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e17:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S" if value.time() != dt.time() else "%Y-%m-%d")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+# ------------------------------------------------------------------------------ CSV
+
+
+def _looks_binary(data: bytes) -> bool:
+    sample = data[:4096]
+    return b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff"))
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 (Excel's "CSV")."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    """The delimiter that splits the most lines into the same, largest number of fields."""
+    best, best_score = ",", (-1, -1)
+    for delimiter in _DELIMITERS:
+        counts = [len(next(csv.reader([line], delimiter=delimiter))) for line in lines if line]
+        if not counts:
+            continue
+        widest = max(counts)
+        score = (sum(1 for c in counts if c == widest and c > 1), widest)
+        if score > best_score:
+            best, best_score = delimiter, score
+    return best
+
+
+def _read_csv(data: bytes, file_name: str) -> RawTable:
+    text = decode_text(data)
+    delimiter = sniff_delimiter(text[:65_536].splitlines()[:HEADER_SEARCH_ROWS + 20])
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    if len(rows) > MAX_ROWS:
+        raise ImportFileError(f"{file_name} has {len(rows):,} rows; at most {MAX_ROWS:,} can "
+                              "be imported at once.")
+    table = _table(rows, file_name, file_name, str.strip)
+    table.kind = "csv"
+    return table
+
+
+# --------------------------------------------------------------------- the header row
+
+
+def _table(cells: list[list], file_name: str, where: str, to_text) -> RawTable:
+    if not cells or not any(any(_filled(v) for v in row) for row in cells):
+        raise ImportFileError(f"{where} is empty.")
+    header_index = find_header_row(cells)
+    body = cells[header_index + 1:]
+    width = max(len(row) for row in cells[header_index:header_index + 1] + body)
+    raw = [to_text(v) for v in cells[header_index]] + [""] * width
+    keep = [i for i in range(width) if raw[i] or any(
+        i < len(row) and _filled(row[i]) for row in body)]
+    headers = _unique_headers([raw[i] or f"Column {i + 1}" for i in keep])
+    # `any(row)` is the fast test (blank cells are "" or None); whitespace-only rows are rare.
+    numbers = [n for n, row in enumerate(body, start=header_index + 2)
+               if any(row) and any(_filled(v) for v in row)]
+    if not numbers:
+        raise ImportFileError(f"{where} has a header row (row {header_index + 1}) but no data "
+                              "rows below it.")
+    data_rows = [body[n - header_index - 2] for n in numbers]
+    if any(len(row) < width for row in data_rows):
+        data_rows = [list(row) + [""] * (width - len(row)) for row in data_rows]
+    by_position = list(zip(*data_rows, strict=False))
+    columns: dict[str, list[str]] = {}
+    numeric: dict[str, int] = {}
+    for position, header in zip(keep, headers, strict=True):
+        values = by_position[position]
+        if to_text is _cell_text:
+            count = sum(1 for v in values if type(v) is float or type(v) is int)
+            if count:
+                numeric[header] = count
+            columns[header] = [v.strip() if type(v) is str else _cell_text(v) for v in values]
+        else:
+            columns[header] = [v.strip() for v in values]
+    frame = pd.DataFrame(columns, dtype=object)
+    return RawTable(file_name=file_name, sheet=None, sheets=[], hidden_sheets=[],
+                    header_row=header_index + 1, headers=headers, frame=frame,
+                    row_numbers=numbers, numeric_cells=numeric)
+
+
+def _filled(value: object) -> bool:
+    return value is not None and str(value).strip() != ""
+
+
+def find_header_row(cells: list[list]) -> int:
+    """The first row that names columns: most recognised column names, else the first row
+    about as wide as the widest (title rows above a table fill one cell)."""
+    from crm.importing.fields import recognised_header_count
+
+    top = cells[:HEADER_SEARCH_ROWS]
+    filled = [sum(1 for v in row if _filled(v)) for row in top]
+    recognised = [recognised_header_count([str(v) for v in row if _filled(v)]) if n else 0
+                  for row, n in zip(top, filled, strict=True)]
+    if max(recognised) >= 2:
+        return recognised.index(max(recognised))
+    widest = max(filled)
+    return next(i for i, n in enumerate(filled) if n >= max(1, (widest + 1) // 2))
+
+
+def _unique_headers(headers: list[str]) -> list[str]:
+    """Repeated headers get " (2)", " (3)", ... so every column keeps its own name."""
+    seen: dict[str, int] = {}
+    result = []
+    for header in headers:
+        if header in seen:
+            seen[header] += 1
+            header = f"{header} ({seen[header]})"
+        else:
+            seen[header] = 1
+        result.append(header)
+    return result

@@ -1,0 +1,218 @@
+"""Import leads or contacts from Excel or CSV: upload, map columns, preview every problem,
+fix or leave out rows, choose what to do with matches, commit in one go, undo a batch."""
+
+import pandas as pd
+import streamlit as st
+
+from crm import importing
+from crm.access import Entity
+from crm.ui.session import current_user, database
+
+user = current_user()
+db = database()
+STATE = "import_wizard"
+NOUNS = {"lead": "leads", "contact": "contacts"}
+CHOICES = {"skip": "Skip them (keep the existing record as it is)",
+           "update": "Update the existing record (only the file's non-empty cells)",
+           "create": "Import them as new records anyway"}
+
+
+def state() -> dict:
+    return st.session_state.setdefault(STATE, {})
+
+
+def restart() -> None:
+    st.session_state[STATE] = {"entity": state().get("entity", "lead")}
+    st.session_state.pop("import_upload", None)
+
+
+st.title("Import")
+entity_param = st.query_params.get("entity", state().get("entity", "lead"))
+entity = st.segmented_control(
+    "What the file holds", ["lead", "contact"], format_func=lambda e: NOUNS[e].capitalize(),
+    default=entity_param if entity_param in NOUNS else "lead", key="import_entity")
+entity = entity or "lead"
+if state().get("entity") != entity:
+    restart()
+    state()["entity"] = entity
+st.query_params["entity"] = entity
+noun = NOUNS[entity]
+
+wizard, past = st.tabs(["Import a file", "Import history"])
+
+with wizard:
+    left, right = st.columns([3, 1], vertical_alignment="bottom")
+    left.caption(f"Excel (.xlsx) or CSV, up to {importing.MAX_FILE_BYTES // 1024 // 1024} MB "
+                 f"and {importing.MAX_ROWS - 1:,} rows. The first row with column names is "
+                 "found even below a title.")
+    right.download_button("Template", importing.template(entity),
+                          file_name=f"{noun}-import-template.xlsx", icon=":material/download:",
+                          help="Headers, an example row and drop-down lists")
+    upload = st.file_uploader(f"File of {noun}", type=["xlsx", "csv"], key="import_upload")
+    s = state()
+    if upload is None:
+        s.pop("table", None)
+        s.pop("preview", None)
+    elif s.get("file_key") != (upload.name, upload.size):
+        s.clear()
+        s.update({"entity": entity, "file_key": (upload.name, upload.size),
+                  "data": upload.getvalue(), "file_name": upload.name, "sheet": None})
+    if "data" in s and upload is not None and "result" not in s:
+        try:
+            table = s.get("table") or importing.read_table(s["data"], s["file_name"], s["sheet"])
+        except importing.ImportFileError as problem:
+            st.error(str(problem))
+            st.stop()
+        s["table"] = table
+        if len(table.sheets) > 1:
+            sheet = st.selectbox("Sheet", table.sheets, index=table.sheets.index(table.sheet),
+                                 format_func=lambda n: n + (" (hidden)" if n in
+                                                            table.hidden_sheets else ""))
+            if sheet != table.sheet:
+                s.update({"sheet": sheet, "table": None, "mapping": None})
+                st.rerun()
+        st.caption(f"{table.row_count:,} rows; column names in row {table.header_row}.")
+
+        st.subheader("1. Columns")
+        fields = importing.FIELDS[Entity(entity)]
+        guessed = s.get("mapping") or importing.guess_mapping(entity, table.headers)
+        mapping = {}
+        columns = st.columns(3)
+        for i, header in enumerate(table.headers):
+            options = [None, *fields]
+            current = guessed.get(header)
+            sample = ", ".join(v for v in table.frame[header].head(3) if v)[:60]
+            mapping[header] = columns[i % 3].selectbox(
+                header, options, index=options.index(current) if current in options else 0,
+                format_func=lambda k: "— ignore —" if k is None else fields[k].label,
+                key=f"import_map_{i}", help=f"Examples: {sample}" if sample else None)
+        s["mapping"] = mapping
+
+        dayfirst = s.get("dayfirst")
+        try:
+            preview = importing.validate(user, db, entity, table, mapping,
+                                         importing.ImportOptions(dayfirst=dayfirst))
+        except importing.ImportNotAllowed as problem:
+            st.error(str(problem))
+            st.stop()
+        if preview.ambiguous_date_columns:
+            st.warning("Dates like 03/04 could be 3 April or 4 March in "
+                       + ", ".join(preview.ambiguous_date_columns) + ". Which order does the "
+                       "file use?")
+            order = st.radio("Date order", ["day first (31/12/2025)", "month first (12/31/2025)"],
+                             index=None if dayfirst is None else (0 if dayfirst else 1),
+                             horizontal=True, key="import_dayfirst")
+            if order is not None and (order.startswith("day")) != dayfirst:
+                s["dayfirst"] = order.startswith("day")
+                st.rerun()
+
+        st.subheader("2. Preview")
+        summary = preview.summary()
+        a, b, c, d = st.columns(4)
+        a.metric("Rows", f"{summary['rows']:,}")
+        b.metric("With problems", f"{summary['with_problems']:,}")
+        c.metric("New", f"{summary['new']:,}")
+        d.metric("Match existing", f"{summary['matching_existing']:,}")
+        for note in preview.notes:
+            st.info(note)
+        by_row = preview.problems_by_row()
+        if preview.problems:
+            st.markdown("**Problems** (fix them in the table below, or leave those rows out)")
+            st.dataframe(preview.problems_frame().rename(columns={
+                "row": "Row", "column": "Column", "message": "Problem"}),
+                hide_index=True, width="stretch", height=min(38 + 35 * len(preview.problems), 320))
+        shown = table.frame.copy()
+        shown.insert(0, "Row", table.row_numbers)
+        shown.insert(1, "Problems", [" · ".join(p.message for p in by_row.get(r, []))
+                                     for r in table.row_numbers])
+        only_problems = st.toggle("Show only rows with problems", value=bool(by_row),
+                                  key="import_only_problems")
+        view = shown[shown["Row"].isin(by_row)] if only_problems else shown.head(500)
+        edited = st.data_editor(view, hide_index=True, width="stretch",
+                                disabled=["Row", "Problems"],
+                                key=f"import_rows_{s.get('fixes', 0)}")
+        changed = edited[table.headers].ne(view[table.headers]).any(axis=1)
+        if changed.any():
+            if st.button(f"Apply my corrections ({int(changed.sum())} rows)", type="primary"):
+                for position in changed[changed].index:
+                    for header in table.headers:
+                        table.frame.at[position, header] = edited.at[position, header]
+                s["fixes"] = s.get("fixes", 0) + 1
+                st.rerun()
+        if preview.matches:
+            with st.expander(f"{len(preview.matches):,} rows match existing {noun}"):
+                st.dataframe(pd.DataFrame(
+                    [{"Row": m.row, "Existing": f"/{noun}?id={m.record_id}",
+                      "Why": m.reason} for m in preview.matches.values()]),
+                    hide_index=True, column_config={"Existing": st.column_config.LinkColumn(
+                        "Existing", display_text=r"id=(\d+)")})
+
+        st.subheader("3. Import")
+        on_duplicate = st.radio("Rows that match an existing record", list(CHOICES),
+                                format_func=CHOICES.get, key="import_on_duplicate",
+                                disabled=not preview.matches)
+        leave_out = False
+        if by_row:
+            leave_out = st.checkbox(f"Leave out the {len(by_row):,} rows with problems (they "
+                                    "go to the rejected-rows report)", key="import_leave_out")
+        blocked = bool(preview.column_problems) or (bool(by_row) and not leave_out)
+        if st.button(f"Import {noun}", type="primary", disabled=blocked, key="import_commit"):
+            try:
+                s["result"] = importing.commit(user, db, entity, preview,
+                                               on_duplicate=on_duplicate, skip_invalid=leave_out)
+            except (importing.ImportRefused, ValueError) as problem:
+                st.error(str(problem))
+            else:
+                st.rerun()
+        if blocked:
+            st.caption("Fix the problems above, or tick “Leave out”, to import.")
+
+    if "result" in s:
+        result = s["result"]
+        st.success(f"Imported from {result.file_name}: {result.created:,} created, "
+                   f"{result.updated:,} updated, {result.skipped:,} skipped, "
+                   f"{result.rejected:,} rejected"
+                   + (f"; {result.new_companies:,} new companies" if result.new_companies
+                      else "") + f". Batch {result.batch_id}.")
+        if result.rejected:
+            st.download_button("Rejected rows (.xlsx)", importing.rejected_report(result),
+                               file_name=f"rejected-{result.batch_id}.xlsx",
+                               icon=":material/download:", key="import_rejected")
+        st.page_link(f"pages/workspace/{noun}.py", label=f"Open {noun}",
+                     icon=":material/arrow_forward:")
+        st.button("Import another file", on_click=restart, key="import_again")
+
+with past:
+    batches = importing.list_batches(user, db, entity)
+    if not batches:
+        st.caption(f"No {noun} imported yet.")
+    for batch in batches:
+        with st.container(border=True):
+            left, right = st.columns([4, 1], vertical_alignment="center")
+            left.markdown(
+                f"**Batch {batch['id']}** · {batch['file_name']} · {batch['imported_by']} · "
+                f"{batch['created_at']:%Y-%m-%d %H:%M}  \n{batch['created']:,} created, "
+                f"{batch['updated']:,} updated, {batch['skipped']:,} skipped, "
+                f"{batch['rejected']:,} rejected"
+                + (f"  \nUndone {batch['undone_at']:%Y-%m-%d %H:%M} by {batch['undone_by']}"
+                   if batch["undone_at"] else ""))
+            if batch["undone_at"]:
+                continue
+            force_key = f"import_force_{batch['id']}"
+            if right.button("Undo", key=f"import_undo_{batch['id']}"):
+                try:
+                    done = importing.undo_batch(user, db, batch["id"],
+                                                force=st.session_state.get(force_key, False))
+                except importing.UndoRefused as refused:
+                    st.session_state[f"import_refused_{batch['id']}"] = (
+                        str(refused), refused.changed_ids)
+                else:
+                    st.session_state["import_flash"] = (
+                        f"Batch {batch['id']} undone: {done.removed:,} removed, "
+                        f"{done.restored:,} restored.")
+                    st.rerun()
+            if refused := st.session_state.get(f"import_refused_{batch['id']}"):
+                st.warning(refused[0])
+                st.checkbox("Undo anyway, overwriting those later changes", key=force_key)
+    if flash := st.session_state.pop("import_flash", None):
+        st.success(flash)
