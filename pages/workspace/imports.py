@@ -132,13 +132,13 @@ with wizard:
                                 disabled=["Row", "Problems"],
                                 key=f"import_rows_{s.get('fixes', 0)}")
         changed = edited[table.headers].ne(view[table.headers]).any(axis=1)
-        if changed.any():
-            if st.button(f"Apply my corrections ({int(changed.sum())} rows)", type="primary"):
-                for position in changed[changed].index:
-                    for header in table.headers:
-                        table.frame.at[position, header] = edited.at[position, header]
-                s["fixes"] = s.get("fixes", 0) + 1
-                st.rerun()
+        if changed.any() and st.button(f"Apply my corrections ({int(changed.sum())} rows)",
+                                       type="primary", key="import_apply_fixes"):
+            for position in changed[changed].index:
+                for header in table.headers:
+                    table.frame.at[position, header] = edited.at[position, header]
+            s["fixes"] = s.get("fixes", 0) + 1
+            st.rerun()
         if preview.matches:
             with st.expander(f"{len(preview.matches):,} rows match existing {noun}"):
                 st.dataframe(pd.DataFrame(
