@@ -82,6 +82,23 @@ def tick_row(page, row: int) -> None:
                      box["y"] + HEADER_HEIGHT + ROW_HEIGHT * (row - 1) + ROW_HEIGHT / 2)
 
 
+def gretas(page):
+    """The grid's cells naming a Greta (the grid keeps an accessible table beside its canvas)."""
+    return page.locator('[data-testid="stDataFrame"] [role="gridcell"]',
+                        has_text=re.compile(r"^Greta "))
+
+
+def open_leads(page, server) -> None:
+    sign_in(page, server, "sales.east")
+    # The session cookie's browser component reruns the app once written; navigating before
+    # that rerun could be undone by it.
+    page.wait_for_function("document.cookie.includes('crm_session=')")
+    wait_idle(page)
+    page.get_by_role("link", name="Leads").click()
+    page.get_by_role("heading", name="Leads").wait_for()
+    sentence(page, "6 leads")
+
+
 def vip_leads(database_url: str) -> set[str]:
     db = open_store(database_url)
     return {r["last_name"] for r in db.fetch_all("SELECT last_name FROM leads WHERE vip")}
@@ -89,11 +106,7 @@ def vip_leads(database_url: str) -> set[str]:
 
 def test_a_sales_manager_sets_vip_on_two_checked_leads_and_exports_them(
         page, server, database_url, tmp_path):
-    sign_in(page, server, "sales.east")
-    page.get_by_role("link", name="Leads").click()
-    page.get_by_role("heading", name="Leads").wait_for()
-    sentence(page, "6 leads")
-
+    open_leads(page, server)
     pick(page, "Country", "Germany (4)", multiple=True)
     sentence(page, "4 leads where country is Germany")
     page.get_by_role("textbox", name="Search").fill("greta")
@@ -102,23 +115,25 @@ def test_a_sales_manager_sets_vip_on_two_checked_leads_and_exports_them(
     pick(page, "Sort by", "Name")
     page.get_by_text("Descending", exact=True).click()  # the switch sits under its label
     wait_idle(page)
-    names = page.locator('[data-testid="stDataFrame"] [role="gridcell"]',
-                         has_text=re.compile(r"^Greta "))
-    expect(names).to_have_text(["Greta Ahrens", "Greta Brandt", "Greta Fischer"])
+    greta_rows = ["Greta Ahrens", "Greta Brandt", "Greta Fischer"]
+    expect(gretas(page)).to_have_text(greta_rows)
+    assert page.url.endswith("/leads?q=greta&sort=name&dir=asc&country=DE")
 
     tick_row(page, 1)
-    page.get_by_text("1 checked").wait_for()
+    page.get_by_text("1 checked", exact=True).wait_for()
     tick_row(page, 2)
-    page.get_by_text("2 checked").wait_for()
+    page.get_by_text("2 checked", exact=True).wait_for()
     wait_idle(page)
     page.get_by_role("button", name="Set VIP: 2 leads").click()
     page.get_by_text("Set VIP on 2 leads.").wait_for()
     wait_idle(page)
 
+    expect(gretas(page)).to_have_text(greta_rows)  # the filters still hold
     tick_row(page, 1)
-    page.get_by_text("1 checked").wait_for()
+    page.get_by_text("1 checked", exact=True).wait_for()
     tick_row(page, 2)
-    page.get_by_text("2 checked").wait_for()
+    page.get_by_text("2 checked", exact=True).wait_for()
+    wait_idle(page)
     pick(page, "Action", "Export to Excel")
     with page.expect_download() as info:
         page.get_by_role("button", name="Download 2 leads").click()
@@ -126,12 +141,45 @@ def test_a_sales_manager_sets_vip_on_two_checked_leads_and_exports_them(
     info.value.save_as(saved)
 
     assert saved.suffix == ".xlsx"
-    rows = list(openpyxl.load_workbook(saved, read_only=True).active.iter_rows(values_only=True))
-    header = list(rows[0])
-    assert header[:3] == ["ID", "Name", "Email"]
-    assert [(r[1], r[2]) for r in rows[1:]] == [
-        ("Greta Ahrens", "greta.ahrens@example.com"),
-        ("Greta Brandt", "greta.brandt@example.com"),
+    header, *rows = openpyxl.load_workbook(saved, read_only=True).active.iter_rows(
+        values_only=True)
+    assert header[:3] == ("ID", "Name", "Email")
+    name, email, vip = header.index("Name"), header.index("Email"), header.index("VIP")
+    assert [(r[name], r[email], r[vip]) for r in rows] == [
+        ("Greta Ahrens", "greta.ahrens@example.com", "Yes"),
+        ("Greta Brandt", "greta.brandt@example.com", "Yes"),
     ]
     server.stop()  # DuckDB: the server process holds the file
     assert vip_leads(database_url) == {"Ahrens", "Brandt"}
+
+
+def test_ticking_a_row_keeps_all_matching_chosen(page, server, database_url):
+    open_leads(page, server)
+    page.get_by_text("All matching rows", exact=True).click()
+    page.get_by_role("button", name="Set VIP: 6 leads").wait_for()
+    wait_idle(page)
+
+    tick_row(page, 1)
+    page.get_by_text("1 checked", exact=True).wait_for()
+    wait_idle(page)
+    page.get_by_role("button", name="Set VIP: 6 leads").click()
+    page.get_by_text("Set VIP on 6 leads.").wait_for()
+    server.stop()
+    assert vip_leads(database_url) == {"Eastlead", "Ahrens", "Brandt", "Fischer", "Dietz",
+                                       "Claassen"}
+
+
+def test_coming_back_to_leads_starts_from_the_default_view(page, server):
+    open_leads(page, server)
+    pick(page, "Country", "Germany (4)", multiple=True)
+    pick(page, "Sort by", "Name")
+    sentence(page, "4 leads where country is Germany")
+
+    page.get_by_role("link", name="Overview").click()
+    page.get_by_role("heading", name="Overview").wait_for()
+    wait_idle(page)
+    page.get_by_role("link", name="Leads").click()
+    sentence(page, "6 leads")
+    expect(page.get_by_role("combobox", name="Sort by")).to_have_value("Date added")
+    expect(page.get_by_role("switch", name="Descending")).to_be_checked()
+    expect(page.get_by_role("combobox", name="Rows per page")).to_have_value("50")
