@@ -166,20 +166,25 @@ def _derive(user_getter):
         clash = same_company(user_getter(), tx, name, country, exclude_id=row["id"])
         if clash is not None:
             raise DuplicateCompany(clash)
-        return {"name_key": company_name_key(name)}
+        return {}  # the name key is written after the save, so it stays out of the audit log
     return derive
 
 
-def _refresh_contacts(tx: Session, company_ids: list[int]) -> None:
-    """Contacts are found by their company's name: keep their search text in step."""
+def _after_save(tx: Session, company_ids: list[int]) -> None:
+    """Keep what follows from a company's name in step: its name key, and its contacts'
+    search text (contacts are found by their company's name)."""
     marks = ", ".join("?" for _ in company_ids)
+    for row in tx.fetch_all(f"SELECT id, name FROM companies WHERE id IN ({marks})",
+                            tuple(company_ids)):
+        tx.execute("UPDATE companies SET name_key = ? WHERE id = ? AND name_key <> ?",
+                   (company_name_key(row["name"]), row["id"], company_name_key(row["name"])))
     search.refresh(tx, Entity.CONTACT, Condition(f"company_id IN ({marks})",
                                                  tuple(company_ids)))
 
 
 def save_edits(user: User, db: Database, edits: Sequence[RowEdit]) -> int:
     rules = FieldRules(editable=frozenset(COMPANY_FIELDS), checkers=CHECKERS,
-                       derive=_derive(lambda: user), after_save=_refresh_contacts)
+                       derive=_derive(lambda: user), after_save=_after_save)
     return editing.save_edits(user, db, Entity.COMPANY, rules, edits)
 
 

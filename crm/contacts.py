@@ -143,6 +143,15 @@ def create_contact(user: User, db: Database, values: dict[str, Any], *,
         company = tx.fetch_one("SELECT department_id, country_code FROM companies WHERE id = ?",
                                (int(company_id),))
         person = {k: v for k, v in values.items() if k != "company_id"}
+        # insert_person puts a record in its assigned manager's department; a contact must
+        # stay in its company's, so a manager of another department is refused here.
+        owner = str(person.get("owner_id") or "").strip()
+        if owner.isdigit() and tx.scalar("SELECT department_id FROM users WHERE id = ?",
+                                         (int(owner),)) != company["department_id"]:
+            raise EditRejected([Problem(None, "owner_id",
+                                        "owner id: The assigned manager must be an active "
+                                        "sales manager or operator of the company's "
+                                        "department.")])
         if not person.get("country_code") and company["country_code"]:
             person["country_code"] = company["country_code"]
         return people.insert_person(
