@@ -307,8 +307,9 @@ def choices(user: User, db: Database, text: str = "", limit: int = 50) -> dict[i
     rows = db.fetch_all(
         "SELECT co.id, co.name, cn.name AS country FROM companies co "
         "LEFT JOIN countries cn ON cn.code = co.country_code "
-        f"WHERE {allowed.sql} AND lower(co.name) LIKE ? ORDER BY lower(co.name), co.id LIMIT ?",
-        (*allowed.params, f"%{text.strip().lower()}%", limit))
+        f"WHERE {allowed.sql} AND lower(co.name) LIKE ? ESCAPE '\\' "
+        "ORDER BY lower(co.name), co.id LIMIT ?",
+        (*allowed.params, f"%{search.escape_like(text.strip().lower())}%", limit))
     return {r["id"]: f"{r['name']} ({r['country'] or 'no country'})" for r in rows}
 
 

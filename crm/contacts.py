@@ -135,7 +135,7 @@ def create_contact(user: User, db: Database, values: dict[str, Any], *,
         else:
             company_id = values.get("company_id")
             allowed = scope(user, Entity.COMPANY, Action.EDIT)
-            if company_id in (None, "") or not tx.scalar(
+            if not str(company_id or "").strip().isdigit() or not tx.scalar(
                     f"SELECT count(*) FROM companies WHERE id = ? AND {allowed.sql}",
                     (int(company_id), *allowed.params)):
                 raise EditRejected([Problem(None, "company_id",

@@ -88,6 +88,10 @@ def condition(text: str | None, alias: str) -> Condition | None:
     return result
 
 
+def escape_like(text: str) -> str:
+    """LIKE wildcards typed by a user match themselves (use with ESCAPE '\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _like(alias: str, term: str) -> Condition:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return Condition(f"{alias}.search_text LIKE ? ESCAPE '\\'", (f"%{escaped}%",))
+    return Condition(f"{alias}.search_text LIKE ? ESCAPE '\\'", (f"%{escape_like(term)}%",))
