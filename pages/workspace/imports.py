@@ -136,7 +136,9 @@ with wizard:
                                        type="primary", key="import_apply_fixes"):
             for position in changed[changed].index:
                 for header in table.headers:
-                    table.frame.at[position, header] = edited.at[position, header]
+                    # A cleared cell comes back as None; the table holds text ("" when blank).
+                    value = edited.at[position, header]
+                    table.frame.at[position, header] = "" if pd.isna(value) else str(value)
             s["fixes"] = s.get("fixes", 0) + 1
             st.rerun()
         if preview.matches:
@@ -172,7 +174,9 @@ with wizard:
         st.success(f"Imported from {result.file_name}: {result.created:,} created, "
                    f"{result.updated:,} updated, {result.skipped:,} skipped, "
                    f"{result.rejected:,} rejected"
-                   + (f"; {result.new_companies:,} new companies" if result.new_companies
+                   + (f"; {result.new_companies:,} new "
+                      f"{'company' if result.new_companies == 1 else 'companies'}"
+                      if result.new_companies
                       else "") + f". Batch {result.batch_id}.")
         if result.rejected:
             st.download_button("Rejected rows (.xlsx)", importing.rejected_report(result),
