@@ -53,7 +53,8 @@ CONTACTS = ListSpec(
         _NEWSLETTER,
         _VIP,
         Filter(
-            key="tag", label="Tags", value_sql="ctg.tag_id", label_sql="tg.name",
+            key="tag", label="Tags", sentence_label="tag", value_sql="ctg.tag_id",
+            label_sql="tg.name",
             option_from="contacts c JOIN contact_tags ctg ON ctg.contact_id = c.id",
             option_joins="JOIN tags tg ON tg.id = ctg.tag_id", parse=int,
             option_order="label",

@@ -54,7 +54,10 @@ def scope_note(user: User, db: Database, spec: ListSpec, query: ListQuery,
     if seen == exported:
         return None
     which = "checked" if ids is not None else "matching"
-    return (f"{exported:,} of the {seen:,} {which} {spec.noun_plural} are assigned to you; "
+    noun = spec.noun if seen == 1 else spec.noun_plural
+    if exported == 1:
+        return f"1 of the {seen:,} {which} {noun} is assigned to you; the file has that one."
+    return (f"{exported:,} of the {seen:,} {which} {noun} are assigned to you; "
             f"the file has those {exported:,}.")
 
 

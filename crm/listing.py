@@ -70,6 +70,7 @@ class Filter:
     shown: Callable[[User], bool] = lambda user: True
     option_order: str = "count"  # or "label"
     says_value: bool = False  # the sentence names the value alone ("VIP", "disqualified")
+    sentence_label: str = ""  # how the sentence names the filter, when not its label
 
     def condition(self, values: Sequence[str]) -> Condition | None:
         wanted = [v for v in values if v != NONE_VALUE]
@@ -97,9 +98,10 @@ class Filter:
         names = [labels.get(v, v) for v in values]
         if self.says_value:
             return " or ".join(_sentence_case(n) for n in names)
+        label = (self.sentence_label or self.label).lower()
         if len(names) == 1:
-            return f"{self.label.lower()} is {names[0]}"
-        return f"{self.label.lower()} is {', '.join(names[:-1])} or {names[-1]}"
+            return f"{label} is {names[0]}"
+        return f"{label} is {', '.join(names[:-1])} or {names[-1]}"
 
 
 @dataclass(frozen=True)

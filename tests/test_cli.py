@@ -162,7 +162,7 @@ def test_export_contacts_holds_only_the_users_own_contacts(capsys, database_url,
     code, stdout, _ = run(capsys, database_url, "export", "contacts", "--user", "sales.east",
                           "-o", str(out))
     assert code == 0
-    assert "1 of the 2 matching contacts are assigned to you; the file has those 1." in stdout
+    assert "1 of the 2 matching contacts is assigned to you; the file has that one." in stdout
     names = [r[1] for r in load_workbook(out).active.iter_rows(min_row=2, values_only=True)]
     assert names == ["Test Eastone"]
 

@@ -512,7 +512,7 @@ def test_the_export_says_how_many_checked_contacts_are_the_users_own(db, world):
     me = world.users["sales_east"]
     checked = [world.contacts["Adams"], world.contacts["Baker"], world.contacts["Wolf"]]
     assert list_export.scope_note(me, db, CONTACTS, ListQuery(), checked) == (
-        "1 of the 2 checked contacts are assigned to you; the file has those 1.")
+        "1 of the 2 checked contacts is assigned to you; the file has that one.")
 
 
 def test_the_export_says_how_many_matching_contacts_are_the_users_own(db, world):

@@ -81,12 +81,16 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
         if name == "export":
             ids = list(checked) if target == CHECKED else None
             fmt = "xlsx"
+            # The button counts the rows the file will hold: for contacts only the user's
+            # own, which may be fewer than the rows chosen (or none of them).
+            rows = list_export.plan(user, db, spec, query, ids, fmt).rows
             stamp = datetime.now().strftime("%Y%m%d-%H%M")
             right.download_button(
-                f"Download {count:,} {noun}", key=f"{spec.noun}_bulk_export",
+                f"Download {rows:,} {spec.noun if rows == 1 else spec.noun_plural}",
+                key=f"{spec.noun}_bulk_export",
                 data=lambda: export_bytes(user, db, spec, export_columns, query, ids, fmt),
                 file_name=list_export.file_name(spec, fmt, stamp), on_click="ignore",
-                type="primary", icon=":material/download:")
+                type="primary", icon=":material/download:", disabled=rows == 0)
             note = export_note(ids) if export_note else None
             if note:
                 st.caption(note)

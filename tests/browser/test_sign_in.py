@@ -26,7 +26,7 @@ def sign_in(page, server, username: str) -> None:
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Overview").wait_for()
+    page.get_by_role("heading", name="Overview").first.wait_for()
     wait_idle(page)
 
 
