@@ -17,7 +17,7 @@ from tests import factories
 @pytest.fixture
 def world(db):
     w = factories.world(db)
-    east, west = w.east, w.west
+    east = w.east
     sales, sales2 = w.users["sales_east"], w.users["sales_east_2"]
     base = datetime(2026, 3, 1, 9, 0)
     specs = [
