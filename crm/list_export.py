@@ -55,6 +55,9 @@ def scope_note(user: User, db: Database, spec: ListSpec, query: ListQuery,
         return None
     which = "checked" if ids is not None else "matching"
     noun = spec.noun if seen == 1 else spec.noun_plural
+    if exported == 0:
+        verb = "is" if seen == 1 else "are"
+        return f"None of the {seen:,} {which} {noun} {verb} assigned to you; nothing to export."
     if exported == 1:
         return f"1 of the {seen:,} {which} {noun} is assigned to you; the file has that one."
     return (f"{exported:,} of the {seen:,} {which} {noun} are assigned to you; "

@@ -521,7 +521,7 @@ def test_the_export_says_how_many_matching_contacts_are_the_users_own(db, world)
         "28 of the 31 matching contacts are assigned to you; the file has those 28.")
     boss = world.users["company_manager"]
     assert list_export.scope_note(boss, db, CONTACTS, ListQuery(), None) == (
-        "0 of the 34 matching contacts are assigned to you; the file has those 0.")
+        "None of the 34 matching contacts are assigned to you; nothing to export.")
 
 
 def test_no_scope_note_when_every_checked_contact_is_the_users_own(db, world):

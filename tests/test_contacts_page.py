@@ -258,5 +258,5 @@ def test_the_bulk_export_of_checked_colleagues_contacts_is_disabled(world):
     button = next(d for d in at.get("download_button") if d.key == "contact_bulk_export")
     assert button.proto.label == "Download 0 contacts"
     assert button.proto.disabled
-    assert "0 of the 1 checked contacts are assigned to you; the file has those 0." in [
+    assert "None of the 1 checked contact is assigned to you; nothing to export." in [
         c.value for c in at.caption]
