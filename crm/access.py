@@ -70,6 +70,18 @@ def scope(user: User, entity: Entity | str, action: Action | str = Action.VIEW,
     return base
 
 
+def import_batch_scope(user: User, alias: str = "") -> Condition:
+    """Import batches a user may see and undo: all for roles that see every department, else
+    those of their department and their own."""
+    prefix = f"{alias}." if alias else ""
+    if not user.active:
+        return NOTHING
+    if user.role in ALL_DEPARTMENTS:
+        return EVERYTHING
+    return Condition(f"({prefix}department_id = ? OR {prefix}user_id = ?)",
+                     (user.department_id, user.id))
+
+
 def sees_all_departments(user: User) -> bool:
     """Whether the department filter belongs in this user's sidebar."""
     return user.active and user.role in ALL_DEPARTMENTS

@@ -95,6 +95,16 @@ COMPANIES = ListSpec(
     default_descending=False,
     noun="company",
     noun_plural="companies",
+    page_joins=(
+        "LEFT JOIN (SELECT ci.company_id, string_agg(i.name, ', ' ORDER BY i.name) AS names "
+        "FROM company_industries ci JOIN industries i ON i.id = ci.industry_id "
+        "WHERE ci.company_id IN (SELECT id FROM page_ids) GROUP BY ci.company_id) pind "
+        "ON pind.company_id = co.id "
+        "LEFT JOIN (SELECT c.company_id, c.department_id, count(*) AS n FROM contacts c "
+        "WHERE c.company_id IN (SELECT id FROM page_ids) GROUP BY c.company_id, "
+        "c.department_id) pcnt ON pcnt.company_id = co.id "
+        "AND pcnt.department_id = co.department_id"),
+    page_columns=(("industry", "pind.names"), ("contacts", "coalesce(pcnt.n, 0)")),
     extra_sql=(("website", "co.website"), ("email", "co.email"), ("phone", "co.phone"),
                ("owner_id", "co.owner_id"), ("department_id", "co.department_id"),
                ("row_version", "co.row_version")),

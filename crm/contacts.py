@@ -67,6 +67,11 @@ CONTACTS = ListSpec(
     default_descending=True,
     noun="contact",
     noun_plural="contacts",
+    page_joins=("LEFT JOIN (SELECT x.contact_id, string_agg(t.name, ', ' ORDER BY t.name) "
+                "AS names FROM contact_tags x JOIN tags t ON t.id = x.tag_id "
+                "WHERE x.contact_id IN (SELECT id FROM page_ids) GROUP BY x.contact_id) ptags "
+                "ON ptags.contact_id = c.id"),
+    page_columns=(("tags", "ptags.names"),),
     extra_sql=(("email", "c.email"), ("mobile", "c.mobile"), ("raw_phone", "c.phone"),
                ("vip", "c.vip"), ("owner_id", "c.owner_id"), ("department_id", "c.department_id"),
                ("company_id", "c.company_id"), ("row_version", "c.row_version"),

@@ -119,6 +119,11 @@ class ListSpec:
     noun: str  # "lead" / "contact" / "company"
     noun_plural: str
     extra_sql: tuple[tuple[str, str], ...] = ()  # (name, expr) also selected, not listed
+    # For the page query only: joins that may use the CTE `page_ids` (the page's IDs), and
+    # column expressions over them that replace same-named ones. Aggregates over related
+    # rows (tags, industries, contact counts) are then computed for one page, not the table.
+    page_joins: str = ""
+    page_columns: tuple[tuple[str, str], ...] = ()
 
     def column(self, key: str) -> Column:
         for column in self.columns:
@@ -206,10 +211,11 @@ def _order(spec: ListSpec, query: ListQuery) -> str:
     return ", ".join([*keys, f"{spec.alias}.id {direction}"])
 
 
-def _select(spec: ListSpec) -> str:
+def _select(spec: ListSpec, page: bool = False) -> str:
+    override = dict(spec.page_columns) if page else {}
     items = [f"{spec.alias}.id AS id"]
-    items += [f"{c.sql} AS {c.key}" for c in spec.columns if c.key != "id"]
-    items += [f"{expr} AS {name}" for name, expr in spec.extra_sql]
+    items += [f"{override.get(c.key, c.sql)} AS {c.key}" for c in spec.columns if c.key != "id"]
+    items += [f"{override.get(name, expr)} AS {name}" for name, expr in spec.extra_sql]
     return ", ".join(items)
 
 
@@ -232,8 +238,8 @@ def fetch_page(user: User, db: Database | Session, spec: ListSpec, query: ListQu
         f"WITH page_ids AS (SELECT {spec.alias}.id FROM {spec.table} {spec.alias} "
         f"{_sort_column(spec, query).sort_joins} WHERE {condition.sql} "
         f"ORDER BY {order} LIMIT ? OFFSET ?) "
-        f"SELECT {_select(spec)} FROM page_ids JOIN {spec.table} {spec.alias} "
-        f"ON {spec.alias}.id = page_ids.id {spec.joins} ORDER BY {order}",
+        f"SELECT {_select(spec, page=True)} FROM page_ids JOIN {spec.table} {spec.alias} "
+        f"ON {spec.alias}.id = page_ids.id {spec.joins} {spec.page_joins} ORDER BY {order}",
         (*condition.params, size, (page - 1) * size),
     )
     return Page(rows=rows, total=total, page=page, page_size=size)
@@ -248,13 +254,20 @@ def _searched_page(spec: ListSpec, query: ListQuery, condition: Condition, size:
     order = _order(spec, query)
     page = max(1, query.page)
     a = spec.alias
+    column = _sort_column(spec, query)
+    descending = spec.default_descending if query.descending is None else query.descending
+    direction = "DESC" if descending else "ASC"
+    keys = [f"{expr} AS sort_{i}" for i, expr in enumerate(column.order_by)]
+    by_keys = ", ".join([*(f"sort_{i} {direction} NULLS LAST"
+                           for i in range(len(column.order_by))), f"id {direction}"])
+    # The matches carry their sort keys, so paging them needs no second pass over the table.
     rows = db.fetch_frame(
-        f"WITH matches AS MATERIALIZED (SELECT {a}.id FROM {spec.table} {a} "
-        f"WHERE {condition.sql}), "
-        f"page_ids AS (SELECT {a}.id FROM matches JOIN {spec.table} {a} ON {a}.id = matches.id "
-        f"{_sort_column(spec, query).sort_joins} ORDER BY {order} LIMIT ? OFFSET ?) "
-        f"SELECT {_select(spec)}, (SELECT count(*) FROM matches) AS total_matches "
+        f"WITH matches AS MATERIALIZED (SELECT {a}.id, {', '.join(keys)} "
+        f"FROM {spec.table} {a} {column.sort_joins} WHERE {condition.sql}), "
+        f"page_ids AS (SELECT id FROM matches ORDER BY {by_keys} LIMIT ? OFFSET ?) "
+        f"SELECT {_select(spec, page=True)}, (SELECT count(*) FROM matches) AS total_matches "
         f"FROM page_ids JOIN {spec.table} {a} ON {a}.id = page_ids.id {spec.joins} "
+        f"{spec.page_joins} "
         f"ORDER BY {order}",
         (*condition.params, size, (page - 1) * size),
     )

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from crm import search
-from crm.access import ALL_DEPARTMENTS, Action, Condition, Entity, scope
+from crm.access import Action, Condition, Entity, import_batch_scope, scope
 from crm.clock import now
 from crm.db import Database
 from crm.importing.commit import DEFAULTS, TEXT_COLUMNS, _audit, _column_types
@@ -40,21 +40,10 @@ class UndoResult:
     overwritten: list[int]  # records changed since the import that undo was forced over
 
 
-def _visible(user: User, alias: str = "b") -> Condition:
-    """Batches a user may see: everyone's for roles that see every department, else those of
-    their department and their own."""
-    if not user.active:
-        return Condition("FALSE")
-    if user.role in ALL_DEPARTMENTS:
-        return Condition("TRUE")
-    return Condition(f"({alias}.department_id = ? OR {alias}.user_id = ?)",
-                     (user.department_id, user.id))
-
-
 def list_batches(user: User, db: Database, entity: Entity | str | None = None,
                  limit: int = 200) -> list[dict[str, Any]]:
     """Newest first: who, when, file, counts, and whether (and by whom) it was undone."""
-    visible = _visible(user)
+    visible = import_batch_scope(user, alias="b")
     where, params = visible.sql, list(visible.params)
     if entity is not None:
         where += " AND b.entity = ?"
@@ -71,7 +60,7 @@ def list_batches(user: User, db: Database, entity: Entity | str | None = None,
 def undo_batch(user: User, db: Database, batch_id: int, force: bool = False) -> UndoResult:
     """Undo a whole batch in one transaction; raises UndoRefused (nothing changed) when a
     record changed since the import, unless `force`."""
-    visible = _visible(user)
+    visible = import_batch_scope(user, alias="b")
     stamp = now()
     with db.transaction() as tx:
         batch = tx.fetch_one(f"SELECT * FROM import_batches b WHERE b.id = ? AND {visible.sql}",
