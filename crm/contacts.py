@@ -33,8 +33,8 @@ CONTACTS = ListSpec(
                sort_sql=("lower(c.last_name)", "lower(c.first_name)")),
         Column("phone", "Phone", "coalesce(nullif(c.phone, ''), c.mobile)",
                sort_sql=("coalesce(nullif(c.phone, ''), c.mobile)",)),
-        # name_key is already lower-case: no lower() over a million joined names.
-        Column("company", "Company", "co.name", sort_sql=("co.name_key", "co.name"),
+        # The name key is already lower-case and plain: no lower() over a million names.
+        Column("company", "Company", "co.name", sort_sql=("co.name_key",),
                sort_joins="LEFT JOIN companies co ON co.id = c.company_id"),
         Column("country", "Country", "cn.name",
                sort_joins="LEFT JOIN countries cn ON cn.code = c.country_code"),
