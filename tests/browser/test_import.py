@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import openpyxl
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from crm.store import close_store, open_store
 from tests import factories
@@ -45,10 +46,10 @@ def people_file(tmp_path):
     return path
 
 
-def metric(page, label: str, value: str) -> None:
+def metric(page, label: str, value: str, timeout: float = 30_000) -> None:
     """Wait until the metric labelled `label` shows `value`."""
     page.locator('[data-testid="stMetric"]', has_text=label).locator(
-        '[data-testid="stMetricValue"]', has_text=value).wait_for()
+        '[data-testid="stMetricValue"]', has_text=value).wait_for(timeout=timeout)
 
 
 def edit_cell(page, row: int, column: str, text: str) -> None:
@@ -99,10 +100,21 @@ def test_a_sales_manager_imports_fixes_leaves_out_downloads_the_rejects_and_undo
     for text in ("bert.at.example", "Atlantis"):
         problems.locator('[role="gridcell"]', has_text=text).first.wait_for(state="attached")
 
-    # "Show only rows with problems" is on: Bert is the editor grid's first row.
-    edit_cell(page, 1, "Email", "bert.badmail@example.com")
-    page.get_by_role("button", name="Apply my corrections (1 rows)").click()
-    metric(page, "With problems", "1")
+    # "Show only rows with problems" is on: Bert is the editor grid's first row. Typing into
+    # the canvas grid can be lost while the page is still settling (seen once in 20 runs on a
+    # loaded machine), so the edit is tried again, each time waiting on the app's state.
+    for attempt in range(3):
+        wait_idle(page)
+        edit_cell(page, 1, "Email", "bert.badmail@example.com")
+        apply = page.get_by_role("button", name="Apply my corrections (1 rows)")
+        try:
+            apply.wait_for(timeout=10_000)
+            apply.click()
+            metric(page, "With problems", "1", timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     wait_idle(page)
 
     page.get_by_text("Leave out the 1 rows with problems", exact=False).click()
