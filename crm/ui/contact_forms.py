@@ -11,7 +11,7 @@ from crm.access import Action, Entity, can, can_manage_tags
 from crm.db import Database
 from crm.editing import RowEdit
 from crm.ui.newsletter import badge_html
-from crm.ui.person_form import person_inputs
+from crm.ui.person_form import person_inputs, stopped_by_duplicates
 from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
 from crm.users import User
 
@@ -55,14 +55,7 @@ def add_contact_dialog(user: User, db: Database) -> None:
         submitted = st.form_submit_button("Save contact", type="primary")
     if not submitted:
         return
-    duplicates = contacts.likely_duplicates(
-        user, db, email=values["email"], first_name=values["first_name"],
-        last_name=values["last_name"], phone=values["phone"] or values["mobile"])
-    if duplicates and not confirm:
-        st.warning("This looks like a contact you already have. Open it, or tick “Save even "
-                   "if it looks like a duplicate”.")
-        for dup in duplicates:
-            st.markdown(f"- [{dup.name or 'Contact'} (ID {dup.id})](?id={dup.id}) · {dup.reason}")
+    if stopped_by_duplicates(user, db, Entity.CONTACT, values, confirm):
         return
     attempt(lambda: contacts.create_contact(user, db, values, new_company=new_company,
                                             industry_ids=industry_ids,

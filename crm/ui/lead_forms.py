@@ -9,7 +9,7 @@ from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.editing import RowEdit
 from crm.ui.newsletter import badge_html
-from crm.ui.person_form import person_inputs
+from crm.ui.person_form import person_inputs, stopped_by_duplicates
 from crm.ui.record_view import attempt, department_for_new, facts, history, record_id
 from crm.users import User
 
@@ -26,14 +26,7 @@ def add_lead_dialog(user: User, db: Database) -> None:
         submitted = st.form_submit_button("Save lead", type="primary")
     if not submitted:
         return
-    duplicates = leads.likely_duplicates(
-        user, db, email=values["email"], first_name=values["first_name"],
-        last_name=values["last_name"], phone=values["phone"] or values["mobile"])
-    if duplicates and not confirm:
-        st.warning("This looks like a lead you already have. Open it, or tick “Save even if "
-                   "it looks like a duplicate”.")
-        for dup in duplicates:
-            st.markdown(f"- [{dup.name or 'Lead'} (ID {dup.id})](?id={dup.id}) · {dup.reason}")
+    if stopped_by_duplicates(user, db, Entity.LEAD, values, confirm):
         return
     attempt(lambda: leads.create_lead(user, db, values, department_id=department_id),
             FLASH, "Lead added.")

@@ -21,7 +21,7 @@ from crm.ui import filters, list_state
 from crm.ui.bulk_actions import ALL_MATCHING, BulkAction, ExtraAction, bulk_bar, export_bytes
 from crm.ui.grid import grid
 from crm.ui.newsletter import icon_uri, label, legend
-from crm.users import User
+from crm.users import User, eligible_owners
 
 
 @dataclass
@@ -35,13 +35,17 @@ class ListPage:
     save_edits: Callable[[User, Database, list[RowEdit]], int]
     to_changes: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
     set_vip: Callable[..., BulkResult] | None
-    owners: Callable[[User, Database], dict[int, str]]
     add: Callable[[User, Database], None] | None = None
     add_label: str = "Add"
     detail: Callable[[User, Database, str], None] | None = None
     extra_actions: dict[str, ExtraAction] = field(default_factory=dict)
     buttons: Callable[[User, Database, ListQuery, int], None] | None = None
     importable: bool = False  # offers the Import button (the import wizard page)
+
+
+def owners_in_reach(user: User, db: Database) -> dict[int, str]:
+    """Who may be assigned in the grid: eligible staff of the user's department (or all)."""
+    return {u.id: u.full_name for u in eligible_owners(db, user.department_id)}
 
 
 def render(page: ListPage, user: User, db: Database) -> None:
@@ -65,7 +69,7 @@ def render(page: ListPage, user: User, db: Database) -> None:
     if flash := st.session_state.pop(flash_key, None):
         st.success(flash)
 
-    owners = page.owners(user, db)
+    owners = owners_in_reach(user, db)
     rows = result_page.rows
     frame = rows.assign(link=[f"?id={i}" for i in rows["id"]])
     if "newsletter" in rows.columns:

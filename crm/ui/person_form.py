@@ -6,10 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from crm import vocabulary
+from crm import people, vocabulary
+from crm.access import Entity
 from crm.db import Database
 from crm.ui.record_view import choice
-from crm.users import eligible_owners
+from crm.users import User, eligible_owners
 
 
 def person_inputs(prefix: str, db: Database, current: dict[str, Any] | None,
@@ -71,3 +72,22 @@ def _lead_company_inputs(prefix: str, db: Database, c: dict[str, Any]) -> dict[s
                                            c.get("company_type_id"), f"{prefix}_type")
     st.markdown("**Location and notes**")
     return values
+
+
+def stopped_by_duplicates(user: User, db: Database, entity: Entity,
+                          values: dict[str, Any], confirmed: bool) -> bool:
+    """Warn of likely duplicates (with links) unless the user confirmed; True stops the save."""
+    if confirmed:
+        return False
+    found = people.likely_duplicates(
+        user, db, entity, email=values["email"], first_name=values["first_name"],
+        last_name=values["last_name"], phone=values["phone"] or values["mobile"])
+    if not found:
+        return False
+    noun = entity.value
+    st.warning(f"This looks like a {noun} you already have. Open it, or tick “Save even if "
+               "it looks like a duplicate”.")
+    for dup in found:
+        st.markdown(f"- [{dup.name or noun.capitalize()} (ID {dup.id})](?id={dup.id}) · "
+                    f"{dup.reason}")
+    return True

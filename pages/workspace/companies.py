@@ -6,7 +6,6 @@ from crm import companies
 from crm.ui.company_forms import add_company_dialog, company_detail
 from crm.ui.list_page import ListPage, render
 from crm.ui.session import current_user, database
-from crm.users import eligible_owners
 
 
 def column_config(context: dict) -> dict:
@@ -34,8 +33,6 @@ render(
         save_edits=companies.save_edits,
         to_changes=companies.grid_changes,
         set_vip=None,
-        owners=lambda user, db: {u.id: u.full_name for u in eligible_owners(
-            db, user.department_id)},
         add=add_company_dialog,
         add_label="Add company",
         detail=company_detail,

@@ -8,7 +8,6 @@ from crm.ui.bulk_actions import ExtraAction
 from crm.ui.contact_forms import add_contact_dialog, contact_detail, manage_tags, pick_tags
 from crm.ui.list_page import ListPage, render
 from crm.ui.session import current_user, database
-from crm.users import eligible_owners
 
 
 def column_config(context: dict) -> dict:
@@ -49,8 +48,6 @@ render(
         save_edits=contacts.save_edits,
         to_changes=contacts.grid_changes,
         set_vip=contacts.set_vip,
-        owners=lambda user, db: {u.id: u.full_name for u in eligible_owners(
-            db, user.department_id)},
         add=add_contact_dialog,
         add_label="Add contact",
         importable=True,

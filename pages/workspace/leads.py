@@ -6,7 +6,6 @@ from crm import leads
 from crm.ui.lead_forms import add_lead_dialog, lead_detail
 from crm.ui.list_page import ListPage, render
 from crm.ui.session import current_user, database
-from crm.users import eligible_owners
 
 
 def column_config(context: dict) -> dict:
@@ -37,8 +36,6 @@ render(
         save_edits=leads.save_edits,
         to_changes=leads.grid_changes,
         set_vip=leads.set_vip,
-        owners=lambda user, db: {u.id: u.full_name for u in eligible_owners(
-            db, user.department_id)},
         add=add_lead_dialog,
         add_label="Add lead",
         importable=True,
