@@ -2,10 +2,15 @@
 
 import streamlit as st
 
-from crm.ui.navigation import pages_for
+from crm.ui.navigation import pages_for, public_page
 from crm.ui.session import sign_out_button, signed_in_user
 
 st.set_page_config(page_title="Leads & Contacts", page_icon=":material/contacts:", layout="wide")
+
+public = public_page()
+if public is not None:  # a page for anyone (an unsubscribe link): no sign-in involved
+    st.navigation([public], position="hidden").run()
+    st.stop()
 
 user = signed_in_user()
 if user is None:

@@ -1,7 +1,7 @@
 """How long an Excel import of 100,000 contacts takes end to end, against a naive importer.
 
 Run: .venv/bin/python bench/import_bench.py [--rows 100000] [--existing 1000000] [--repeat 3]
-     [--baseline-rows 300] [--db FILE] [--out FILE]
+     [--baseline-rows 300] [--db FILE] [--out FILE] [--no-full-sheet]
 
 A DuckDB database with `--existing` demo contacts is built once (kept with --db). Each run
 reads a generated .xlsx (5% of its rows share an email with an existing contact, 1% carry a
@@ -10,6 +10,10 @@ skip-invalid; the batch is then undone (not timed) so every run starts from the 
 The baseline reads a sample row by row with openpyxl and adds each contact through the
 service a form uses (duplicate look-up, validation, insert per row); its time per row is
 scaled to the full file.
+
+Then a full sheet: a file of 1,048,576 rows (the header and 1,048,575 contacts, five columns,
+so that it stays under the upload limit) is imported end to end in a child process, whose
+peak memory (max RSS) is reported beside its time.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from crm import contacts, importing
 from crm.demo import load_demo
-from crm.store import open_store
+from crm.store import close_store, open_store
 from crm.users import get_user_by_id
 
 HEADERS = ["First name", "Last name", "E-mail", "Phone", "Mobile", "Company", "Country",
@@ -60,6 +66,59 @@ def build_file(rows: int, existing_emails: list[str], seed: int = 11) -> bytes:
             "Berlin", "yes" if i % 3 else "no", "x" if i % 50 == 0 else ""])
     book.close()
     return buffer.getvalue()
+
+
+FULL_SHEET_HEADERS = ["First name", "Last name", "E-mail", "Company", "Country"]
+FULL_SHEET_MEMORY_TARGET_MB = 4096
+
+
+def build_full_sheet(path: Path) -> None:
+    """As many rows as one sheet holds, written row by row to disk (constant memory)."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet("Contacts")
+    sheet.write_row(0, 0, FULL_SHEET_HEADERS)
+    for i in range(importing.MAX_ROWS - 1):
+        sheet.write_row(i + 1, 0, [FIRST[i % len(FIRST)], f"{LAST[i % len(LAST)]}{i}",
+                                   f"sheet{i}@full-{i % 991}.example.org",
+                                   f"Sheet Company {i % 20_000}", COUNTRIES[i % len(COUNTRIES)]])
+    book.close()
+
+
+def import_file_child(db_url: str, path: str, username: str) -> int:
+    """Child process of --full-sheet: import `path`, print the figures as JSON, undo."""
+    from crm.users import get_user
+
+    db = open_store(db_url)
+    user = get_user(db, username)
+    data = Path(path).read_bytes()
+    times, result = run_import(user, db, data)
+    if result.batch_id is not None:
+        importing.undo_batch(user, db, result.batch_id, force=True)
+    print(json.dumps({"times": times, "counts": result.counts()}))
+    return 0
+
+
+def full_sheet(db_url: str, username: str, folder: str) -> dict:
+    path = Path(folder) / "full-sheet.xlsx"
+    started = time.perf_counter()
+    build_full_sheet(path)
+    print(f"full sheet: {importing.MAX_ROWS:,} rows, {path.stat().st_size / 1e6:.1f} MB, "
+          f"written in {time.perf_counter() - started:.0f} s", flush=True)
+    close_store(db_url)  # DuckDB: one process at a time; the child opens the file now
+    reply = subprocess.run(
+        [sys.executable, __file__, "--import-file", str(path), "--db-url", db_url,
+         "--user", username], capture_output=True, text=True, check=True)
+    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    figures = json.loads(reply.stdout.strip().splitlines()[-1])
+    figures.update({"rows": importing.MAX_ROWS - 1, "file_mb": round(path.stat().st_size / 1e6, 1),
+                    "peak_rss_mb": round(peak_mb), "memory_target_mb": FULL_SHEET_MEMORY_TARGET_MB})
+    print(f"full sheet imported: total {figures['times']['total']:.1f} s, peak memory "
+          f"{peak_mb:,.0f} MB (target <= {FULL_SHEET_MEMORY_TARGET_MB:,} MB), "
+          f"{figures['counts']}", flush=True)
+    path.unlink()
+    return figures
 
 
 def run_import(user, db, data: bytes) -> tuple[dict, importing.ImportResult]:
@@ -120,11 +179,19 @@ def main() -> int:
     parser.add_argument("--baseline-rows", type=int, default=300)
     parser.add_argument("--db", help="DuckDB file to build once and reuse")
     parser.add_argument("--out", help="write the figures as JSON here")
+    parser.add_argument("--no-full-sheet", action="store_true",
+                        help="skip the 1,048,576-row file")
+    parser.add_argument("--import-file", help=argparse.SUPPRESS)
+    parser.add_argument("--db-url", help=argparse.SUPPRESS)
+    parser.add_argument("--user", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.import_file:
+        return import_file_child(args.db_url, args.import_file, args.user)
     folder = tempfile.mkdtemp(prefix="crm-import-bench-")
     path = args.db or f"{folder}/bench.duckdb"
     fresh = not Path(path).exists()
-    db = open_store(f"duckdb:///{Path(path).resolve()}")
+    db_url = f"duckdb:///{Path(path).resolve()}"
+    db = open_store(db_url)
     if fresh:
         started = time.perf_counter()
         load_demo(db, contacts=args.existing, leads=0, progress=lambda m: print(m, flush=True))
@@ -156,6 +223,8 @@ def main() -> int:
                "baseline_ms_per_row": round(per_row * 1000, 2),
                "baseline_sample_rows": args.baseline_rows,
                "baseline_estimated_seconds": baseline}
+    if not args.no_full_sheet:
+        figures["full_sheet"] = full_sheet(db_url, user.username, folder)
     if args.out:
         Path(args.out).write_text(json.dumps(figures, indent=2))
     return 0

@@ -29,6 +29,13 @@ def demo_mode() -> bool:
     return os.environ.get("CRM_DEMO", "").lower() in {"1", "true", "yes", "on"}
 
 
+def public_base_url() -> str:
+    """Where people outside reach the app (links in emails): `CRM_PUBLIC_URL`, else
+    `public_url` in secrets, else the local default."""
+    return (os.environ.get("CRM_PUBLIC_URL") or str(read_secrets().get("public_url", ""))
+            or "http://localhost:8501").rstrip("/")
+
+
 def session_hours() -> float:
     """How long the sign-in cookie lives; short by default (8 hours)."""
     raw = os.environ.get("CRM_SESSION_HOURS") or str(read_secrets().get("session_hours", 8))

@@ -151,6 +151,13 @@ def test_a_file_over_the_size_limit_is_refused(monkeypatch):
         read_table(b"Name,Email\nAnna,a@x.de\n", "big.csv")
 
 
+def test_a_csv_of_a_full_sheet_is_read_and_one_row_more_is_refused():
+    full = b"Name,Email\n" + b"Anna,a@x.de\n" * (importing.MAX_ROWS - 1)
+    assert read_table(full, "full.csv").row_count == importing.MAX_ROWS - 1
+    with pytest.raises(ImportFileError, match="at most 1,048,576 can be imported"):
+        read_table(full + b"Ben,b@x.de\n", "too-long.csv")
+
+
 # ----------------------------------------------------------------------------- problems
 
 

@@ -1,4 +1,10 @@
-"""The page list for a role. A page a role may not use is never registered for that user."""
+"""The page list for a role. A page a role may not use is never registered for that user.
+
+Public pages (an unsubscribe link, the request form) need no sign-in. They are addressed
+by `?view=NAME` on the app's root URL, so app.py can run them before any sign-in logic: a
+link in an email must work for someone who has never signed in, and also for a signed-in
+user, without the sign-in form in the way.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,30 @@ import streamlit as st
 
 from crm.access import can_manage_users
 from crm.users import User
+
+
+# view name -> page script; each page reads its own other query parameters (a token, say).
+PUBLIC_PAGES: dict[str, tuple[str, str]] = {
+    # "unsubscribe": ("pages/public/unsubscribe.py", "Newsletter"),
+}
+
+
+def public_page() -> st.Page | None:
+    """The public page the URL asks for (`?view=NAME`), or None."""
+    found = PUBLIC_PAGES.get(st.query_params.get("view", ""))
+    if found is None:
+        return None
+    path, title = found
+    return st.Page(path, title=title, default=True)
+
+
+def public_url(view: str, base_url: str, **params: str) -> str:
+    """The absolute address of a public page, for links in emails and on other sites."""
+    from urllib.parse import urlencode
+
+    if view not in PUBLIC_PAGES:
+        raise KeyError(view)
+    return f"{base_url.rstrip('/')}/?{urlencode({'view': view, **params})}"
 
 
 def pages_for(user: User) -> dict[str, list[st.Page]]:
