@@ -13,7 +13,6 @@ import streamlit as st
 from crm.access import can_manage_users
 from crm.users import User
 
-
 # view name -> page script; each page reads its own other query parameters (a token, say).
 PUBLIC_PAGES: dict[str, tuple[str, str]] = {
     # "unsubscribe": ("pages/public/unsubscribe.py", "Newsletter"),
