@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from crm import links  # noqa: F401  (the view names of PUBLIC_PAGES)
 from crm.access import can_manage_users
 from crm.users import User
 
-# view name -> page script; each page reads its own other query parameters (a token, say).
+# view name (crm.links) -> (page script, title); each page reads its other query parameters.
 PUBLIC_PAGES: dict[str, tuple[str, str]] = {
-    # "unsubscribe": ("pages/public/unsubscribe.py", "Newsletter"),
+    # links.UNSUBSCRIBE: ("pages/public/unsubscribe.py", "Newsletter"),
 }
 
 
@@ -26,15 +27,6 @@ def public_page() -> st.Page | None:
         return None
     path, title = found
     return st.Page(path, title=title, default=True)
-
-
-def public_url(view: str, base_url: str, **params: str) -> str:
-    """The absolute address of a public page, for links in emails and on other sites."""
-    from urllib.parse import urlencode
-
-    if view not in PUBLIC_PAGES:
-        raise KeyError(view)
-    return f"{base_url.rstrip('/')}/?{urlencode({'view': view, **params})}"
 
 
 def pages_for(user: User) -> dict[str, list[st.Page]]:
