@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import zipfile
 
 import openpyxl
 import pytest
@@ -149,6 +150,55 @@ def test_a_file_over_the_size_limit_is_refused(monkeypatch):
     monkeypatch.setattr(importing.reading, "MAX_FILE_BYTES", 10)
     with pytest.raises(ImportFileError, match="files up to"):
         read_table(b"Name,Email\nAnna,a@x.de\n", "big.csv")
+
+
+def test_a_merged_cell_counts_for_every_row_it_covers_and_is_noted():
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in (["First name", "Last name", "Company"], ["Anna", "Berg", "Acme"],
+                ["Ben", "Cole", None], ["Carl", "Dahl", None]):
+        sheet.append(row)
+    sheet.merge_cells("C2:C4")
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = read_table(buffer.getvalue(), "merged.xlsx")
+    assert table.frame["Company"].tolist() == ["Acme", "Acme", "Acme"]
+    assert table.notes == ["Cells C2:C4 are merged; each of them was read as “Acme”."]
+
+
+def test_a_formula_without_a_saved_result_is_a_problem_until_its_value_is_typed(db, world):
+    user = world.users["sales_east"]
+    table = read_table(xlsx([["First name", "Last name", "Email"],
+                             ["Anna", "Berg", "anna@berg.example"],
+                             ["Ben", '=A3&" Cole"', "ben@cole.example"]]), "formulas.xlsx")
+    mapping = importing.guess_mapping("lead", table.headers)
+    preview = importing.validate(user, db, "lead", table, mapping)
+    assert [(p.row, p.column) for p in preview.problems] == [(3, "Last name")]
+    assert "formula whose result the file does not contain" in preview.problems[0].message
+    table.frame.at[1, "Last name"] = "Cole"  # the wizard's correction of that cell
+    assert importing.validate(user, db, "lead", table, mapping).problems == []
+
+
+def test_formulas_with_saved_results_read_as_their_results():
+    book = openpyxl.Workbook()
+    book.active.append(["First name", "Last name"])
+    book.active.append(["Anna", "Berg"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    # What Excel writes: the formula and its cached result side by side.
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+        parts = {name: source.read(name) for name in source.namelist()}
+    sheet = parts["xl/worksheets/sheet1.xml"].decode()
+    parts["xl/worksheets/sheet1.xml"] = sheet.replace(
+        "</sheetData>", '<row r="3"><c r="A3" t="str"><f>A2</f><v>Anna</v></c>'
+        '<c r="B3" t="inlineStr"><is><t>Cole</t></is></c></row></sheetData>').encode()
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name, content in parts.items():
+            target.writestr(name, content)
+    table = read_table(out.getvalue(), "cached.xlsx")
+    assert table.frame["First name"].tolist() == ["Anna", "Anna"]
+    assert table.unsaved_formulas == []
 
 
 def test_a_csv_of_a_full_sheet_is_read_and_one_row_more_is_refused():

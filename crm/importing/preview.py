@@ -166,7 +166,8 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
         return texts[key]
 
     rows = pd.DataFrame({"_row": table.row_numbers}, index=index)
-    notes: list[str] = []
+    notes: list[str] = list(table.notes)
+    _unsaved_formulas(table, header_of, checks)
     fields = FIELDS[entity]
     # Plain text (names and the rest) with length limits.
     for key, spec in fields.items():
@@ -223,6 +224,24 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
     return Preview(entity=entity, file_name=table.file_name, table=table, mapping=dict(mapping),
                    options=options, rows=rows, problems=checks.problems(), matches=matches,
                    ambiguous_date_columns=ambiguous, notes=notes, new_companies=new_companies)
+
+
+def _unsaved_formulas(table: RawTable, header_of: dict[str, str], checks: _Checks) -> None:
+    """A mapped cell holding a formula without a saved result, until the user types a value."""
+    mapped = set(header_of.values())
+    cells = [(r, h) for r, h in table.unsaved_formulas if h in mapped]
+    if not cells:
+        return
+    position = {row: i for i, row in enumerate(table.row_numbers)}
+    for header in dict.fromkeys(h for _, h in cells):
+        blank = np.zeros(len(table.row_numbers), dtype=bool)
+        for row, h in cells:
+            if h == header and str(table.frame.iat[position[row],
+                                                   table.headers.index(header)]).strip() == "":
+                blank[position[row]] = True
+        checks.add_where(header, blank, "holds a formula whose result the file does not "
+                         "contain (it was never saved by Excel): type the value here, or open "
+                         "the file in Excel, save it and upload it again")
 
 
 def _names(rows: pd.DataFrame, text, header_of: dict[str, str], checks: _Checks,

@@ -4,6 +4,12 @@ Every cell becomes text (no type guessing): a phone number Excel stored as the n
 4930123456.0 reads "4930123456", a date cell reads "2024-03-01", so the import rules decide
 what a value means, not the reader. The file's content decides how it is read, not its name:
 a `.xlsx` that is really CSV, and the reverse, both read.
+
+What a sheet's layout does to cells is undone or reported, never silently lost: a merged
+range counts as its value in every cell it covers (a company name merged over the rows of its
+people belongs to each of them), and a formula whose result the file does not hold (a
+workbook written by a program and never saved by Excel) is named by cell, since its value
+cannot be known without a spreadsheet.
 """
 
 from __future__ import annotations
@@ -11,9 +17,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
+import zipfile
 from dataclasses import dataclass, field
 
 import pandas as pd
+from defusedxml import ElementTree
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_048_576  # what one Excel sheet holds, header included
@@ -48,6 +57,10 @@ class RawTable:
     # Cells per column that the file stored as numbers (phones that lost their formatting).
     numeric_cells: dict[str, int] = field(default_factory=dict)
     kind: str = "xlsx"  # "xlsx" | "csv"
+    notes: list[str] = field(default_factory=list)
+    column_positions: list[int] = field(default_factory=list)  # sheet column (from 0) per header
+    # (spreadsheet row, header) of formula cells whose result the file does not hold.
+    unsaved_formulas: list[tuple[int, str]] = field(default_factory=list)
 
     @property
     def row_count(self) -> int:
@@ -103,7 +116,9 @@ def _read_workbook(data: bytes, file_name: str, sheet: str | None) -> RawTable:
             raise ImportFileError(f"{file_name} has no sheet named “{sheet}”; its sheets are "
                                   + ", ".join(f"“{n}”" for n in names) + ".")
         try:
-            cells = book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            found = book.get_sheet_by_name(sheet)
+            cells = found.to_python(skip_empty_area=False)
+            merged = found.merged_cell_ranges or []
         except Exception as exc:
             raise ImportFileError(f"The sheet “{sheet}” of {file_name} is damaged and cannot "
                                   "be read. Open the file in Excel and save it again.") from exc
@@ -112,9 +127,115 @@ def _read_workbook(data: bytes, file_name: str, sheet: str | None) -> RawTable:
     if len(cells) > MAX_ROWS:
         raise ImportFileError(f"The sheet “{sheet}” has {len(cells):,} rows; at most "
                               f"{MAX_ROWS:,} can be imported at once.")
+    notes = _fill_merged(cells, merged)
+    formulas = _unsaved_formula_cells(data, sheet) if data.startswith(_ZIP) else []
     table = _table(cells, file_name, f"The sheet “{sheet}” of {file_name}", _cell_text)
     table.sheet, table.sheets, table.hidden_sheets, table.kind = sheet, names, hidden, "xlsx"
+    table.notes = notes
+    table.unsaved_formulas = _formula_problems(table, formulas)
     return table
+
+
+def _fill_merged(cells: list[list], merged: list) -> list[str]:
+    """Give every cell of a merged range the range's (top-left) value, as Excel's "unmerge
+    and fill" would; returns a note per range that held a value."""
+    notes = []
+    for (top, left), (bottom, right) in merged:
+        if top >= len(cells) or left >= len(cells[top]):
+            continue
+        value = cells[top][left]
+        if not _filled(value):
+            continue
+        for r in range(top, min(bottom, len(cells) - 1) + 1):
+            row = cells[r]
+            if len(row) <= right:
+                row.extend([""] * (right + 1 - len(row)))
+            for c in range(left, right + 1):
+                row[c] = value
+        notes.append(f"Cells {_cell_name(top, left)}:{_cell_name(bottom, right)} are merged; "
+                     f"each of them was read as “{_cell_text(value)}”.")
+    if len(notes) > 5:
+        notes = [*notes[:5], f"… and {len(notes) - 5:,} more merged ranges, read the same way."]
+    return notes
+
+
+def _cell_name(row: int, column: int) -> str:
+    """(0, 0) -> "A1"."""
+    letters = ""
+    column += 1
+    while column:
+        column, rest = divmod(column - 1, 26)
+        letters = chr(65 + rest) + letters
+    return f"{letters}{row + 1}"
+
+
+_SHEET_NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+             "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships"}
+
+
+def _unsaved_formula_cells(data: bytes, sheet: str) -> list[tuple[int, int]]:
+    """(row, column), both from 0, of the sheet's formula cells that hold no saved result.
+
+    calamine reads a formula's saved result; a cell without one reads as blank, which would
+    silently drop its value. Only the sheet's XML can tell the two apart.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            part = _sheet_part(archive, sheet)
+            if part is None or not _mentions_formulas(archive, part):
+                return []
+            xml = archive.read(part)
+    except (zipfile.BadZipFile, KeyError, ElementTree.ParseError):
+        return []
+    found = []
+    for match in re.finditer(rb'<c r="([A-Z]+)([0-9]+)"([^>]*?)(/>|>(.*?)</c>)', xml, re.DOTALL):
+        body = match.group(5) or b""
+        if b"<f" not in body:
+            continue
+        value = re.search(rb"<v>(.*?)</v>", body, re.DOTALL)
+        inline = re.search(rb"<is>(.*?)</is>", body, re.DOTALL)
+        if (value and value.group(1).strip()) or inline:
+            continue
+        letters, row = match.group(1).decode(), int(match.group(2))
+        column = 0
+        for letter in letters:
+            column = column * 26 + ord(letter) - 64
+        found.append((row - 1, column - 1))
+    return found
+
+
+def _mentions_formulas(archive: zipfile.ZipFile, part: str) -> bool:
+    """Whether the sheet's XML has a formula tag at all, read in chunks (most sheets have
+    none, and their XML can be hundreds of megabytes)."""
+    tail = b""
+    with archive.open(part) as stream:
+        while chunk := stream.read(1 << 20):
+            if b"<f" in tail + chunk[:1] or b"<f" in chunk:
+                return True
+            tail = chunk[-1:]
+    return False
+
+
+def _sheet_part(archive: zipfile.ZipFile, sheet: str) -> str | None:
+    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target") for r in rels}
+    for node in book.iter(f"{{{_SHEET_NS['m']}}}sheet"):
+        if node.get("name") == sheet:
+            target = targets.get(node.get(f"{{{_SHEET_NS['r']}}}id"), "")
+            return target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+    return None
+
+
+def _formula_problems(table: RawTable, cells: list[tuple[int, int]]) -> list[tuple[int, str]]:
+    """The unsaved formula cells that fall in the table's data rows and columns."""
+    if not cells:
+        return []
+    rows = set(table.row_numbers)
+    by_position = dict(enumerate(table.column_positions))
+    headers = {position: table.headers[i] for i, position in by_position.items()}
+    return sorted((row + 1, headers[column]) for row, column in cells
+                  if row + 1 in rows and column in headers)
 
 
 def _cell_text(value: object) -> str:
@@ -219,7 +340,7 @@ def _table(cells: list[list], file_name: str, where: str, to_text) -> RawTable:
     frame = pd.DataFrame(columns, dtype=object)
     return RawTable(file_name=file_name, sheet=None, sheets=[], hidden_sheets=[],
                     header_row=header_index + 1, headers=headers, frame=frame,
-                    row_numbers=numbers, numeric_cells=numeric)
+                    row_numbers=numbers, numeric_cells=numeric, column_positions=keep)
 
 
 def _filled(value: object) -> bool:
