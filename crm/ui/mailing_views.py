@@ -145,7 +145,7 @@ def _send_panel(user: User, db: Database, mailing: Mailing) -> None:
             return
         if left == 0:
             return
-        label = (f"Send to {left:,} recipients" if mailing.is_draft
+        label = (f"Send to {left:,} recipient{'s' if left != 1 else ''}" if mailing.is_draft
                  else f"Resume sending ({left:,} left)")
         if st.button(label, type="primary", key="mailing_send", icon=":material/send:"):
             _send(user, db, mailing, route.describe())
