@@ -132,3 +132,11 @@ def test_only_an_admin_subscribes_someone_again_and_must_say_why(db, world):
 
 def test_the_history_is_empty_outside_the_scope(db, world):
     assert subscriptions.events(world.users["sales_west"], db, Entity.LEAD, world.anna) == []
+
+
+def test_the_demo_statuses_agree_with_their_events_and_deliveries(db):
+    from crm.demo import load_demo
+
+    load_demo(db, contacts=400, leads=400)
+    assert subscriptions.disagreements(db, Entity.CONTACT) == 0
+    assert subscriptions.disagreements(db, Entity.LEAD) == 0
