@@ -145,4 +145,6 @@ def _markdown():
     from markdown_it import MarkdownIt
 
     # CommonMark with raw HTML off: tags in the text are shown as text, not interpreted.
-    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    # A line break stays a line break, as in the plain-text part and as people write letters.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False,
+                                     "breaks": True})

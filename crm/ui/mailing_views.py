@@ -48,7 +48,7 @@ def mailing_list(user: User, db: Database) -> None:
     })
     st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "link": st.column_config.LinkColumn("ID", display_text=r"\?id=(\d+)", width="small"),
-        "name": st.column_config.TextColumn("Mailing", width="large"),
+        "name": st.column_config.TextColumn("Mailing", width="medium"),
         "status": "Status",
         "created_at": st.column_config.DatetimeColumn("Created", format="YYYY-MM-DD HH:mm"),
         "recipients": st.column_config.NumberColumn("Recipients", format="localized"),

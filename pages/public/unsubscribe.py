@@ -24,14 +24,15 @@ if view is None:
 if flash := st.session_state.pop(FLASH, None):
     st.success(flash)
 if view.subscribed:
-    st.markdown(f"You receive our newsletter at **{view.masked_email}**.")
+    st.markdown(f"You receive our newsletter at `{view.masked_email}`.")
+    st.caption("To stop receiving it, confirm here. Opening this page alone changes nothing.")
     if st.button("Unsubscribe", type="primary", key="unsubscribe"):
         subscriptions.unsubscribe_by_link(db, token)
         st.session_state[FLASH] = ("You are unsubscribed. You will not receive our newsletter "
                                    "any more.")
         st.rerun()
 else:
-    st.markdown(f"**{view.masked_email}** is unsubscribed from our newsletter.")
+    st.markdown(f"`{view.masked_email}` is unsubscribed from our newsletter.")
     st.caption("Changed your mind? You can subscribe again here.")
     if st.button("Subscribe again", key="resubscribe"):
         subscriptions.resubscribe_by_link(db, token)

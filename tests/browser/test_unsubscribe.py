@@ -54,7 +54,7 @@ def test_following_the_link_and_confirming_turns_the_status_gray(page, server, s
     page.goto(link.replace(PUBLIC_URL, server.url))
     page.get_by_role("heading", name="Newsletter").wait_for()
     wait_idle(page)
-    expect(page.get_by_text("You receive our newsletter at a•••a@adler.example.")).to_be_visible()
+    expect(page.get_by_text("a•••a@adler.example", exact=True)).to_be_visible()
     expect(page.get_by_role("textbox", name="Username")).to_have_count(0)  # no sign-in
     page.get_by_role("button", name="Unsubscribe").click()
     page.get_by_text("You are unsubscribed.", exact=False).wait_for()
