@@ -289,3 +289,27 @@ def test_a_mailing_of_another_department_cannot_be_sent(db, world, smtp):
     with pytest.raises(sending.SendRefused, match=f"Mailing {mailing} does not exist"):
         sending.send_mailing(world.users["sales_west"], db, mailing)
     assert smtp.inbox.received == []
+
+
+def test_the_command_line_refuses_an_unknown_mailing_in_one_line(db, world, mail_env,  # noqa: F811
+                                                                  database_url, capsys):
+    from crm import cli
+
+    assert cli.main(["--db", database_url, "mailings", "send", "999"]) == 1
+    assert capsys.readouterr().err == "error: Mailing 999 does not exist.\n"
+
+
+def test_the_command_line_sends_and_lists(db, world, mail_env, database_url, capsys):  # noqa: F811
+    from crm import cli
+
+    mailing = draft(db, world)
+    assert cli.main(["--db", database_url, "mailings", "send", str(mailing), "--limit",
+                     "2", "--quiet"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("Sent 2 messages to the outbox folder")
+    assert "Stopped: the limit of 2 messages was reached." in out
+    assert cli.main(["--db", database_url, "mailings", "send", str(mailing), "--quiet"]) == 0
+    assert "Sent 4 messages" in capsys.readouterr().out
+    assert cli.main(["--db", database_url, "mailings", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert listed[1].split()[:2] == [str(mailing), "sent"]

@@ -175,7 +175,7 @@ def _run(user: User | None, db: Database, mailing: dict[str, Any], token: str,
         for row in batch:
             last_id = int(row["id"])
             if limit is not None and handed >= limit:
-                report.stopped = f"stopped after {limit:,} messages, as asked."
+                report.stopped = f"the limit of {limit:,} messages was reached."
                 return
             wait = next_at - clock()
             if wait > 0:

@@ -103,7 +103,7 @@ def resubscribe_by_link(db: Database, token: str) -> LinkView | None:
 
 def mask(email: str) -> str:
     """"anna.adler@example.com" -> "a•••r@example.com": recognisable to its owner only."""
-    local, _, domain = email.strip().partition("@")
+    local, _, domain = email.strip().replace("`", "'").partition("@")
     shown = local[:1] + "•••" if len(local) <= 2 else f"{local[0]}•••{local[-1]}"
     return f"{shown}@{domain}"
 

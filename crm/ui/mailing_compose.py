@@ -90,8 +90,8 @@ def preview(subject: str, body: str, people: list[tuple[int, Person]], key: str)
         person = by_id[chosen]
         stand_in = links.public_link(links.UNSUBSCRIBE, token=PREVIEW_TOKEN)
         rendered = compose.render(subject, body, person, stand_in)
-        st.markdown(f"**Subject:** {_plain(rendered.subject) or '—'}")
-        st.markdown(f"**To:** {_plain(person.display_name)} <{_plain(person.email)}>")
+        st.markdown(f"**Subject:** {markdown_text(rendered.subject) or '—'}")
+        st.markdown(f"**To:** {markdown_text(person.display_name)} <{markdown_text(person.email)}>")
         # Our own HTML, with every piece of user text already escaped; st.html sanitises
         # it once more and runs no scripts.
         st.html(f"<div style='padding:4px 8px'>{rendered.html_body}"
@@ -101,6 +101,6 @@ def preview(subject: str, body: str, people: list[tuple[int, Person]], key: str)
             st.code(rendered.text, language=None, wrap_lines=True)
 
 
-def _plain(text: str) -> str:
-    """User text inside st.markdown: Markdown characters shown as themselves."""
+def markdown_text(text: str) -> str:
+    """User text inside st.markdown: Markdown characters shown as themselves, never markup."""
     return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!<>|~" else c for c in text)

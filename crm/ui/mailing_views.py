@@ -12,7 +12,7 @@ from crm.db import Database
 from crm.mailing import campaigns, sending, transport
 from crm.mailing.campaigns import Mailing
 from crm.mailing.recipients import EXCLUSION_LABELS
-from crm.ui.mailing_compose import PLACEHOLDER_HELP, preview
+from crm.ui.mailing_compose import PLACEHOLDER_HELP, markdown_text, preview
 from crm.ui.record_view import record_id
 from crm.users import User
 
@@ -71,10 +71,10 @@ def mailing_detail(user: User, db: Database, raw_id: str) -> None:
     if mailing is None:
         st.error(f"Mailing {raw_id} does not exist.")
         return
-    st.title(mailing.name)
+    st.title(markdown_text(mailing.name))
     if flash := st.session_state.pop(FLASH, None):
         st.success(flash)
-    st.caption(_about(mailing))
+    st.caption(markdown_text(_about(mailing)))
     _figures(mailing)
     if mailing.last_error:
         st.warning(mailing.last_error)
@@ -198,7 +198,8 @@ def _edit_draft(user: User, db: Database, mailing: Mailing) -> None:
 
 
 def _message_tab(user: User, db: Database, mailing: Mailing) -> None:
-    st.markdown(f"**Subject as written:** `{mailing.subject}`")
+    st.markdown("**Subject as written**")
+    st.code(mailing.subject, language=None, wrap_lines=True)
     people = campaigns.preview_people(user, db, mailing.id)
     if people:
         preview(mailing.subject, mailing.body, people, key=f"mailing_preview_{mailing.id}")
