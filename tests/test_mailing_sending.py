@@ -313,3 +313,18 @@ def test_the_command_line_sends_and_lists(db, world, mail_env, database_url, cap
     assert cli.main(["--db", database_url, "mailings", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert listed[1].split()[:2] == [str(mailing), "sent"]
+
+
+def test_a_sender_taken_for_dead_stops_when_another_took_over(db, world, smtp):
+    mailing = draft(db, world)
+
+    def taken_over(progress: sending.Progress) -> None:
+        if progress.sent == 2:
+            db.execute("UPDATE mailings SET sender = 'elsewhere.example:1:abc' WHERE id = ?",
+                       (mailing,))
+
+    report = sending.send_mailing(world.users["sales_east"], db, mailing, progress=taken_over)
+    assert report.sent == 2 and report.stopped == "another process took this mailing over."
+    assert db.scalar("SELECT count(*) FROM mailing_recipients WHERE status = 'pending'") == 4
+    assert db.scalar("SELECT sender FROM mailings WHERE id = ?", (mailing,)) == (
+        "elsewhere.example:1:abc")  # left to the one that holds it

@@ -67,6 +67,10 @@ class _Withdrawn(Exception):
     """The recipient stopped being mailable between the batch read and their turn."""
 
 
+class _LeaseLost(Exception):
+    """Another process took the mailing over (this one was taken for dead): stop at once."""
+
+
 @dataclass(frozen=True)
 class Progress:
     total: int
@@ -139,6 +143,8 @@ def send_mailing(user: User | None, db: Database, mailing_id: int, *,
              rate or mail.rate, clock, sleep)
     except Unreachable as problem:
         report.stopped = problem.reason
+    except _LeaseLost:
+        report.stopped = "another process took this mailing over."
     finally:
         transport.close()
         try:
@@ -165,7 +171,7 @@ def _run(user: User | None, db: Database, mailing: dict[str, Any], token: str,
     start = _counts(user, db, mailing_id)
     total, done = start.recipients, start.done
     interval = 1.0 / rate
-    next_at = clock()
+    next_at = renewed_at = clock()
     last_id = 0
     handed = 0
     while True:
@@ -174,6 +180,9 @@ def _run(user: User | None, db: Database, mailing: dict[str, Any], token: str,
             return
         for row in batch:
             last_id = int(row["id"])
+            if clock() - renewed_at > LEASE_SECONDS / 6:
+                _renew(db, mailing_id, token)
+                renewed_at = clock()
             if limit is not None and handed >= limit:
                 report.stopped = f"the limit of {limit:,} messages was reached."
                 return
@@ -211,6 +220,7 @@ def _send_one(db: Database, mailing: dict[str, Any], token: str, mail: MailSetti
     def handing_over() -> None:
         if not _mark_sending(db, mailing["id"], token, recipient_id, entity,
                              int(row["entity_id"]), person.email):
+            _renew(db, mailing["id"], token)  # raises when the lease is gone
             raise _Withdrawn
 
     try:
@@ -261,6 +271,14 @@ def _mark_sending(db: Database, mailing_id: int, token: str, recipient_id: int,
             f"AND EXISTS (SELECT 1 FROM {TABLES[entity]} p WHERE p.id = ? "
             "AND p.newsletter_opt_in AND NOT p.disqualified)",
             (now(), token, email, recipient_id, mailing_id, token, entity_id)) == 1
+
+
+def _renew(db: Database, mailing_id: int, token: str) -> None:
+    """Show we are alive; raises _LeaseLost when another process holds the mailing now."""
+    with db.transaction() as tx:
+        if tx.execute("UPDATE mailings SET sender_seen_at = ? WHERE id = ? AND sender = ?",
+                      (now(), mailing_id, token)) != 1:
+            raise _LeaseLost
 
 
 def _delivered(db: Database, mailing_id: int, token: str | None, recipient_id: int,
