@@ -134,8 +134,10 @@ def _send_panel(user: User, db: Database, mailing: Mailing) -> None:
             st.markdown("No mail server is configured (`CRM_SMTP_HOST`), so messages are "
                         f"written as `.eml` files to `{route.folder}`.")
         minutes = left / mail.rate / 60
-        st.caption(f"{mail.rate:g} messages per second: about "
-                   f"{max(1, round(minutes)):,} minute(s) for {left:,} messages. Keep this "
+        duration = ("under a minute" if minutes < 1 else
+                    f"about {round(minutes):,} minute{'s' if round(minutes) != 1 else ''}")
+        st.caption(f"{mail.rate:g} messages per second: {duration} for {left:,} "
+                   f"message{'s' if left != 1 else ''}. Keep this "
                    "page open while it sends; if it stops, Resume goes on where it stopped and "
                    "nobody gets the mailing twice. For large mailings: "
                    f"`python -m crm mailings send {mailing.id}`.")
