@@ -82,6 +82,33 @@ def import_batch_scope(user: User, alias: str = "") -> Condition:
                      (user.department_id, user.id))
 
 
+def mailing_scope(user: User, action: Action | str = Action.VIEW, alias: str = "") -> Condition:
+    """Mailings a user may see (VIEW) or send, change and delete (MAIL).
+
+    A department's mailing belongs to that department; a company-wide one (no department:
+    its recipients span several) is seen by everyone, with only the recipients in each
+    user's own scope counted, and sent or changed only by roles that see every department.
+    """
+    action = Action(action)
+    prefix = f"{alias}." if alias else ""
+    if not user.active:
+        return NOTHING
+    if user.role in ALL_DEPARTMENTS:
+        return EVERYTHING
+    if user.role not in OWN_DEPARTMENT or user.department_id is None:
+        return NOTHING
+    if action is Action.VIEW:
+        return Condition(f"({prefix}department_id = ? OR {prefix}department_id IS NULL)",
+                         (user.department_id,))
+    return Condition(f"{prefix}department_id = ?", (user.department_id,))
+
+
+def can_resubscribe_others(user: User) -> bool:
+    """Subscribing someone again who unsubscribed is for admins only, and needs a reason;
+    anyone else may only unsubscribe a person on request (or the person uses their link)."""
+    return user.active and user.role is Role.ADMIN
+
+
 def sees_all_departments(user: User) -> bool:
     """Whether the department filter belongs in this user's sidebar."""
     return user.active and user.role in ALL_DEPARTMENTS

@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     _departments_parser(commands)
     _export_parser(commands)
     _import_parser(commands)
+    _mailings_parser(commands)
     return parser
 
 
@@ -494,3 +495,68 @@ def _imports_undo(args: argparse.Namespace) -> int:
           f"{done.restored:,} restored"
           + (f", {done.removed_companies:,} companies removed" if done.removed_companies else ""))
     return 0
+
+
+# ------------------------------------------------------------------------- mailings
+
+
+def _mailings_parser(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser("mailings", help="list mass mailings and send them")
+    sub = parser.add_subparsers(title="mailings commands", metavar="ACTION", parser_class=_Parser)
+    sub.add_parser("list", help="list mailings, newest first").set_defaults(
+        handler=_mailings_list)
+    send = sub.add_parser(
+        "send", help="send a mailing (or go on sending it after a stop or a crash)",
+        description="Sends through the SMTP server of CRM_SMTP_HOST (or, without one, writes "
+                    ".eml files to the outbox folder), at CRM_MAIL_RATE messages per second. "
+                    "Safe to run again after a crash: nobody gets the mailing twice. Exit "
+                    "status: 0 complete, 1 stopped before the end (the reason is printed).")
+    send.add_argument("mailing_id", type=int, help="the mailing's ID (see `mailings list`)")
+    send.add_argument("--rate", type=float, help="messages per second (default CRM_MAIL_RATE)")
+    send.add_argument("--limit", type=_count, help="stop after this many messages")
+    send.add_argument("--quiet", action="store_true", help="print only the summary")
+    send.set_defaults(handler=_mailings_send)
+    parser.set_defaults(handler=lambda args: _help(parser))
+
+
+def _system_viewer() -> users.User:
+    return users.User(0, "system", "system", "", users.Role.ADMIN, None, True)
+
+
+def _mailings_list(args: argparse.Namespace) -> int:
+    from crm.mailing import campaigns
+
+    frame = campaigns.list_mailings(_system_viewer(), _store(args))
+    print(f"{'id':>5}  {'status':<8} {'created':<16} {'recipients':>10} {'sent':>8} "
+          f"{'failed':>7} {'waiting':>8}  name")
+    for row in frame.itertuples():
+        print(f"{row.id:>5}  {row.status:<8} {row.created_at:%Y-%m-%d %H:%M} "
+              f"{row.recipients:>10,} {row.sent:>8,} {row.failed:>7,} {row.waiting:>8,}  "
+              f"{row.name}")
+    return 0
+
+
+def _mailings_send(args: argparse.Namespace) -> int:
+    from crm.mailing import sending, transport
+
+    if args.rate is not None and not 0.1 <= args.rate <= 1000:
+        raise CommandError("--rate must be between 0.1 and 1000 messages per second")
+    db = _store(args)
+    mail = transport.settings()
+    shown = {"at": 0.0}
+
+    def progress(step: sending.Progress) -> None:
+        if args.quiet or (time.monotonic() - shown["at"] < 2 and step.done < step.total):
+            return
+        shown["at"] = time.monotonic()
+        print(f"{step.done:,} of {step.total:,} done ({step.sent:,} sent, "
+              f"{step.failed:,} failed)", flush=True)
+
+    where = transport.transport_for(mail, args.mailing_id).describe()
+    try:
+        report = sending.send_mailing(None, db, args.mailing_id, mail=mail, rate=args.rate,
+                                      limit=args.limit, progress=progress)
+    except sending.SendRefused as refused:
+        raise CommandError(str(refused)) from refused
+    print(report.sentence(where))
+    return 0 if report.finished else 1

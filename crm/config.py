@@ -48,6 +48,17 @@ def session_hours() -> float:
     return hours
 
 
+def setting(name: str, default: str = "", path: Path = SECRETS_PATH) -> str:
+    """A plain setting (SMTP host, sending rate…): env `CRM_<NAME>`, else `name` (or
+    `CRM_<NAME>`) in secrets.toml, else `default`. Unlike `secret`, no minimum length."""
+    from_env = os.environ.get(f"CRM_{name.upper()}")
+    if from_env is not None and from_env != "":
+        return from_env
+    stored = read_secrets(path)
+    value = stored.get(name.lower(), stored.get(f"CRM_{name.upper()}"))
+    return default if value is None or value == "" else str(value)
+
+
 def read_secrets(path: Path = SECRETS_PATH) -> dict:
     if not path.exists():
         return {}

@@ -158,7 +158,7 @@ def test_searching_another_departments_company_finds_nothing(world):
 def test_the_detail_view_shows_a_contact_with_its_tabs(world):
     at = open_contacts("sales.east", id=str(world.contacts["Adler"]))
     assert [t.value for t in at.title] == ["Anna Adler"]
-    assert [t.label for t in at.tabs] == ["Details", "Edit", "Tags", "History"]
+    assert [t.label for t in at.tabs] == ["Details", "Edit", "Tags", "Newsletter", "History"]
     facts = at.dataframe[0].value.set_index("Field")["Value"]
     assert facts["Company"] == "Nordlicht GmbH"
     assert facts["Email"] == "anna@nordlicht.example"

@@ -195,7 +195,7 @@ def test_coming_back_to_the_list_starts_from_the_default_view(world):
 def test_the_detail_view_shows_a_lead_with_its_tabs(world):
     at = open_leads("sales.east", id=str(world.leads["Adler"]))
     assert [t.value for t in at.title] == ["Anna Adler"]
-    assert [t.label for t in at.tabs] == ["Details", "Edit", "History"]
+    assert [t.label for t in at.tabs] == ["Details", "Edit", "Newsletter", "History"]
     facts = at.dataframe[0].value.set_index("Field")["Value"]
     assert facts["Email"] == "anna@adler.example"
     assert facts["Department"] == "East"

@@ -11,6 +11,7 @@ from crm.access import Action, Entity, can, can_manage_tags
 from crm.db import Database
 from crm.editing import RowEdit
 from crm.ui.newsletter import badge_html
+from crm.ui.newsletter_history import newsletter_tab
 from crm.ui.person_form import person_inputs, stopped_by_duplicates
 from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
 from crm.users import User
@@ -77,7 +78,8 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
     st.markdown(badge_html(contact["newsletter"]), unsafe_allow_html=True)
     if flash := st.session_state.pop(FLASH, None):
         st.success(flash)
-    details, edit, tag_tab, changes = st.tabs(["Details", "Edit", "Tags", "History"])
+    details, edit, tag_tab, newsletter, changes = st.tabs(
+        ["Details", "Edit", "Tags", "Newsletter", "History"])
     with details:
         facts({
             "ID": contact["id"], "Company": contact["company"], "Title": contact["title"],
@@ -123,6 +125,8 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
                     tags.remove_tags(user, db, removed, ids=[contact_id])
 
             attempt(save, FLASH, "Tags saved.")
+    with newsletter:
+        newsletter_tab(user, db, Entity.CONTACT, contact, FLASH)
     with changes:
         history(contacts.history(user, db, contact_id))
 

@@ -9,6 +9,7 @@ from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.editing import RowEdit
 from crm.ui.newsletter import badge_html
+from crm.ui.newsletter_history import newsletter_tab
 from crm.ui.person_form import person_inputs, stopped_by_duplicates
 from crm.ui.record_view import attempt, department_for_new, facts, history, record_id
 from crm.users import User
@@ -47,7 +48,7 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
     read_only = lead["converted_at"] is not None
     if read_only:
         st.info("This lead was converted and is kept read-only as history.")
-    details, edit, changes = st.tabs(["Details", "Edit", "History"])
+    details, edit, newsletter, changes = st.tabs(["Details", "Edit", "Newsletter", "History"])
     with details:
         facts({
             "ID": lead["id"], "Email": lead["email"], "Secondary email": lead["secondary_email"],
@@ -76,5 +77,7 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
                     attempt(lambda: leads.save_edits(
                         user, db, [RowEdit(lead_id, lead["row_version"], changes_)]),
                         FLASH, "Saved.")
+    with newsletter:
+        newsletter_tab(user, db, Entity.LEAD, lead, FLASH)
     with changes:
         history(leads.history(user, db, lead_id))

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm import links  # noqa: F401  (the view names of PUBLIC_PAGES)
+from crm import links
 from crm.access import can_manage_users
 from crm.users import User
 
 # view name (crm.links) -> (page script, title); each page reads its other query parameters.
 PUBLIC_PAGES: dict[str, tuple[str, str]] = {
-    # links.UNSUBSCRIBE: ("pages/public/unsubscribe.py", "Newsletter"),
+    links.UNSUBSCRIBE: ("pages/public/unsubscribe.py", "Newsletter"),
 }
 
 
@@ -42,6 +42,8 @@ def pages_for(user: User) -> dict[str, list[st.Page]]:
                     icon=":material/business:", url_path="companies"),
             st.Page("pages/workspace/imports.py", title="Import", icon=":material/upload:",
                     url_path="import"),
+            st.Page("pages/workspace/mailings.py", title="Mailings", icon=":material/campaign:",
+                    url_path="mailings"),
         ],
     }
     if can_manage_users(user):

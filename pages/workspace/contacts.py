@@ -4,9 +4,11 @@ contacts assigned to the exporting user."""
 import streamlit as st
 
 from crm import contacts, tags
+from crm.access import Entity
 from crm.ui.bulk_actions import ExtraAction
 from crm.ui.contact_forms import add_contact_dialog, contact_detail, manage_tags, pick_tags
 from crm.ui.list_page import ListPage, render
+from crm.ui.mailing_start import mass_mailing_action, massmail_button
 from crm.ui.session import current_user, database
 
 
@@ -36,6 +38,15 @@ def tag_action(adding: bool):
     return run
 
 
+def buttons(user, db, query, total) -> None:
+    """Tags, and Make massmail for everyone the filters match."""
+    tag_button, massmail, _ = st.columns([1, 1.6, 6])
+    with tag_button:
+        manage_tags(user, db)
+    with massmail:
+        massmail_button(user, Entity.CONTACT, query, total)
+
+
 render(
     ListPage(
         spec=contacts.CONTACTS,
@@ -55,8 +66,9 @@ render(
         extra_actions={
             "add_tags": ExtraAction("Add tags", tag_action(True), pick_tags),
             "remove_tags": ExtraAction("Remove tags", tag_action(False), pick_tags),
+            "mass_mailing": mass_mailing_action(Entity.CONTACT),
         },
-        buttons=lambda user, db, query, total: manage_tags(user, db),
+        buttons=buttons,
     ),
     current_user(),
     database(),

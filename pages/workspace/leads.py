@@ -3,8 +3,10 @@
 import streamlit as st
 
 from crm import leads
+from crm.access import Entity
 from crm.ui.lead_forms import add_lead_dialog, lead_detail
 from crm.ui.list_page import ListPage, render
+from crm.ui.mailing_start import mass_mailing_action
 from crm.ui.session import current_user, database
 
 
@@ -40,6 +42,7 @@ render(
         add_label="Add lead",
         importable=True,
         detail=lead_detail,
+        extra_actions={"mass_mailing": mass_mailing_action(Entity.LEAD)},
     ),
     current_user(),
     database(),
