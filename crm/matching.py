@@ -111,9 +111,9 @@ def matching_companies(user: User, db: Database | Session, *, name: str,
         "FROM companies co LEFT JOIN countries cn ON cn.code = co.country_code "
         f"WHERE co.department_id = ? AND {allowed.sql} "
         f"AND (({same_name}) OR ({same_email}) OR ({same_web})) "
-        f"ORDER BY {same_name} DESC, co.id LIMIT ?",
+        "ORDER BY same_name DESC, co.id LIMIT ?",
         (*name_params, *wanted, *wanted, department_id, *allowed.params, *name_params,
-         *wanted, *wanted, *name_params, limit),
+         *wanted, *wanted, limit),
     )
     matches = []
     for row in rows:
