@@ -205,7 +205,11 @@ def check_request(tx: Session, values: Mapping[str, Any],
     return row, problems
 
 
-def _insert(tx: Session, actor: User | None, row: dict[str, Any], channel: str) -> int:
+def insert_request(tx: Session, actor: User | None, row: dict[str, Any], channel: str) -> int:
+    """Insert a checked request (see `check_request`); `actor` is None for the public form.
+
+    The company name key and mail domain are kept with it for the list's match column.
+    """
     stamp = now()
     row = {**row, "channel": channel, "status": "new",
            "company_key": company_name_key(row.get("company_name") or ""),
@@ -236,7 +240,7 @@ def create_request(user: User, db: Database, values: Mapping[str, Any], *,
             raise EditRejected(problems)
         if row.get("owner_id") is None and owns_what_they_add(user):
             row["owner_id"] = user.id
-        return _insert(tx, user, row, channel)
+        return insert_request(tx, user, row, channel)
 
 
 class Receipt(StrEnum):
@@ -300,7 +304,7 @@ def receive_public_request(db: Database, values: Mapping[str, Any], *,
                    (key, stamp))
         if honeypot.strip():
             return FormResult(Receipt.ACCEPTED)
-        return FormResult(Receipt.ACCEPTED, request_id=_insert(tx, None, row, "form"))
+        return FormResult(Receipt.ACCEPTED, request_id=insert_request(tx, None, row, "form"))
 
 
 _PUBLIC_FIELDS = frozenset({"first_name", "last_name", "email", "phone", "company_name",

@@ -325,3 +325,52 @@ def test_search_finds_requests_by_message(db, world):
         search.refresh(tx, Entity.REQUEST)
     assert fetch_page(me, db, REQUESTS, ListQuery(search="x200")).rows["id"].tolist() == [
         request_id]
+
+
+# ----------------------------------------------------------------------- import
+
+
+def csv_file(*rows: str) -> bytes:
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_requests_are_imported_from_a_file_all_at_once(db, world):
+    from crm.request_import import import_requests, preview_requests
+
+    me = world.users["sales_east"]
+    data = csv_file("Name;E-Mail;Firma;Land;Betreff;Nachricht;Quelle",
+                    "Kai Kern;kai@kern.example;Kern AG;Deutschland;Pumps;Offer please;"
+                    "Trade show",
+                    "Dr. Lea Maria Stein;lea@stein.example;;Austria;;Call me back;")
+    preview = preview_requests(me, db, data, "fair.csv")
+    assert preview.mapping == {"Name": "full_name", "E-Mail": "email", "Firma": "company_name",
+                               "Land": "country", "Betreff": "subject", "Nachricht": "message",
+                               "Quelle": "lead_source"}
+    assert preview.ready and preview.problems == []
+    assert import_requests(me, db, preview) == 2
+    rows = db.fetch_all("SELECT first_name, last_name, country_code, channel, lead_source_id, "
+                        "department_id FROM requests ORDER BY id")
+    assert [(r["first_name"], r["last_name"], r["country_code"], r["channel"],
+             r["department_id"]) for r in rows] == [
+        ("Kai", "Kern", "DE", "import", world.east), ("Lea Maria", "Stein", "AT", "import",
+                                                      world.east)]
+    assert rows[0]["lead_source_id"] == db.scalar(
+        "SELECT id FROM lead_sources WHERE name = 'Trade show'")
+
+
+def test_an_import_with_problems_names_them_by_row_and_column_and_writes_nothing(db, world):
+    from crm.importing import ImportRefused
+    from crm.request_import import import_requests, preview_requests
+
+    me = world.users["sales_east"]
+    data = csv_file("First name,Last name,Email,Country,Subject,Source",
+                    "Kai,Kern,kai@kern.example,Germany,Pumps,",
+                    "Ute,,not-an-address,Germny,Valves,Carrier pigeon",
+                    ",,,,,")
+    preview = preview_requests(me, db, data, "bad.csv")
+    found = {(p.row, p.column) for p in preview.problems}
+    assert found == {(3, "Email"), (3, "Country"), (3, "Source")}
+    assert any("did you mean Germany" in p.message for p in preview.problems)
+    with pytest.raises(ImportRefused):
+        import_requests(me, db, preview)
+    assert db.scalar("SELECT count(*) FROM requests") == 0
