@@ -82,24 +82,34 @@ class ConversionPlan:
         return bool(self.company_name.strip()) and not any(
             m.same_name_in(self.country_code) for m in self.company_matches)
 
+    def blocking(self) -> list[str]:
+        """What stops this lead's conversion before any choice (the dialog says it first)."""
+        no_match = not (self.company_matches or self.contact_matches)
+        return self._refusals(creating=no_match)
+
     def problems(self, company: int | str = NEW, contact: int | str = NEW) -> list[str]:
         """Why these choices cannot be converted (empty when they can)."""
+        found = self._refusals(creating=company == NEW and contact == NEW)
+        if not found and company == NEW and contact == NEW and not self.can_create_company:
+            found.append("A company with this name already exists in this country: link to "
+                         "it instead of creating a new one.")
+        return found
+
+    def _refusals(self, creating: bool) -> list[str]:
         if self.converted_at is not None:
             return [f"This lead was already converted on {self.converted_at:%Y-%m-%d}."]
         if self.disqualified:
             return ["This lead is disqualified. Clear “Disqualified” first if it should be "
                     "converted."]
         missing = list(self.missing)
-        if contact == NEW and company == NEW and not self.company_name.strip():
-            missing.append("company name (or link to an existing company)")
-        found = []
-        if missing:
-            found.append("To convert this lead, fill in: " + "; ".join(missing) + ".")
-        if contact == NEW and company == NEW and self.company_name.strip() \
-                and not self.can_create_company:
-            found.append("A company with this name already exists in this country: link to "
-                         "it instead of creating a new one.")
-        return found
+        if creating and not self.company_name.strip():
+            missing.append("company name" + ("" if not self.company_matches else
+                                             " (or link to an existing company)"))
+        return [_fill_in(missing)] if missing else []
+
+
+def _fill_in(missing: list[str]) -> str:
+    return "To convert this lead, fill in: " + "; ".join(missing) + "."
 
 
 def plan_conversion(user: User, db: Database | Session, lead_id: int) -> ConversionPlan:

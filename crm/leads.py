@@ -170,7 +170,7 @@ def get_lead(user: User, db: Database, lead_id: int) -> dict[str, Any] | None:
         f"SELECT l.*, {status_sql('l')} AS newsletter, ow.full_name AS manager, "
         "cn.name AS country, dp.name AS department, ls.name AS lead_source, "
         "ind.name AS industry, ct.name AS company_type, cb.full_name AS created_by_name, "
-        "mb.full_name AS modified_by_name FROM leads l "
+        "mb.full_name AS modified_by_name, cv.full_name AS converted_by_name FROM leads l "
         "LEFT JOIN users ow ON ow.id = l.owner_id "
         "LEFT JOIN countries cn ON cn.code = l.country_code "
         "LEFT JOIN departments dp ON dp.id = l.department_id "
@@ -179,6 +179,7 @@ def get_lead(user: User, db: Database, lead_id: int) -> dict[str, Any] | None:
         "LEFT JOIN company_types ct ON ct.id = l.company_type_id "
         "LEFT JOIN users cb ON cb.id = l.created_by "
         "LEFT JOIN users mb ON mb.id = l.modified_by "
+        "LEFT JOIN users cv ON cv.id = l.converted_by "
         f"WHERE l.id = ? AND {allowed.sql}",
         (lead_id, *allowed.params),
     )

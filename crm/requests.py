@@ -29,14 +29,15 @@ from crm.access import (
     Entity,
     may_work_in_department,
     owns_what_they_add,
+    scope,
     sees_all_departments,
 )
-from crm.access import scope as access_scope
+from crm.bulk import target_condition
 from crm.clock import now
 from crm.db import Database, Session
 from crm.editing import EditRejected, Problem
 from crm.export import ExportColumn
-from crm.listing import Column, Filter, ListSpec
+from crm.listing import Column, Filter, ListQuery, ListSpec
 from crm.matching import (
     CompanyMatch,
     PersonMatch,
@@ -317,7 +318,7 @@ _PUBLIC_FIELDS = frozenset({"first_name", "last_name", "email", "phone", "compan
 
 def get_request(user: User, db: Database | Session, request_id: int,
                 action: Action = Action.VIEW) -> dict[str, Any] | None:
-    allowed = access_scope(user, Entity.REQUEST, action, alias="r")
+    allowed = scope(user, Entity.REQUEST, action, alias="r")
     return db.fetch_one(
         "SELECT r.*, cn.name AS country, ls.name AS lead_source, ow.full_name AS manager, "
         "dp.name AS department, cb.full_name AS created_by_name FROM requests r "
@@ -435,7 +436,7 @@ def create_deal(user: User, db: Database, request_id: int, values: Mapping[str, 
 def _in_department(user: User, tx: Session, entity: Entity, record_id: int,
                    department_id: int) -> dict[str, Any]:
     table = "contacts" if entity is Entity.CONTACT else "leads"
-    allowed = access_scope(user, entity, Action.EDIT, alias="t")
+    allowed = scope(user, entity, Action.EDIT, alias="t")
     row = tx.fetch_one(f"SELECT t.* FROM {table} t WHERE t.id = ? AND {allowed.sql}",
                        (record_id, *allowed.params))
     if row is None or row["department_id"] != department_id:
@@ -454,7 +455,7 @@ def _known_company(user: User, tx: Session, request: Mapping[str, Any],
                                department_id=request["department_id"])
     if company_id == AUTO:
         return found[0].id if found else None
-    allowed = access_scope(user, Entity.COMPANY, Action.EDIT)
+    allowed = scope(user, Entity.COMPANY, Action.EDIT)
     if not tx.scalar(f"SELECT count(*) FROM companies WHERE id = ? AND department_id = ? "
                      f"AND {allowed.sql}",
                      (int(company_id), request["department_id"], *allowed.params)):
@@ -488,16 +489,14 @@ def _new_lead(tx: Session, user: User, request: Mapping[str, Any], owner: Any) -
         fixed={"source_request_id": request["id"]})
 
 
-def dismiss(user: User, db: Database, request_ids: Sequence[int]) -> int:
-    """Set new requests aside (spam, not a sales matter); returns how many were dismissed."""
-    allowed = access_scope(user, Entity.REQUEST, Action.EDIT)
-    ids = [int(i) for i in request_ids]
-    if not ids:
-        return 0
-    marks = ", ".join("?" for _ in ids)
+def dismiss(user: User, db: Database, *, ids: Sequence[int] | None = None,
+            query: ListQuery | None = None) -> int:
+    """Set new requests aside (spam, not a sales matter): the checked ones, or all matching
+    `query`; returns how many were dismissed."""
+    condition = target_condition(user, REQUESTS, query or ListQuery(), ids)
     with db.transaction() as tx:
-        rows = tx.fetch_all(f"SELECT id FROM requests WHERE id IN ({marks}) AND status = 'new' "
-                            f"AND {allowed.sql} ORDER BY id", (*ids, *allowed.params))
+        rows = tx.fetch_all(f"SELECT r.id FROM requests r WHERE {condition.sql} "
+                            "AND r.status = 'new' ORDER BY r.id", condition.params)
         for row in rows:
             tx.execute("UPDATE requests SET status = 'dismissed', updated_at = ?, "
                        "modified_by = ?, row_version = row_version + 1 WHERE id = ?",

@@ -334,7 +334,8 @@ def test_missing_data_is_named_and_nothing_is_written(db, world):
     with pytest.raises(EditRejected) as refused:
         convert_lead(me, db, lead_id)
     assert str(refused.value) == ("To convert this lead, fill in: first name; email or phone; "
-                                  "company name (or link to an existing company).")
+                                  "company name.")
+    assert plan.blocking() == [str(refused.value)]
     assert counts(db) == before
     assert lead_row(db, lead_id)["converted_at"] is None
 

@@ -238,7 +238,7 @@ def test_dismissed_requests_are_set_aside(db, world):
     me = world.users["sales_east"]
     request_id = new_request(db, world)
     west = new_request(db, world, "sales_west")
-    assert requests.dismiss(me, db, [request_id, west]) == 1
+    assert requests.dismiss(me, db, ids=[request_id, west]) == 1
     assert row(db, "requests", west)["status"] == "new"
     with pytest.raises(EditRejected, match="was dismissed"):
         create_deal(me, db, request_id, {"name": "Deal"})

@@ -3,6 +3,7 @@
 import streamlit as st
 
 from crm import leads
+from crm.ui.conversion_forms import CONVERT_ACTION, conversion_report
 from crm.ui.lead_forms import add_lead_dialog, lead_detail
 from crm.ui.list_page import ListPage, render
 from crm.ui.session import current_user, database
@@ -21,6 +22,8 @@ def column_config(context: dict) -> dict:
         "created_at": st.column_config.DatetimeColumn("Date added", format="YYYY-MM-DD"),
         "vip": st.column_config.CheckboxColumn("VIP", width=50),
         "disqualified": st.column_config.CheckboxColumn("Disqualified", width=90),
+        "status": st.column_config.TextColumn(
+            "Status", width="small", help="Converted leads are kept read-only as history"),
     }
 
 
@@ -29,7 +32,7 @@ render(
         spec=leads.LEADS,
         title="Leads",
         grid_order=["link", "icon", "name", "email", "phone", "company", "manager", "country",
-                    "newsletter", "created_at", "vip", "disqualified"],
+                    "newsletter", "created_at", "status", "vip", "disqualified"],
         column_config=column_config,
         editable=leads.GRID_EDITABLE_COLUMNS,
         export_columns=leads.EXPORT_COLUMNS,
@@ -40,6 +43,8 @@ render(
         add_label="Add lead",
         importable=True,
         detail=lead_detail,
+        extra_actions={"convert": CONVERT_ACTION},
+        buttons=conversion_report,
     ),
     current_user(),
     database(),
