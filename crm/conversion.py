@@ -70,6 +70,7 @@ class ConversionPlan:
     missing: list[str]  # required data to fill in first ("first name", "email or phone")
     converted_at: datetime | None = None
     disqualified: bool = False
+    country: str | None = None  # the country's name, for people
 
     @property
     def needs_review(self) -> bool:
@@ -137,6 +138,7 @@ def _plan(user: User, db: Database | Session, lead: dict[str, Any]) -> Conversio
         missing=_missing(lead),
         converted_at=lead["converted_at"],
         disqualified=bool(lead["disqualified"]),
+        country=db.scalar("SELECT name FROM countries WHERE code = ?", (lead["country_code"],)),
     )
 
 

@@ -84,7 +84,7 @@ def _choose_contact(plan: ConversionPlan) -> int | str:
 
 def _choose_company(plan: ConversionPlan) -> int | str:
     st.markdown("**Company**")
-    country = f" ({plan.country_code})" if plan.country_code else ""
+    country = f" ({plan.country or 'no country'})"
     labels: dict[int | str, str] = {}
     if plan.can_create_company:
         labels[NEW] = f"Create a new company: {plan.company_name}{country}"
