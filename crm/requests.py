@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -206,12 +206,13 @@ def check_request(tx: Session, values: Mapping[str, Any],
     return row, problems
 
 
-def insert_request(tx: Session, actor: User | None, row: dict[str, Any], channel: str) -> int:
+def insert_request(tx: Session, actor: User | None, row: dict[str, Any], channel: str, *,
+                   received_at: datetime | None = None) -> int:
     """Insert a checked request (see `check_request`); `actor` is None for the public form.
 
     The company name key and mail domain are kept with it for the list's match column.
     """
-    stamp = now()
+    stamp = received_at or now()
     row = {**row, "channel": channel, "status": "new",
            "company_key": company_name_key(row.get("company_name") or ""),
            "email_domain": email_domain(row.get("email")),

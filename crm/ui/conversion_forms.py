@@ -54,6 +54,9 @@ def convert_dialog(user: User, db: Database, lead_id: int) -> None:
     problems = plan.problems(company, contact)
     for problem in problems:
         st.warning(problem)
+    st.caption("The contact gets the lead's person data, tags, lead source, manager, newsletter "
+               "status and mailing history, and the lead's deals. A company or contact you link "
+               "to keeps its own data; only its empty fields are filled from the lead.")
     if st.button("Convert lead", type="primary", disabled=bool(problems),
                  key=f"convert_{lead_id}_confirm"):
         try:
@@ -128,13 +131,16 @@ def conversion_report(user: User, db: Database, query: ListQuery, total: int) ->
     report: BulkConversion | None = st.session_state.get(REPORT)
     if not report or not report.outcomes:
         return
-    with st.expander(f"Conversion report: {report.sentence()}",
-                     expanded=report.count(Outcome.CONVERTED) < len(report.outcomes)):
+    order = [Outcome.NEEDS_REVIEW, Outcome.NEEDS_DATA, Outcome.NOT_CONVERTED, Outcome.CONVERTED]
+    outcomes = sorted(report.outcomes, key=lambda o: order.index(o.outcome))  # stable
+    noun = "lead" if len(outcomes) == 1 else "leads"
+    with st.expander(f"Conversion report: {len(outcomes):,} {noun}, those to review first",
+                     expanded=report.count(Outcome.CONVERTED) < len(outcomes)):
         frame = pd.DataFrame([{
             "lead": f"?id={o.lead_id}", "name": o.name, "outcome": o.outcome.value.capitalize(),
             "detail": o.detail,
             "contact": f"/contacts?id={o.contact_id}" if o.contact_id else None,
-        } for o in report.outcomes])
+        } for o in outcomes])
         st.dataframe(frame, hide_index=True, width="stretch", column_config={
             "lead": st.column_config.LinkColumn("Lead", display_text=r"\?id=(\d+)"),
             "name": "Name", "outcome": "Outcome",

@@ -141,21 +141,24 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
     if flash := st.session_state.pop(FLASH, None):
         st.success(flash)
     name = " ".join(p for p in (request["first_name"], request["last_name"]) if p)
-    facts({
-        "ID": request["id"], "Name": name, "Email": request["email"],
-        "Phone": request["phone"], "Company": request["company_name"],
-        "Country": request["country"], "City": request["city"],
-        "Subject": request["subject"], "Lead source": request["lead_source"],
-        "Newsletter": "Agreed" if request["newsletter_opt_in"] else "Not asked for",
-        "Assigned manager": request["manager"], "Department": request["department"],
-        "Entered by": request["created_by_name"] or "the public form",
-    })
-    st.markdown("**Message**")
-    st.text(request["message"] or "—")
-    if request["status"] == "deal":
-        _outcome(request)
     found = requests.request_matches(user, db, request)
-    _matches(found)
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        facts({
+            "ID": request["id"], "Name": name, "Email": request["email"],
+            "Phone": request["phone"], "Company": request["company_name"],
+            "Country": request["country"], "City": request["city"],
+            "Lead source": request["lead_source"],
+            "Newsletter": "Agreed" if request["newsletter_opt_in"] else "Not asked for",
+            "Assigned manager": request["manager"], "Department": request["department"],
+            "Entered by": request["created_by_name"] or "the public form",
+        })
+    with right:
+        st.markdown("**Message**")
+        st.text(request["message"] or "—")
+        if request["status"] == "deal":
+            _outcome(request)
+        _matches(found)
     if request["status"] == "new" and can(user, Action.EDIT, Entity.REQUEST):
         _create_deal(user, db, request, found)
         if st.button("Dismiss request", key=f"request_dismiss_{request_id}",
@@ -198,8 +201,10 @@ def _create_deal(user: User, db: Database, request: dict[str, Any],
     links_: dict[str, str] = {AUTO: "No existing record: create one from the request"}
     links_.update({f"contact:{m.id}": f"Link to contact {m.label()}" for m in found.contacts})
     links_.update({f"lead:{m.id}": f"Link to lead {m.label()}" for m in found.leads})
-    link = st.radio("The deal is about", list(links_), format_func=links_.get,
-                    index=1 if len(links_) > 1 else 0, key=f"{key}_link")
+    link = AUTO
+    if len(links_) > 1:
+        link = st.radio("The deal is about", list(links_), format_func=links_.get, index=1,
+                        key=f"{key}_link")
     company: int | None = None
     if link == AUTO:
         companies = {m.id: m.label() for m in found.companies}

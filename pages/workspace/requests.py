@@ -31,8 +31,8 @@ render(
     ListPage(
         spec=requests.REQUESTS,
         title="Requests",
-        grid_order=["link", "created_at", "name", "email", "company", "country", "subject",
-                    "source", "channel", "status", "matches", "manager"],
+        grid_order=["link", "created_at", "name", "company", "matches", "subject", "status",
+                    "email", "country", "source", "channel", "manager"],
         column_config=column_config,
         editable=(),
         export_columns=requests.EXPORT_COLUMNS,
