@@ -8,10 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from crm.access import Condition
 from crm.clock import now
 from crm.db import Session
 from crm.names import ascii_fold
-from crm.requests import insert_request
+from crm.requests import insert_request, refresh_match_hints
 
 PER_KIND = 6  # requests of each kind per department
 _SUBJECTS = (
@@ -43,9 +44,10 @@ def add_demo_requests(tx: Session) -> int:
             row = {**person, "subject": subject, "message": message,
                    "lead_source_id": sources.get(source), "department_id": department["id"],
                    "newsletter_opt_in": n % 3 == 0}
-            insert_request(tx, None, row, channel,
+            insert_request(tx, None, row, channel, hints=False,
                            received_at=now() - timedelta(hours=7 * n + department["id"]))
             added += 1
+    refresh_match_hints(tx, Condition("TRUE"))
     return added
 
 

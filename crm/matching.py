@@ -154,10 +154,10 @@ def matching_people(user: User, db: Database | Session, entity: Entity, *, email
     """Leads or contacts of `department_id` the user may edit: same email, or same name and
     phone (any of `phones`)."""
     found: dict[int, str] = {}
-    for phone in [p for p in phones if p] or [""]:
-        for duplicate in people.likely_duplicates(
-                user, db, entity, email=email, first_name=first_name, last_name=last_name,
-                phone=phone, exclude_id=exclude_id):
+    for n, phone in enumerate([p for p in phones if p] or [""]):
+        for duplicate in people.likely_duplicates(  # the email is looked up once
+                user, db, entity, email=email if n == 0 else "", first_name=first_name,
+                last_name=last_name, phone=phone, exclude_id=exclude_id):
             found.setdefault(duplicate.id, duplicate.reason)
     if not found:
         return []

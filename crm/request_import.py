@@ -8,12 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm.access import Entity, may_work_in_department, owns_what_they_add
+from crm.access import Condition, Entity, may_work_in_department, owns_what_they_add
 from crm.db import Database
 from crm.importing import ImportProblem, ImportRefused, read_table, split_full_name
 from crm.importing.fields import fold, guess_field
 from crm.importing.values import closest_countries, country_lookup, fold_country
-from crm.requests import check_request, insert_request
+from crm.requests import check_request, insert_request, refresh_match_hints
 from crm.users import User
 
 MAX_ROWS = 5_000
@@ -151,9 +151,12 @@ def import_requests(user: User, db: Database, preview: RequestImport, *,
         raise ImportRefused([ImportProblem(None, "", "Choose a department you work in for "
                                                      "these requests.")])
     with db.transaction() as tx:
+        ids = []
         for row in preview.rows:
             row = {**row, "department_id": department}
             if row.get("owner_id") is None and owns_what_they_add(user):
                 row["owner_id"] = user.id
-            insert_request(tx, user, row, "import")
+            ids.append(insert_request(tx, user, row, "import", hints=False))
+        refresh_match_hints(tx, Condition(f"id IN ({', '.join('?' for _ in ids)})",
+                                          tuple(ids)))
     return len(preview.rows)

@@ -374,3 +374,15 @@ def test_an_import_with_problems_names_them_by_row_and_column_and_writes_nothing
     with pytest.raises(ImportRefused):
         import_requests(me, db, preview)
     assert db.scalar("SELECT count(*) FROM requests") == 0
+
+
+def test_the_lists_match_hints_follow_the_crm_when_a_request_is_opened(db, world):
+    me = world.users["sales_east"]
+    request_id = new_request(db, world, email="new.person@elsewhere.example",
+                             company_name="Elsewhere")
+    page = fetch_page(me, db, REQUESTS, ListQuery())
+    assert page.rows["matches"].tolist() == [None]
+    factories.contact(db, "Person", world.companies["nordlicht"], world.east,
+                      email="new.person@elsewhere.example")
+    request_matches(me, db, get_request(me, db, request_id), remember=True)
+    assert fetch_page(me, db, REQUESTS, ListQuery()).rows["matches"].tolist() == ["contact"]

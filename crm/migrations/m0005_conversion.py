@@ -1,9 +1,9 @@
 """Lead conversion and commercial requests: requests, the deals made from them, the public
 form's rate limit, and where a lead or contact came from.
 
-A request keeps the normalised company name key and the company's mail domain it was sent
-from (public mail domains left out), computed once when it arrives, so the request list can
-show its matches with equality joins instead of normalising every company on each page.
+A request keeps the normalised company name key and the mail domain it was sent from
+(public mail domains left out), and hints of the contact, lead and company it matches, so
+the request list shows its matches without scanning every contact on each page.
 """
 
 STATEMENTS = [
@@ -30,6 +30,9 @@ STATEMENTS = [
         deal_id BIGINT,
         contact_id BIGINT,
         lead_id BIGINT,
+        matched_contact_id BIGINT,
+        matched_lead_id BIGINT,
+        matched_company_id BIGINT,
         created_at TIMESTAMP NOT NULL,
         updated_at TIMESTAMP NOT NULL,
         created_by BIGINT,

@@ -141,7 +141,7 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
     if flash := st.session_state.pop(FLASH, None):
         st.success(flash)
     name = " ".join(p for p in (request["first_name"], request["last_name"]) if p)
-    found = requests.request_matches(user, db, request)
+    found = requests.request_matches(user, db, request, remember=True)
     left, right = st.columns([3, 2], gap="large")
     with left:
         facts({
