@@ -40,7 +40,7 @@ from crm.matching import (
 from crm.users import User, eligible_owners
 
 NEW = "new"  # create a new company / contact rather than link to an existing one
-BULK_LIMIT = 500
+BULK_LIMIT = 200  # each lead is planned and converted on its own: ~0.5 s at 1M contacts
 
 # Lead column -> contact column, for a new contact and for filling a linked contact's gaps.
 PERSON_CARRIED = ("first_name", "middle_name", "last_name", "title", "email", "secondary_email",

@@ -118,7 +118,8 @@ def _linked_company(plan: ConversionPlan, contact_id: int | str) -> int | str:
 
 def _bulk_convert(user: User, db: Database, query: ListQuery, ids: Sequence[int] | None,
                   _parameter: Any) -> str:
-    report = conversion.convert_leads(user, db, query=query, ids=ids)
+    with st.spinner("Converting: each lead is checked for matches, then converted…"):
+        report = conversion.convert_leads(user, db, query=query, ids=ids)
     st.session_state[REPORT] = report
     return report.sentence()
 
