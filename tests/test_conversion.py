@@ -478,3 +478,20 @@ def test_choices_other_than_new_or_an_id_are_refused(db, world):
     with pytest.raises(EditRejected, match="company of the lead's department"):
         convert_lead(world.users["sales_east"], db, world.leads["anna"], company="acme")
     assert NEW == "new"
+
+
+@pytest.mark.parametrize(("role", "allowed"), [
+    ("sales_east", True), ("operator_east", True), ("company_manager", True),
+    ("super_operator", True), ("admin", True), ("sales_west", False)])
+def test_every_role_that_manages_the_lead_may_convert_it(db, world, role, allowed):
+    user, lead_id = world.users[role], world.leads["anna"]
+    if not allowed:
+        with pytest.raises(EditRejected, match="does not exist"):
+            convert_lead(user, db, lead_id)
+        return
+    done = convert_lead(user, db, lead_id)
+    contact = db.fetch_one("SELECT owner_id, department_id FROM contacts WHERE id = ?",
+                           (done.contact_id,))
+    # The lead's manager keeps the contact, whoever converts it.
+    assert (contact["owner_id"], contact["department_id"]) == (
+        world.users["sales_east"].id, world.east)
