@@ -146,3 +146,30 @@ def test_create_deal_on_a_request_of_a_known_company_creates_a_contact(world, db
     assert db.scalar("SELECT source_request_id FROM contacts WHERE id = ?",
                      (deal["contact_id"],)) == east
     assert any(link.label == "Open the contact" for link in at.get("page_link"))
+
+
+def test_a_sales_manager_adds_a_request_by_hand(world, db):
+    at = open_requests("sales.east")
+    next(b for b in at.button if b.label == "Add request").click().run()
+    assert [d.proto.dialog.title for d in at.get("dialog")] == ["Add request"]
+    at.text_input(key="add_request_first").input("Pia")
+    at.text_input(key="add_request_phone").input("+49 40 1234567")
+    at.text_input(key="add_request_subject").input("Call back about valves")
+    next(b for b in at.button if b.label == "Add request").click()
+    at.button(key="FormSubmitter:add_request-Save request").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Request added."]
+    row = db.fetch_one("SELECT * FROM requests")
+    assert (row["first_name"], row["channel"], row["department_id"], row["owner_id"]) == (
+        "Pia", "manual", world.east, world.users["sales_east"].id)
+    assert sentence(at) == "1 request"
+
+
+def test_checked_requests_are_dismissed_from_the_action_bar(world, db):
+    east, _ = add_requests(db, world)
+    at = open_requests("sales.east")
+    at.radio(key="request_bulk_target").set_value("all").run()
+    at.selectbox(key="request_bulk_action").set_value("dismiss").run()
+    at.button(key="request_bulk_apply").click().run()
+    assert [s.value for s in at.success] == ["Dismissed 1 request (new ones only)."]
+    assert db.scalar("SELECT status FROM requests WHERE id = ?", (east,)) == "dismissed"
