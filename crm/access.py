@@ -18,6 +18,8 @@ class Entity(StrEnum):
     LEAD = "lead"
     CONTACT = "contact"
     COMPANY = "company"
+    REQUEST = "request"  # a commercial request: in its department's scope, like a lead
+    DEAL = "deal"
 
 
 class Action(StrEnum):

@@ -36,6 +36,13 @@ def public_base_url() -> str:
             or "http://localhost:8501").rstrip("/")
 
 
+def request_department() -> str | None:
+    """The department (by name) that requests from the public form go to:
+    `CRM_REQUEST_DEPARTMENT`, else `request_department` in secrets; None: the first one."""
+    return (os.environ.get("CRM_REQUEST_DEPARTMENT")
+            or str(read_secrets().get("request_department", "")) or None)
+
+
 def session_hours() -> float:
     """How long the sign-in cookie lives; short by default (8 hours)."""
     raw = os.environ.get("CRM_SESSION_HOURS") or str(read_secrets().get("session_hours", 8))

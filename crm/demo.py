@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from crm import search, settings
 from crm.access import Entity
 from crm.db import Database, Session
+from crm.demo_requests import add_demo_requests
 from crm.names import ascii_fold, company_name_key
 from crm.users import USERNAME_PATTERN, Role, hash_password
 
@@ -486,6 +487,8 @@ def load_demo(
     with db.transaction() as tx:
         _require_empty(tx)
         counts = builder.load(tx, contacts=contacts, leads=leads, password_hash=password_hash)
+        say("Adding commercial requests…")
+        add_demo_requests(tx)
         say("Indexing for keyword search…")
         for entity in (Entity.COMPANY, Entity.CONTACT, Entity.LEAD):
             search.refresh(tx, entity)

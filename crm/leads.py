@@ -15,7 +15,7 @@ from crm.bulk import BulkResult, target_condition  # noqa: F401  (re-exported)
 from crm.db import Database
 from crm.editing import FieldRules
 from crm.export import ExportColumn
-from crm.listing import Column, ListQuery, ListSpec
+from crm.listing import Column, Filter, ListQuery, ListSpec
 from crm.newsletter import status_sql
 from crm.people import (
     PERSON_CHECKERS,
@@ -26,6 +26,13 @@ from crm.people import (
     person_list_filters,
 )
 from crm.users import User
+
+# Where a lead stands: converted leads are kept read-only as history, beside open and
+# disqualified ones.
+STATUS_SQL = ("CASE WHEN l.converted_at IS NOT NULL THEN 'converted' "
+              "WHEN l.disqualified THEN 'disqualified' ELSE 'open' END")
+STATUS_LABEL_SQL = ("CASE WHEN l.converted_at IS NOT NULL THEN 'Converted' "
+                    "WHEN l.disqualified THEN 'Disqualified' ELSE 'Open' END")
 
 LEADS = ListSpec(
     entity=Entity.LEAD,
@@ -48,10 +55,13 @@ LEADS = ListSpec(
         Column("newsletter", "Newsletter", status_sql("l"),
                sort_sql=(STATUS_RANK.format(expr=status_sql("l")),)),
         Column("created_at", "Date added", "l.created_at"),
+        Column("status", "Status", STATUS_LABEL_SQL),
     ),
     filters=(
         flag_filter("disqualified", "Disqualification", "l.disqualified", "Disqualified",
                     "Qualified"),
+        Filter(key="status", label="Status", value_sql=STATUS_SQL, label_sql=STATUS_LABEL_SQL,
+               option_order="label"),
         *person_list_filters("l"),
     ),
     default_sort="created_at",
@@ -92,6 +102,7 @@ EXPORT_COLUMNS = (
     ExportColumn("newsletter", "Newsletter", width=24),
     ExportColumn("vip", "VIP", "bool", 6),
     ExportColumn("disqualified", "Disqualified", "bool", 12),
+    ExportColumn("status", "Status", width=12),
     ExportColumn("created_at", "Date added", "datetime", 17),
 )
 
@@ -159,7 +170,7 @@ def get_lead(user: User, db: Database, lead_id: int) -> dict[str, Any] | None:
         f"SELECT l.*, {status_sql('l')} AS newsletter, ow.full_name AS manager, "
         "cn.name AS country, dp.name AS department, ls.name AS lead_source, "
         "ind.name AS industry, ct.name AS company_type, cb.full_name AS created_by_name, "
-        "mb.full_name AS modified_by_name FROM leads l "
+        "mb.full_name AS modified_by_name, cv.full_name AS converted_by_name FROM leads l "
         "LEFT JOIN users ow ON ow.id = l.owner_id "
         "LEFT JOIN countries cn ON cn.code = l.country_code "
         "LEFT JOIN departments dp ON dp.id = l.department_id "
@@ -168,6 +179,7 @@ def get_lead(user: User, db: Database, lead_id: int) -> dict[str, Any] | None:
         "LEFT JOIN company_types ct ON ct.id = l.company_type_id "
         "LEFT JOIN users cb ON cb.id = l.created_by "
         "LEFT JOIN users mb ON mb.id = l.modified_by "
+        "LEFT JOIN users cv ON cv.id = l.converted_by "
         f"WHERE l.id = ? AND {allowed.sql}",
         (lead_id, *allowed.params),
     )

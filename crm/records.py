@@ -11,7 +11,8 @@ from crm.access import Action, Entity, scope
 from crm.db import Database, Session
 from crm.users import User
 
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies"}
+TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies",
+          Entity.REQUEST: "requests", Entity.DEAL: "deals"}
 
 
 def find(user: User, db: Database | Session, entity: Entity | str, record_id: int,

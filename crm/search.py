@@ -17,6 +17,7 @@ _PHONES = {
     Entity.LEAD: ["phone", "mobile", "company_phone"],
     Entity.CONTACT: ["phone", "mobile"],
     Entity.COMPANY: ["phone"],
+    Entity.REQUEST: ["phone"],
 }
 _FIELDS = {
     Entity.LEAD: [*_PERSON, "company_name", "company_email", "company_phone", "website",
@@ -25,8 +26,11 @@ _FIELDS = {
                      "(SELECT co.name || ' ' || co.website FROM companies co "
                      "WHERE co.id = contacts.company_id)"],
     Entity.COMPANY: ["name", "alternative_names", "website", "email", "phone", "city", "address"],
+    Entity.REQUEST: ["first_name", "last_name", "email", "phone", "company_name", "city",
+                     "subject", "message"],
 }
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies"}
+TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies",
+          Entity.REQUEST: "requests"}
 
 
 def search_text_sql(entity: Entity) -> str:

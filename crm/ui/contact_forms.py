@@ -10,6 +10,7 @@ from crm import companies, contacts, tags, vocabulary
 from crm.access import Action, Entity, can, can_manage_tags
 from crm.db import Database
 from crm.editing import RowEdit
+from crm.ui.conversion_forms import deals_table
 from crm.ui.newsletter import badge_html
 from crm.ui.newsletter_history import newsletter_tab
 from crm.ui.person_form import person_inputs, stopped_by_duplicates
@@ -96,6 +97,11 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
         })
         st.page_link("pages/workspace/companies.py", label=f"Open {contact['company']}",
                      query_params={"id": str(contact["company_id"])}, icon=":material/business:")
+        if contact["source_lead_id"] is not None:
+            st.page_link("pages/workspace/leads.py", label="Converted from a lead",
+                         query_params={"id": str(contact["source_lead_id"])},
+                         icon=":material/person_search:")
+        deals_table(user, db, contact_id=contact_id)
     with edit:
         if not can(user, Action.EDIT, Entity.CONTACT):
             st.caption("You cannot edit contacts.")

@@ -8,6 +8,7 @@ from crm import leads
 from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.editing import RowEdit
+from crm.ui.conversion_forms import convert_button, converted_links, deals_table
 from crm.ui.newsletter import badge_html
 from crm.ui.newsletter_history import newsletter_tab
 from crm.ui.person_form import person_inputs, stopped_by_duplicates
@@ -46,8 +47,8 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
     if flash := st.session_state.pop(FLASH, None):
         st.success(flash)
     read_only = lead["converted_at"] is not None
-    if read_only:
-        st.info("This lead was converted and is kept read-only as history.")
+    converted_links(lead)
+    convert_button(user, db, lead)
     details, edit, newsletter, changes = st.tabs(["Details", "Edit", "Newsletter", "History"])
     with details:
         facts({
@@ -65,6 +66,7 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
             "Last changed": lead["updated_at"], "Changed by": lead["modified_by_name"],
             "Description": lead["description"],
         })
+        deals_table(user, db, lead_id=lead_id)
     with edit:
         if read_only or not can(user, Action.EDIT, Entity.LEAD):
             st.caption("This lead cannot be edited.")

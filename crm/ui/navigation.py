@@ -17,6 +17,7 @@ from crm.users import User
 # view name (crm.links) -> (page script, title); each page reads its other query parameters.
 PUBLIC_PAGES: dict[str, tuple[str, str]] = {
     links.UNSUBSCRIBE: ("pages/public/unsubscribe.py", "Newsletter"),
+    links.REQUEST_FORM: ("pages/public/request.py", "Send us a request"),
 }
 
 
@@ -40,6 +41,8 @@ def pages_for(user: User) -> dict[str, list[st.Page]]:
                     url_path="contacts"),
             st.Page("pages/workspace/companies.py", title="Companies",
                     icon=":material/business:", url_path="companies"),
+            st.Page("pages/workspace/requests.py", title="Requests", icon=":material/inbox:",
+                    url_path="requests"),
             st.Page("pages/workspace/imports.py", title="Import", icon=":material/upload:",
                     url_path="import"),
             st.Page("pages/workspace/mailings.py", title="Mailings", icon=":material/campaign:",

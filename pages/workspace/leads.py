@@ -4,6 +4,7 @@ import streamlit as st
 
 from crm import leads
 from crm.access import Entity
+from crm.ui.conversion_forms import CONVERT_ACTION, conversion_report
 from crm.ui.lead_forms import add_lead_dialog, lead_detail
 from crm.ui.list_page import ListPage, render
 from crm.ui.mailing_start import mass_mailing_action
@@ -23,6 +24,8 @@ def column_config(context: dict) -> dict:
         "created_at": st.column_config.DatetimeColumn("Date added", format="YYYY-MM-DD"),
         "vip": st.column_config.CheckboxColumn("VIP", width=50),
         "disqualified": st.column_config.CheckboxColumn("Disqualified", width=90),
+        "status": st.column_config.TextColumn(
+            "Status", width="small", help="Converted leads are kept read-only as history"),
     }
 
 
@@ -31,7 +34,7 @@ render(
         spec=leads.LEADS,
         title="Leads",
         grid_order=["link", "icon", "name", "email", "phone", "company", "manager", "country",
-                    "newsletter", "created_at", "vip", "disqualified"],
+                    "newsletter", "created_at", "status", "vip", "disqualified"],
         column_config=column_config,
         editable=leads.GRID_EDITABLE_COLUMNS,
         export_columns=leads.EXPORT_COLUMNS,
@@ -42,7 +45,9 @@ render(
         add_label="Add lead",
         importable=True,
         detail=lead_detail,
-        extra_actions={"mass_mailing": mass_mailing_action(Entity.LEAD)},
+        extra_actions={"convert": CONVERT_ACTION,
+                       "mass_mailing": mass_mailing_action(Entity.LEAD)},
+        buttons=conversion_report,
     ),
     current_user(),
     database(),

@@ -1,0 +1,117 @@
+"""Deals: what a commercial request becomes. Name, amount, stage, owner, and links to the
+company, contact, lead and request it is about. Shown on lead and contact detail pages; a
+full pipeline is not part of this workspace yet."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from crm import audit, editing
+from crm.access import Action, Entity, scope
+from crm.clock import now
+from crm.db import Database, Session
+from crm.editing import EditRejected, Problem
+from crm.users import User
+
+STAGES = {
+    "new": "New", "qualification": "Qualification", "proposal": "Proposal",
+    "negotiation": "Negotiation", "won": "Won", "lost": "Lost",
+}
+MAX_AMOUNT = Decimal("999999999999.99")
+
+
+def check_amount(value: Any) -> Decimal | None:
+    """An amount of money, at most two decimals; "12,500.50" and "12500,50" both read."""
+    text = "" if value is None else str(value).strip().replace(" ", "")
+    if not text:
+        return None
+    if "," in text and "." not in text:
+        text = text.replace(",", ".")
+    text = text.replace(",", "")
+    try:
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise ValueError(f"“{value}” is not an amount.") from exc
+    if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
+        raise ValueError("The amount must be between 0 and 999,999,999,999.99.")
+    if amount != amount.quantize(Decimal("0.01")):
+        raise ValueError("The amount has at most two decimals.")
+    return amount.quantize(Decimal("0.01"))
+
+
+def insert_deal(tx: Session, user: User, values: dict[str, Any], *, department_id: int,
+                links: dict[str, int | None]) -> int:
+    """Validate and insert a deal inside `tx` (the caller checked the links' scope).
+
+    Raises EditRejected listing every problem; nothing is written then.
+    """
+    problems: list[Problem] = []
+    row: dict[str, Any] = {"department_id": department_id}
+    name = str(values.get("name") or "").strip()
+    if not name:
+        problems.append(Problem(None, "name", "Give the deal a name."))
+    elif len(name) > 300:
+        problems.append(Problem(None, "name", "The deal name has at most 300 characters."))
+    try:
+        amount = check_amount(values.get("amount"))
+    except ValueError as problem:
+        problems.append(Problem(None, "amount", f"Amount: {problem}"))
+        amount = None
+    stage = values.get("stage") or "new"
+    if stage not in STAGES:
+        problems.append(Problem(None, "stage", f"Unknown stage “{stage}”."))
+    try:
+        owner = editing.check_owner(values.get("owner_id"), tx, row)
+    except ValueError as problem:
+        problems.append(Problem(None, "owner_id", f"Owner: {problem}"))
+        owner = None
+    if problems:
+        raise EditRejected(problems)
+    stamp = now()
+    row.update({"name": name, "amount": amount, "stage": stage, "owner_id": owner,
+                **{k: v for k, v in links.items() if v is not None},
+                "created_at": stamp, "updated_at": stamp, "created_by": user.id,
+                "modified_by": user.id})
+    deal_id = tx.scalar(
+        f"INSERT INTO deals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
+        "RETURNING id", tuple(row.values()))
+    audit.record(tx, user, Entity.DEAL.value, deal_id, "create",
+                 new={k: v for k, v in row.items() if v not in (None, "")})
+    return deal_id
+
+
+def move_to_contact(tx: Session, user: User, lead_id: int, contact_id: int,
+                    company_id: int) -> int:
+    """A converted lead's deals follow it to its contact and company; returns how many."""
+    rows = tx.fetch_all("SELECT id, contact_id, company_id FROM deals WHERE lead_id = ? "
+                        "AND contact_id IS NULL ORDER BY id", (lead_id,))
+    for row in rows:
+        tx.execute("UPDATE deals SET contact_id = ?, company_id = coalesce(company_id, ?), "
+                   "updated_at = ?, modified_by = ?, row_version = row_version + 1 "
+                   "WHERE id = ?", (contact_id, company_id, now(), user.id, row["id"]))
+        audit.record(tx, user, Entity.DEAL.value, row["id"], "update",
+                     old={"contact_id": None, "company_id": row["company_id"]},
+                     new={"contact_id": contact_id,
+                          "company_id": row["company_id"] or company_id})
+    return len(rows)
+
+
+def deals_of(user: User, db: Database, *, lead_id: int | None = None,
+             contact_id: int | None = None) -> list[dict[str, Any]]:
+    """The deals of a lead or contact that the user may see, newest first."""
+    if (lead_id is None) == (contact_id is None):
+        raise ValueError("deals of a lead or of a contact")
+    allowed = scope(user, Entity.DEAL, Action.VIEW, alias="d")
+    column, value = ("d.lead_id", lead_id) if lead_id is not None else ("d.contact_id",
+                                                                         contact_id)
+    rows = db.fetch_all(
+        "SELECT d.id, d.name, d.amount, d.stage, ow.full_name AS owner, d.created_at, "
+        "d.request_id, d.company_id, co.name AS company FROM deals d "
+        "LEFT JOIN users ow ON ow.id = d.owner_id "
+        "LEFT JOIN companies co ON co.id = d.company_id "
+        f"WHERE {column} = ? AND {allowed.sql} ORDER BY d.created_at DESC, d.id DESC",
+        (value, *allowed.params))
+    for row in rows:
+        row["stage"] = STAGES.get(row["stage"], row["stage"])
+    return rows
