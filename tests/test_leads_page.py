@@ -248,3 +248,13 @@ def test_without_checked_rows_the_bulk_button_is_disabled(world):
     button = at.button(key="lead_bulk_none")
     assert button.disabled
     assert not [b for b in at.button if b.key == "lead_bulk_apply"]
+
+
+def test_every_run_sends_the_lists_sort_to_the_browser(world):
+    """A browser that missed the first run of a visit (a quick second run right after the page
+    opened) must still be told the state, or it draws the widgets' defaults ("Sort by ID")."""
+    at = open_leads("sales.east", sort="name", dir="asc")
+    at.run()
+    sort, descending = at.selectbox(key="lead_sort").proto, at.toggle(key="lead_descending").proto
+    assert sort.set_value and sort.raw_value == "Name"
+    assert descending.set_value and descending.value is False

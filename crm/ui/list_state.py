@@ -12,6 +12,7 @@ from crm.listing import PAGE_SIZES, ListQuery, ListSpec
 from crm.users import User
 
 _RESERVED = {"q", "sort", "dir", "page", "size", "id"}
+_WIDGETS = ("search", "sort", "descending", "page", "size")
 
 
 def _key(spec: ListSpec, name: str) -> str:
@@ -24,6 +25,12 @@ def init_from_url(spec: ListSpec, user: User) -> None:
     # Streamlit drops a widget's state after a run that did not draw it (another page, the
     # detail view): the widgets' state being gone means this is a new visit.
     if st.session_state.get(marker) and _key(spec, "sort") in st.session_state:
+        # Assigned again so that every run sends the values to the browser: a browser that
+        # never showed the run which set them (a quick second run right after opening the
+        # page) would otherwise draw the widgets' defaults ("Sort by ID") over the real state.
+        for name in _WIDGETS:
+            if _key(spec, name) in st.session_state:
+                st.session_state[_key(spec, name)] = st.session_state[_key(spec, name)]
         return
     params = st.query_params
     st.session_state[_key(spec, "search")] = params.get("q", "")
