@@ -393,8 +393,13 @@ def _carry_tags(tx: Session, lead_id: int, contact_id: int) -> None:
 
 
 def _carry_newsletter_history(tx: Session, lead_id: int, contact_id: int) -> None:
-    """The lead's subscription events and mailings become the contact's too, so its
-    newsletter history tells the same story (the lead keeps its own, as history)."""
+    """The lead's subscription events and the mailings delivered to it become the contact's
+    too, so its newsletter history tells the same story (the lead keeps its own, as history).
+
+    Only deliveries are carried: a message still waiting for the lead stays the lead's, and
+    the sender skips it (a converted lead is no longer mailed). Statistics count a carried
+    delivery once, under the contact (see crm.mailing.campaigns).
+    """
     tx.execute(
         "INSERT INTO subscription_events (entity, entity_id, event, occurred_at, user_id, "
         "source, note) SELECT 'contact', ?, e.event, e.occurred_at, e.user_id, e.source, "
@@ -405,7 +410,7 @@ def _carry_newsletter_history(tx: Session, lead_id: int, contact_id: int) -> Non
         "INSERT INTO mailing_recipients (mailing_id, entity, entity_id, email, status, error, "
         "sent_at) SELECT r.mailing_id, 'contact', ?, r.email, r.status, r.error, r.sent_at "
         "FROM mailing_recipients r WHERE r.entity = 'lead' AND r.entity_id = ? "
-        "AND NOT EXISTS (SELECT 1 FROM mailing_recipients x WHERE x.mailing_id = r.mailing_id "
+        "AND r.status = 'sent' AND NOT EXISTS (SELECT 1 FROM mailing_recipients x WHERE x.mailing_id = r.mailing_id "
         "AND x.entity = 'contact' AND x.entity_id = ?)",
         (contact_id, lead_id, contact_id))
 

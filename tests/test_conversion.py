@@ -157,6 +157,17 @@ def test_the_new_contact_has_the_leads_newsletter_status_history_and_tags(db, wo
     assert db.scalar("SELECT count(*) FROM subscription_events WHERE entity = 'lead'") == 1
 
 
+def test_a_mailings_counts_stay_the_same_when_a_lead_it_reached_is_converted(db, world):
+    from crm.mailing import campaigns
+
+    me, lead_id = world.users["sales_east"], world.leads["anna"]
+    mailing = db.scalar("SELECT id FROM mailings WHERE name = 'Winter news'")
+    before = campaigns.counts(me, db, mailing)
+    convert_lead(me, db, lead_id)
+    after = campaigns.counts(me, db, mailing)
+    assert (after.recipients, after.sent) == (before.recipients, before.sent) == (1, 1)
+
+
 @pytest.mark.parametrize(("opt_in", "unsubscribed", "mailed", "status"), [
     (True, None, None, "not_mailed"),
     (False, datetime(2026, 1, 12), MAILED, "unsubscribed"),

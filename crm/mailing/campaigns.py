@@ -297,11 +297,16 @@ def _set_department(tx: Session, mailing_id: int, entity: Entity) -> None:
 
 def _reach(user: User | None) -> tuple[str, tuple, str]:
     """`FROM mailing_recipients r` joined to the recipients' people inside the user's scope,
-    its parameters, and the condition keeping only recipients in that scope."""
+    its parameters, and the condition keeping only recipients in that scope.
+
+    A delivery to a lead that was since converted is counted under its contact, which
+    carries a copy of it (crm.conversion): never twice.
+    """
     lead = scope(user, Entity.LEAD, Action.VIEW, alias="l") if user else EVERYTHING
     contact = scope(user, Entity.CONTACT, Action.VIEW, alias="c") if user else EVERYTHING
     sql = ("FROM mailing_recipients r "
            f"LEFT JOIN leads l ON r.entity = 'lead' AND l.id = r.entity_id AND {lead.sql} "
+           "AND NOT (r.status = 'sent' AND l.contact_id IS NOT NULL) "
            "LEFT JOIN contacts c ON r.entity = 'contact' AND c.id = r.entity_id "
            f"AND {contact.sql} ")
     return sql, (*lead.params, *contact.params), "(l.id IS NOT NULL OR c.id IS NOT NULL)"
