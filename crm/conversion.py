@@ -410,8 +410,8 @@ def _carry_newsletter_history(tx: Session, lead_id: int, contact_id: int) -> Non
         "INSERT INTO mailing_recipients (mailing_id, entity, entity_id, email, status, error, "
         "sent_at) SELECT r.mailing_id, 'contact', ?, r.email, r.status, r.error, r.sent_at "
         "FROM mailing_recipients r WHERE r.entity = 'lead' AND r.entity_id = ? "
-        "AND r.status = 'sent' AND NOT EXISTS (SELECT 1 FROM mailing_recipients x WHERE x.mailing_id = r.mailing_id "
-        "AND x.entity = 'contact' AND x.entity_id = ?)",
+        "AND r.status = 'sent' AND NOT EXISTS (SELECT 1 FROM mailing_recipients x "
+        "WHERE x.mailing_id = r.mailing_id AND x.entity = 'contact' AND x.entity_id = ?)",
         (contact_id, lead_id, contact_id))
 
 
