@@ -22,8 +22,10 @@ from crm.people import (
     PERSON_FIELDS,
     STATUS_RANK,
     Duplicate,
+    added_filter,
     flag_filter,
     person_list_filters,
+    source_filter,
 )
 from crm.users import User
 
@@ -53,6 +55,8 @@ LEADS = ListSpec(
         flag_filter("disqualified", "Disqualification", "l.disqualified", "Disqualified",
                     "Qualified"),
         *person_list_filters("l"),
+        source_filter("l"),
+        added_filter("l"),
     ),
     default_sort="created_at",
     default_descending=True,
