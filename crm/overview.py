@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 
 import pandas as pd
@@ -144,7 +144,7 @@ def conversion_per_month(user: User, db: Database | Session,
         f"FROM leads l WHERE {condition.sql} GROUP BY 1 ORDER BY 1",
         condition.params,
     )
-    return frame.assign(rate=_ratio(frame["converted"], frame["added"]))
+    return frame.assign(rate=ratio(frame["converted"], frame["added"]))
 
 
 def unsubscribes_per_month(user: User, db: Database | Session, entity: Entity,
@@ -267,7 +267,7 @@ def vip_by_department(user: User, db: Database | Session, flt: OverviewFilter) -
         "ORDER BY dp.name, g.entity",
         params,
     )
-    return frame.assign(share=_ratio(frame["vip"], frame["people"]))
+    return frame.assign(share=ratio(frame["vip"], frame["people"]))
 
 
 # ------------------------------------------------------------------------ the page
@@ -340,5 +340,42 @@ def _fetch(db: Database | Session, sql: str, params: Sequence) -> pd.DataFrame:
     return frame
 
 
-def _ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
+def ratio(part: pd.Series, whole: pd.Series) -> pd.Series:
+    """part ÷ whole per row, 0 where the whole is 0 (a month with no leads converts none)."""
     return (part / whole.where(whole > 0)).fillna(0.0).astype(float)
+
+
+# --------------------------------------------------------------------------- periods
+
+PERIODS = {
+    "all": "All time",
+    "last_12_months": "Last 12 months",
+    "this_year": "This year",
+    "last_year": "Last year",
+    "custom": "Custom range",
+}
+
+
+def period_range(choice: str, today: date) -> tuple[date | None, date | None]:
+    """The days a period choice covers; "last 12 months" starts on the first of a month, so
+    every monthly bar counts a whole month (this one up to today)."""
+    if choice == "last_12_months":
+        month = today.year * 12 + today.month - 1 - 11
+        return date(month // 12, month % 12 + 1, 1), today
+    if choice == "this_year":
+        return date(today.year, 1, 1), today
+    if choice == "last_year":
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+    return None, None
+
+
+def month_range(month: date, flt: OverviewFilter) -> tuple[date, date]:
+    """The days of one month, within the filter's period (a bar's slice of the period)."""
+    start = date(month.year, month.month, 1)
+    following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+    end = following - timedelta(days=1)
+    if flt.start and flt.start > start:
+        start = flt.start
+    if flt.end and flt.end < end:
+        end = flt.end
+    return start, end
