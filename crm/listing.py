@@ -414,17 +414,26 @@ def options(user: User, db: Database | Session, spec: ListSpec, key: str) -> lis
 def describe(spec: ListSpec, query: ListQuery, total: int,
              labels: dict[str, dict[str, str]] | None = None, user: User | None = None) -> str:
     """"1,234 leads where country is France and VIP is yes, matching “acme”"."""
-    labels = labels or {}
     noun = spec.noun if total == 1 else spec.noun_plural
+    words = definition(spec, query, labels, user)
+    text = f"{total:,} {noun}"
+    if words.startswith("where"):
+        return f"{text} {words}"
+    return f"{text}, {words}" if words else text
+
+
+def definition(spec: ListSpec, query: ListQuery,
+               labels: dict[str, dict[str, str]] | None = None, user: User | None = None) -> str:
+    """What a query asks, without the count: "where country is France, matching “acme”",
+    "matching “acme”", or "" (the whole list). Saved segments show it as their definition."""
+    labels = labels or {}
     parts = []
     allowed = {f.key for f in (spec.filters_for(user) if user else spec.filters)}
     for flt in spec.filters:
         values = query.filters.get(flt.key)
         if values and flt.key in allowed:
             parts.append(flt.sentence(values, labels.get(flt.key, {})))
-    text = f"{total:,} {noun}"
-    if parts:
-        text += " where " + " and ".join(parts)
+    text = "where " + " and ".join(parts) if parts else ""
     if query.search.strip():
-        text += f", matching “{query.search.strip()}”"
+        text += f"{', ' if text else ''}matching “{query.search.strip()}”"
     return text

@@ -126,3 +126,17 @@ def search_and_sort(spec: ListSpec) -> None:
     )
     right.toggle("Descending", key=state_key(spec, "descending"), on_change=reset_page,
                  args=(spec,))
+
+
+def labels_for(spec: ListSpec, user: User, db: Database,
+               keys: set[str]) -> dict[str, dict[str, str]]:
+    """Names for the values of the filters `keys` (for a segment's definition), from the
+    same cached, scoped options the sidebar offers; a value outside the user's scope keeps
+    its raw form."""
+    labels: dict[str, dict[str, str]] = {}
+    for flt in spec.filters_for(user):
+        if flt.key in keys and flt.widget != DATE_RANGE:
+            offered = _options(db, db.url, user, spec.noun, flt.key, spec,
+                               st.session_state.get(f"{spec.noun}_grid_version", 0))
+            labels[flt.key] = {o.value: o.label for o in offered}
+    return labels

@@ -40,6 +40,8 @@ def pages_for(user: User) -> dict[str, list[st.Page]]:
                     url_path="contacts"),
             st.Page("pages/workspace/companies.py", title="Companies",
                     icon=":material/business:", url_path="companies"),
+            st.Page("pages/workspace/segments.py", title="Segments",
+                    icon=":material/bookmarks:", url_path="segments"),
             st.Page("pages/workspace/imports.py", title="Import", icon=":material/upload:",
                     url_path="import"),
         ],

@@ -7,6 +7,7 @@ from crm import contacts, tags
 from crm.ui.bulk_actions import ExtraAction
 from crm.ui.contact_forms import add_contact_dialog, contact_detail, manage_tags, pick_tags
 from crm.ui.list_page import ListPage, render
+from crm.ui.segment_forms import save_as_segment
 from crm.ui.session import current_user, database
 
 
@@ -36,6 +37,15 @@ def tag_action(adding: bool):
     return run
 
 
+def buttons(user, db, query, total) -> None:
+    """Tags and Save as segment, side by side above the grid."""
+    tags_button, segment_button, _ = st.columns([1, 1.6, 5])
+    with tags_button:
+        manage_tags(user, db)
+    with segment_button:
+        save_as_segment(user, db, contacts.CONTACTS, query, total)
+
+
 render(
     ListPage(
         spec=contacts.CONTACTS,
@@ -56,7 +66,7 @@ render(
             "add_tags": ExtraAction("Add tags", tag_action(True), pick_tags),
             "remove_tags": ExtraAction("Remove tags", tag_action(False), pick_tags),
         },
-        buttons=lambda user, db, query, total: manage_tags(user, db),
+        buttons=buttons,
     ),
     current_user(),
     database(),

@@ -5,6 +5,7 @@ import streamlit as st
 from crm import leads
 from crm.ui.lead_forms import add_lead_dialog, lead_detail
 from crm.ui.list_page import ListPage, render
+from crm.ui.segment_forms import save_as_segment
 from crm.ui.session import current_user, database
 
 
@@ -40,6 +41,8 @@ render(
         add_label="Add lead",
         importable=True,
         detail=lead_detail,
+        buttons=lambda user, db, query, total: save_as_segment(user, db, leads.LEADS, query,
+                                                               total),
     ),
     current_user(),
     database(),
