@@ -219,3 +219,31 @@ def test_a_charts_sheet_holds_its_numbers(db, world):
     header, first, *_ = status.iter_rows(values_only=True)
     assert header == ("Department", "Newsletter status", "Contacts")
     assert first == ("East", "Subscribed, not mailed yet", 1)
+
+
+# ------------------------------------------------------- the lists' Date added filter
+
+
+def test_a_list_opened_with_a_period_shows_it_in_its_date_picker_and_sentence(world):
+    from tests.test_leads_page import open_leads, sentence
+
+    at = open_leads("company.manager", added="2026-03-01..2026-03-31")
+    assert sentence(at) == "2 leads where added from 2026-03-01 to 2026-03-31"
+    picker = next(d for d in at.sidebar.date_input if d.label == "Date added")
+    assert picker.value == (date(2026, 3, 1), date(2026, 3, 31))
+
+    picker.set_value((date(2026, 2, 1), date(2026, 3, 31))).run()
+    assert not at.exception
+    assert sentence(at) == "5 leads where added from 2026-02-01 to 2026-03-31"
+    assert at.query_params["added"] == "2026-02-01..2026-03-31"
+
+    at.button(key="lead_clear").click().run()
+    assert sentence(at) == "7 leads"
+    assert next(d for d in at.sidebar.date_input if d.label == "Date added").value == ()
+
+
+def test_an_unreadable_period_in_the_url_is_dropped(world):
+    from tests.test_leads_page import open_leads, sentence
+
+    at = open_leads("company.manager", added="last-tuesday")
+    assert sentence(at) == "7 leads"
