@@ -76,11 +76,11 @@ def test_every_chart_has_a_caption_a_download_and_a_way_into_the_list(world):
     assert len(at.get("vega_lite_chart")) == 9
     assert [b.proto.label for b in at.get("download_button")] == ["Data (.xlsx)"] * 9
     assert links(at) == {
-        "Open these leads": ["leads"] * 5,
-        "Open these contacts": ["contacts"] * 3,
-        "Open unsubscribed contacts": ["contacts?newsletter=unsubscribed"],
-        "Open VIP contacts": ["contacts?vip=yes"],
-        "Open VIP leads": ["leads?vip=yes"],
+        "Open in the lead list": ["leads"] * 5,
+        "Open in the contact list": ["contacts"] * 3,
+        "Open the unsubscribed in the contact list": ["contacts?newsletter=unsubscribed"],
+        "Open the VIPs in the contact list": ["contacts?vip=yes"],
+        "Open the VIPs in the lead list": ["leads?vip=yes"],
     }
 
 
@@ -102,7 +102,7 @@ def test_choosing_a_department_narrows_every_figure_and_every_link(world):
     assert not at.exception
     assert metrics(at)["Leads"] == "3" and metrics(at)["Contacts"] == "3"
     assert at.caption[0].value.startswith("West, all time.")
-    assert links(at)["Open these contacts"] == [f"contacts?department={world.west}"] * 3
+    assert links(at)["Open in the contact list"] == [f"contacts?department={world.west}"] * 3
 
 
 def test_a_custom_period_counts_records_added_in_it_and_opens_lists_with_date_added(world):
@@ -113,9 +113,10 @@ def test_a_custom_period_counts_records_added_in_it_and_opens_lists_with_date_ad
     assert not at.exception
     assert metrics(at)["Leads"] == "3" and metrics(at)["Contacts"] == "1"
     assert at.caption[0].value.startswith("All departments, added from 2026-02-01 to 2026-02-28.")
-    assert links(at)["Open these leads"][0] == "leads?added=2026-02-01..2026-02-28"
+    assert links(at)["Open in the lead list"][0] == "leads?added=2026-02-01..2026-02-28"
     # Unsubscribed today, whenever they left: the period is not a filter of that link.
-    assert links(at)["Open unsubscribed contacts"] == ["contacts?newsletter=unsubscribed"]
+    assert links(at)["Open the unsubscribed in the contact list"] == [
+        "contacts?newsletter=unsubscribed"]
 
 
 def test_the_newsletter_charts_switch_to_leads(world):

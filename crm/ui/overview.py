@@ -38,7 +38,7 @@ LEAD_STATUS_LABELS = {overview.LeadStatus.OPEN: "Open", overview.LeadStatus.DISQ
 def sidebar_filter(user: User, db: Database) -> OverviewFilter:
     """Department (for roles that see several) and period, applied to every figure."""
     with st.sidebar:
-        st.subheader("Overview filters")
+        st.subheader("Filters")
         chosen: tuple[int, ...] = ()
         departments = overview.departments(user, db)
         if sees_all_departments(user) and departments:
@@ -151,8 +151,8 @@ def added_panel(figs: Figures) -> Panel:
         sheet=frame, columns=(ExportColumn("month", "Month", "date", 12),
                               ExportColumn("of", "Of", width=12),
                               ExportColumn("added", "Added", "int", 10)),
-        links=((_base(Entity.LEAD, flt), "Open these leads"),
-               (_base(Entity.CONTACT, flt), "Open these contacts")),
+        links=((_base(Entity.LEAD, flt), "Open in the lead list"),
+               (_base(Entity.CONTACT, flt), "Open in the contact list")),
         click=lambda p: _month_link(Entity(p["entity"]), flt, p["month_key"]),
     )
 
@@ -182,7 +182,7 @@ def conversion_panel(figs: Figures) -> Panel:
                               ExportColumn("added", "Leads added", "int", 12),
                               ExportColumn("converted", "Converted since", "int", 15),
                               ExportColumn("rate", "Conversion rate", "percent", 15)),
-        links=((_base(Entity.LEAD, flt), "Open these leads"),),
+        links=((_base(Entity.LEAD, flt), "Open in the lead list"),),
         click=lambda p: _month_link(Entity.LEAD, flt, p["month_key"]),
     )
 
@@ -210,7 +210,7 @@ def by_department_panel(figs: Figures) -> Panel:
         chart=charts.status_bars(frame, "department", nouns.capitalize())
         if not frame.empty else None,
         sheet=frame, columns=_status_columns("department", "Department", nouns),
-        links=((_base(entity, flt), f"Open these {nouns}"),),
+        links=((_base(entity, flt), f"Open in the {NOUNS[entity][0]} list"),),
         click=lambda p: _base(entity, flt).narrowed(department=p["value"],
                                                     newsletter=p["status"]),
     )
@@ -235,7 +235,7 @@ def by_manager_panel(figs: Figures) -> Panel:
         chart=charts.status_bars(frame, "manager", nouns.capitalize())
         if not frame.empty else None,
         sheet=_with_status(full), columns=_status_columns("manager", "Assigned manager", nouns),
-        links=((_base(entity, flt), f"Open these {nouns}"),),
+        links=((_base(entity, flt), f"Open in the {NOUNS[entity][0]} list"),),
         click=lambda p: _base(entity, flt).narrowed(manager=p["value"],
                                                     newsletter=p["status"]),
     )
@@ -266,7 +266,7 @@ def unsubscribes_panel(figs: Figures) -> Panel:
                               ExportColumn("source", "Source", width=20),
                               ExportColumn("unsubscribes", "Unsubscribes", "int", 14)),
         links=((gray.narrowed(newsletter=NewsletterStatus.UNSUBSCRIBED.value),
-                f"Open unsubscribed {nouns}"),),
+                f"Open the unsubscribed in the {noun} list"),),
     )
 
 
@@ -283,7 +283,7 @@ def lead_status_panel(figs: Figures) -> Panel:
         if frame["leads"].sum() else None,
         sheet=frame, columns=(ExportColumn("label", "Status", width=16),
                               ExportColumn("leads", "Leads", "int", 10)),
-        links=((_base(Entity.LEAD, flt), "Open these leads"),),
+        links=((_base(Entity.LEAD, flt), "Open in the lead list"),),
     )
 
 
@@ -298,7 +298,7 @@ def lead_source_panel(figs: Figures) -> Panel:
         chart=charts.ranked_bars(frame, "source", "leads", "Leads") if not frame.empty else None,
         sheet=frame, columns=(ExportColumn("source", "Lead source", width=20),
                               ExportColumn("leads", "Leads", "int", 10)),
-        links=((_base(Entity.LEAD, flt), "Open these leads"),),
+        links=((_base(Entity.LEAD, flt), "Open in the lead list"),),
         click=lambda p: _base(Entity.LEAD, flt).narrowed(source=p["value"]),
     )
 
@@ -318,7 +318,7 @@ def lead_country_panel(figs: Figures) -> Panel:
         sheet=full, columns=(ExportColumn("country", "Country", width=24),
                              ExportColumn("country_code", "Code", width=8),
                              ExportColumn("leads", "Leads", "int", 10)),
-        links=((_base(Entity.LEAD, flt), "Open these leads"),),
+        links=((_base(Entity.LEAD, flt), "Open in the lead list"),),
         click=lambda p: _base(Entity.LEAD, flt).narrowed(country=p["value"]),
     )
 
@@ -337,8 +337,9 @@ def vip_panel(figs: Figures) -> Panel:
                               ExportColumn("vip", "VIP", "int", 10),
                               ExportColumn("people", "All", "int", 10),
                               ExportColumn("share", "VIP share", "percent", 10)),
-        links=((_base(Entity.CONTACT, flt).narrowed(vip="yes"), "Open VIP contacts"),
-               (_base(Entity.LEAD, flt).narrowed(vip="yes"), "Open VIP leads")),
+        links=((_base(Entity.CONTACT, flt).narrowed(vip="yes"),
+                "Open the VIPs in the contact list"),
+               (_base(Entity.LEAD, flt).narrowed(vip="yes"), "Open the VIPs in the lead list")),
         click=lambda p: _base(Entity(p["entity"]), flt).narrowed(department=p["value"],
                                                                  vip="yes"),
     )

@@ -37,7 +37,7 @@ with left:
 with right:
     charts.draw(panels.by_manager_panel(figures))
 
-st.subheader("Leads")
+st.subheader("Lead pipeline")
 left, right = st.columns(2)
 with left:
     charts.draw(panels.lead_status_panel(figures))
