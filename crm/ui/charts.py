@@ -33,7 +33,8 @@ _LABELS = alt.Axis(labelLimit=180, labelOverlap=False)
 
 
 def _bars_height(bars: int, legend: bool = False) -> int:
-    return max(150, BAR_HEIGHT * bars + AXES_HEIGHT + (LEGEND_HEIGHT if legend else 0))
+    """Room for every bar at a readable thickness (two at least) besides axis and legend."""
+    return BAR_HEIGHT * max(bars, 2) + AXES_HEIGHT + (LEGEND_HEIGHT if legend else 0)
 
 
 @dataclass(frozen=True)
