@@ -26,15 +26,31 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from crm import contacts, leads, list_export, listing  # noqa: E402
-from crm.demo import load_demo  # noqa: E402
+from crm import contacts, leads, list_export, listing, overview  # noqa: E402
+from crm.access import Entity  # noqa: E402
+from crm.demo import ANCHOR, load_demo  # noqa: E402
 from crm.listing import ListQuery  # noqa: E402
 from crm.store import close_store, open_store  # noqa: E402
 from crm.users import get_user  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {"list_no_search_p95_ms": 100, "list_search_p95_ms": 300, "export_100k_s": 5,
-           "demo_load_s": 120}
+           "demo_load_s": 120, "overview_total_ms": 1000}
+OVERVIEW_FIGURES = {
+    "headline": lambda u, tx, f: overview.headline(u, tx, f),
+    "added per month": lambda u, tx, f: overview.added_per_month(u, tx, f),
+    "conversion per month": lambda u, tx, f: overview.conversion_per_month(u, tx, f),
+    "newsletter by department": lambda u, tx, f: overview.newsletter_by_department(
+        u, tx, Entity.CONTACT, f),
+    "newsletter by manager": lambda u, tx, f: overview.newsletter_by_manager(
+        u, tx, Entity.CONTACT, f),
+    "unsubscribes per month": lambda u, tx, f: overview.unsubscribes_per_month(
+        u, tx, Entity.CONTACT, f),
+    "leads by status": lambda u, tx, f: overview.leads_by_status(u, tx, f),
+    "leads by source": lambda u, tx, f: overview.leads_by_source(u, tx, f),
+    "leads by country": lambda u, tx, f: overview.leads_by_country(u, tx, f),
+    "VIP by department": lambda u, tx, f: overview.vip_by_department(u, tx, f),
+}
 
 
 def timed(action: Callable[[], object], repeat: int) -> dict[str, float]:
@@ -107,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=20, help="runs per list query")
     parser.add_argument("--baseline-repeat", type=int, default=3)
     parser.add_argument("--export-rows", type=int, default=100_000)
+    parser.add_argument("--overview-repeat", type=int, default=7,
+                        help="runs of the overview page's queries")
     args = parser.parse_args(argv)
 
     workdir = tempfile.mkdtemp(prefix="crm-bench-")
@@ -134,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         list_figures[name] = {"engine": fast}
         print(f"list, {name}: p50 {fast['median_ms']} ms, p95 {fast['p95_ms']} ms", flush=True)
     figures["list"] = list_figures
+    figures["overview"] = overview_figures(db, user, args.overview_repeat)
 
     export_query = _query_of_about(db, user, args.export_rows)
     plan = list_export.plan(user, db, leads.LEADS, export_query)
@@ -169,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
         "export_100k_s": round(export_fast["median_ms"] / 1000 * 100_000 / max(plan.rows, 1),
                                2),
         "demo_load_s": figures["demo_load_s"],
+        "overview_total_ms": max(case["total"]["median_ms"]
+                                 for case in figures["overview"].values()),
         "targets": TARGETS,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -177,6 +198,34 @@ def main(argv: list[str] | None = None) -> int:
     print((RESULTS / "latest.md").read_text())
     close_store(url)
     return 0
+
+
+def overview_figures(db, user, repeat: int) -> dict[str, dict]:
+    """Every query of the Overview page (uncached), as the page runs them in one unit of
+    work: the total per view, median of `repeat` runs, and each figure alone. Views of a
+    company manager (every department) and of a sales manager (one department)."""
+    last_year = overview.period_range("last_12_months", ANCHOR.date())
+    views = {
+        "all time": (user, overview.OverviewFilter()),
+        "last 12 months": (user, overview.OverviewFilter(start=last_year[0],
+                                                         end=last_year[1])),
+        "all time, one department (sales manager)": (get_user(db, "sales.manager"),
+                                                     overview.OverviewFilter()),
+    }
+    results = {}
+    for name, (viewer, flt) in views.items():
+        total = timed(lambda v=viewer, f=flt: overview.figures(v, db, f, Entity.CONTACT),
+                      repeat)
+        parts = {}
+        with db.transaction() as tx:
+            for figure, run in OVERVIEW_FIGURES.items():
+                parts[figure] = timed(lambda r=run, v=viewer, f=flt: r(v, tx, f),
+                                      repeat)["median_ms"]
+        results[name] = {"total": total, "figures_median_ms": parts}
+        print(f"overview, {name}: total p50 {total['median_ms']} ms, p95 {total['p95_ms']} ms "
+              f"(slowest figure: {max(parts, key=parts.get)}, {max(parts.values())} ms)",
+              flush=True)
+    return results
 
 
 def _query_of_about(db, user, rows: int) -> ListQuery:
@@ -205,6 +254,8 @@ def _markdown(f: dict) -> str:
         f"- Export: {f['export']['rows']:,} rows in "
         f"{f['export']['engine']['median_ms'] / 1000:.2f} s median, "
         f"{v['export_100k_s']} s per 100,000 rows (target ≤ {TARGETS['export_100k_s']} s)",
+        f"- Overview page, every query (uncached), median: {v['overview_total_ms']} ms "
+        f"(target ≤ {TARGETS['overview_total_ms']} ms)",
         "",
         "| List query | p50 ms | p95 ms | naive pandas p50 ms |",
         "|---|---|---|---|",
@@ -213,6 +264,13 @@ def _markdown(f: dict) -> str:
         naive = row.get("naive_pandas", {}).get("median_ms", "–")
         lines.append(f"| {name} | {row['engine']['median_ms']} | {row['engine']['p95_ms']} | "
                      f"{naive} |")
+    lines += ["", "| Overview page, every query | total p50 ms | total p95 ms | slowest figure |",
+              "|---|---|---|---|"]
+    for name, case in f["overview"].items():
+        parts = case["figures_median_ms"]
+        slowest = max(parts, key=parts.get)
+        lines.append(f"| {name} | {case['total']['median_ms']} | {case['total']['p95_ms']} | "
+                     f"{slowest} ({parts[slowest]} ms) |")
     naive = f["export"]["naive_openpyxl"]
     lines += ["", f"Naive export (pandas to_excel with openpyxl): {naive['per_100k_s']} s per "
               f"100,000 rows (measured on {naive['rows']:,})", ""]

@@ -143,3 +143,51 @@ def may_work_in_department(user: User, department_id: int | None) -> bool:
     if user.role in ALL_DEPARTMENTS:
         return True
     return user.role in OWN_DEPARTMENT and user.department_id == department_id
+
+
+# --------------------------------------------------------------------------- segments
+
+
+class Visibility(StrEnum):
+    """Who sees a saved segment besides its owner."""
+
+    PRIVATE = "private"
+    DEPARTMENT = "department"
+    COMPANY = "company"
+
+
+def segment_visibilities(user: User) -> tuple[Visibility, ...]:
+    """Whom the user may share a segment with: anyone with a department, that department;
+    roles that see every department, the whole company.
+
+    Sharing hands over a definition, never records: each viewer evaluates a segment inside
+    their own scope (see crm.segments), so a wide audience cannot widen anyone's view.
+    """
+    if not can(user, Action.VIEW):
+        return ()
+    choices = [Visibility.PRIVATE]
+    if user.department_id is not None:
+        choices.append(Visibility.DEPARTMENT)
+    if user.role in ALL_DEPARTMENTS:
+        choices.append(Visibility.COMPANY)
+    return tuple(choices)
+
+
+def segment_scope(user: User, alias: str = "") -> Condition:
+    """The segments a user sees: their own, those shared with the whole company, and those
+    shared with the user's department."""
+    prefix = f"{alias}." if alias else ""
+    if not can(user, Action.VIEW):
+        return NOTHING
+    sql = f"({prefix}owner_id = ? OR {prefix}visibility = '{Visibility.COMPANY}'"
+    params: tuple = (user.id,)
+    if user.department_id is not None:
+        sql += (f" OR ({prefix}visibility = '{Visibility.DEPARTMENT}' "
+                f"AND {prefix}department_id = ?)")
+        params += (user.department_id,)
+    return Condition(sql + ")", params)
+
+
+def may_change_segment(user: User, owner_id: int) -> bool:
+    """Renaming, re-sharing and deleting a segment are its owner's alone."""
+    return user.active and user.id == owner_id

@@ -63,6 +63,7 @@ CONTACTS = ListSpec(
                 "EXISTS (SELECT 1 FROM contact_tags x WHERE x.contact_id = c.id AND "
                 f"x.tag_id IN ({', '.join('?' for _ in ids)}))", tuple(ids)),
         ),
+        people.added_filter("c"),
     ),
     default_sort="created_at",
     default_descending=True,

@@ -36,6 +36,7 @@ _rows_per_sheet = XLSX_MAX_ROWS - 1
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+PERCENT_FORMAT = "0.0%"
 CSV_DATE_FORMAT = "%Y-%m-%d"
 CSV_DATETIME_FORMAT = "%Y-%m-%d %H:%M"
 CSV_ENCODING_BOM = b"\xef\xbb\xbf"  # UTF-8 byte order mark: Excel then reads the file as UTF-8
@@ -61,7 +62,7 @@ class ExportColumn:
 
     key: str  # column name in the incoming frames
     header: str  # readable header, e.g. "Date added"
-    kind: str = "text"  # "text" | "date" | "datetime" | "bool" | "int"
+    kind: str = "text"  # "text" | "date" | "datetime" | "bool" | "int" | "percent" (a ratio)
     width: float = 18  # column width in characters
 
     def __post_init__(self) -> None:
@@ -159,6 +160,10 @@ def _whole_number(values: pd.Series) -> pa.Array:
     return pc.cast(numbers, pa.int64(), safe=False)
 
 
+def _ratio(values: pd.Series) -> pa.Array:
+    return pa.array(pd.to_numeric(values, errors="coerce"), type=pa.float64(), from_pandas=True)
+
+
 def _stamps(values: pd.Series) -> pd.Series:
     """Naive timestamps; aware ones keep the wall-clock time of their own time zone."""
     try:
@@ -184,6 +189,7 @@ _ARROW_TYPES: dict[str, pa.DataType] = {
     "datetime": pa.timestamp("us"),
     "bool": pa.large_string(),
     "int": pa.int64(),
+    "percent": pa.float64(),
 }
 _CONVERTERS: dict[str, Callable[[pd.Series], pa.Array]] = {
     "text": _text,
@@ -191,6 +197,7 @@ _CONVERTERS: dict[str, Callable[[pd.Series], pa.Array]] = {
     "datetime": _datetime,
     "bool": _yes_no,
     "int": _whole_number,
+    "percent": _ratio,
 }
 _CSV_DATE_TEXT = {"date": CSV_DATE_FORMAT, "datetime": CSV_DATETIME_FORMAT}
 
@@ -275,6 +282,8 @@ def _number_format(column: ExportColumn) -> xlsx.Format | None:
         return xlsx.Format().set_num_format(DATE_FORMAT)
     if column.kind == "datetime":
         return xlsx.Format().set_num_format(DATETIME_FORMAT)
+    if column.kind == "percent":
+        return xlsx.Format().set_num_format(PERCENT_FORMAT)
     return None
 
 

@@ -22,8 +22,10 @@ from crm.people import (
     PERSON_FIELDS,
     STATUS_RANK,
     Duplicate,
+    added_filter,
     flag_filter,
     person_list_filters,
+    source_filter,
 )
 from crm.users import User
 
@@ -63,6 +65,8 @@ LEADS = ListSpec(
         Filter(key="status", label="Status", value_sql=STATUS_SQL, label_sql=STATUS_LABEL_SQL,
                option_order="label"),
         *person_list_filters("l"),
+        source_filter("l"),
+        added_filter("l"),
     ),
     default_sort="created_at",
     default_descending=True,

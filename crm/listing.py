@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -22,6 +23,8 @@ from crm.users import User
 
 PAGE_SIZES = (25, 50, 100, 250)
 NONE_VALUE = "none"  # the option for "no value" (for instance: no assigned manager)
+RANGE = ".."  # a date range travels as "2026-01-01..2026-03-31" (either end may be open)
+OPTIONS, DATE_RANGE = "options", "date_range"  # how a filter is chosen: Filter.widget
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,8 @@ class Filter:
     option_order: str = "count"  # or "label"
     says_value: bool = False  # the sentence names the value alone ("VIP", "disqualified")
     sentence_label: str = ""  # how the sentence names the filter, when not its label
+    widget: str = OPTIONS  # OPTIONS: values with counts; DATE_RANGE: a from–to date picker
+    words: Callable[[Sequence[str]], str] | None = None  # the sentence, when not "X is Y"
 
     def condition(self, values: Sequence[str]) -> Condition | None:
         wanted = [v for v in values if v != NONE_VALUE]
@@ -95,6 +100,8 @@ class Filter:
                          parts[0].params + parts[1].params)
 
     def sentence(self, values: Sequence[str], labels: dict[str, str]) -> str:
+        if self.words is not None:
+            return self.words(values)
         names = [labels.get(v, v) for v in values]
         if self.says_value:
             return " or ".join(_sentence_case(n) for n in names)
@@ -102,6 +109,69 @@ class Filter:
         if len(names) == 1:
             return f"{label} is {names[0]}"
         return f"{label} is {', '.join(names[:-1])} or {names[-1]}"
+
+
+def parse_date_range(text: str) -> tuple[date | None, date | None]:
+    """"2026-01-01..2026-03-31" into its first and last day (inclusive); one end may be open."""
+    first, separator, last = text.partition(RANGE)
+    if not separator or not (first or last):
+        raise ValueError(f"not a date range: {text!r}")
+    start = date.fromisoformat(first) if first else None
+    end = date.fromisoformat(last) if last else None
+    if start and end and start > end:
+        raise ValueError(f"the range {text!r} ends before it starts")
+    return start, end
+
+
+def date_range_value(start: date | None, end: date | None) -> str:
+    """The URL form of a range of days (inverse of `parse_date_range`)."""
+    return f"{start.isoformat() if start else ''}{RANGE}{end.isoformat() if end else ''}"
+
+
+def date_range_condition(column: str, start: date | None, end: date | None) -> Condition:
+    """Timestamps from the first day's midnight up to (not including) the day after the last:
+    the one definition of "in this period" for lists and charts alike."""
+    parts = []
+    if start is not None:
+        parts.append(Condition(f"{column} >= ?", (datetime.combine(start, time()),)))
+    if end is not None:
+        parts.append(Condition(f"{column} < ?",
+                               (datetime.combine(end + timedelta(days=1), time()),)))
+    if not parts:
+        return Condition("TRUE")
+    return parts[0] if len(parts) == 1 else parts[0] & parts[1]
+
+
+def date_range_words(label: str, values: Sequence[str]) -> str:
+    """"added from 2026-01-01 to 2026-03-31", "added since …", "added until …"."""
+    phrases = []
+    for value in values:
+        try:
+            start, end = parse_date_range(value)
+        except ValueError:
+            continue
+        if start and end:
+            phrases.append(f"{label} on {start}" if start == end
+                           else f"{label} from {start} to {end}")
+        else:
+            phrases.append(f"{label} since {start}" if start else f"{label} until {end}")
+    return " or ".join(phrases) or f"{label} in no valid period"
+
+
+def date_range_filter(key: str, label: str, column: str, words_label: str) -> Filter:
+    """A filter on the day a timestamp falls on, chosen with a date picker (no options)."""
+
+    def match(ranges: list[tuple[date | None, date | None]]) -> Condition:
+        parts = [date_range_condition(column, start, end) for start, end in ranges]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = Condition(f"({combined.sql}) OR ({part.sql})",
+                                 combined.params + part.params)
+        return combined
+
+    return Filter(key=key, label=label, value_sql=column, label_sql=column,
+                  parse=parse_date_range, match=match, widget=DATE_RANGE,
+                  words=lambda values: date_range_words(words_label, values))
 
 
 @dataclass(frozen=True)
@@ -320,6 +390,8 @@ def options(user: User, db: Database | Session, spec: ListSpec, key: str) -> lis
     makes the options of another vanish.
     """
     flt = spec.filter(key)
+    if flt.widget != OPTIONS:
+        return []
     allowed = scope(user, spec.entity, Action.VIEW, alias=spec.alias)
     source = flt.option_from or f"{spec.table} {spec.alias}"
     order = "label" if flt.option_order == "label" else "n DESC, label"
@@ -342,17 +414,26 @@ def options(user: User, db: Database | Session, spec: ListSpec, key: str) -> lis
 def describe(spec: ListSpec, query: ListQuery, total: int,
              labels: dict[str, dict[str, str]] | None = None, user: User | None = None) -> str:
     """"1,234 leads where country is France and VIP is yes, matching “acme”"."""
-    labels = labels or {}
     noun = spec.noun if total == 1 else spec.noun_plural
+    words = definition(spec, query, labels, user)
+    text = f"{total:,} {noun}"
+    if words.startswith("where"):
+        return f"{text} {words}"
+    return f"{text}, {words}" if words else text
+
+
+def definition(spec: ListSpec, query: ListQuery,
+               labels: dict[str, dict[str, str]] | None = None, user: User | None = None) -> str:
+    """What a query asks, without the count: "where country is France, matching “acme”",
+    "matching “acme”", or "" (the whole list). Saved segments show it as their definition."""
+    labels = labels or {}
     parts = []
     allowed = {f.key for f in (spec.filters_for(user) if user else spec.filters)}
     for flt in spec.filters:
         values = query.filters.get(flt.key)
         if values and flt.key in allowed:
             parts.append(flt.sentence(values, labels.get(flt.key, {})))
-    text = f"{total:,} {noun}"
-    if parts:
-        text += " where " + " and ".join(parts)
+    text = "where " + " and ".join(parts) if parts else ""
     if query.search.strip():
-        text += f", matching “{query.search.strip()}”"
+        text += f"{', ' if text else ''}matching “{query.search.strip()}”"
     return text

@@ -20,7 +20,7 @@ from crm.access import (
 from crm.clock import now
 from crm.db import Session
 from crm.editing import EditRejected, Problem
-from crm.listing import Filter
+from crm.listing import Filter, date_range_filter
 from crm.newsletter import LOOKS, NewsletterStatus, status_sql
 from crm.users import User
 
@@ -88,6 +88,19 @@ def person_list_filters(alias: str) -> tuple[Filter, ...]:
                label_sql=STATUS_LABEL.format(expr=status), option_order="label"),
         flag_filter("vip", "VIP", f"{alias}.vip", "VIP", "Not VIP"),
     )
+
+
+def added_filter(alias: str) -> Filter:
+    """Date added, as a range of days: what an overview chart's period opens in the list."""
+    return date_range_filter("added", "Date added", f"{alias}.created_at", "added")
+
+
+def source_filter(alias: str) -> Filter:
+    """Where the person came from (web form, trade show, …): a bar of the overview opens it."""
+    return Filter(key="source", label="Lead source", sentence_label="lead source",
+                  value_sql=f"{alias}.lead_source_id", label_sql="ls.name",
+                  option_joins=f"LEFT JOIN lead_sources ls ON ls.id = {alias}.lead_source_id",
+                  parse=int, nullable=True, none_label="No source", option_order="label")
 
 
 # ----------------------------------------------------------------------- duplicates

@@ -58,13 +58,15 @@ def test_a_sales_manager_lands_on_the_overview_of_their_department(world):
     at = sign_in("sales.east")
     assert not at.exception
     assert [t.value for t in at.title] == ["Overview"]
-    assert metrics(at) == {"Leads": "1", "Open leads": "1", "Contacts": "2", "Companies": "1"}
+    assert metrics(at) == {"Leads": "1", "Open leads": "1", "Contacts": "2", "Companies": "1",
+                           "VIP share of contacts": "0.0%", "VIP share of leads": "0.0%"}
     assert any("East department" in c.value for c in at.caption)
 
 
 def test_a_company_manager_sees_every_department(world):
     at = sign_in("company.manager")
-    assert metrics(at) == {"Leads": "2", "Open leads": "2", "Contacts": "4", "Companies": "2"}
+    assert metrics(at) == {"Leads": "2", "Open leads": "2", "Contacts": "4", "Companies": "2",
+                           "VIP share of contacts": "0.0%", "VIP share of leads": "0.0%"}
 
 
 @pytest.mark.parametrize("username", ["sales.east", "operator.east", "company.manager",

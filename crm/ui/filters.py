@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
 from crm import listing
 from crm.db import Database
-from crm.listing import ListSpec, Option
+from crm.listing import DATE_RANGE, Filter, ListSpec, Option
 from crm.ui.list_state import filter_key, reset_page, state_key
 from crm.users import User
 
@@ -26,6 +28,9 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
     with st.sidebar:
         st.subheader("Filters")
         for flt in spec.filters_for(user):
+            if flt.widget == DATE_RANGE:
+                _date_range(spec, flt)
+                continue
             offered = _options(db, db.url, user, spec.noun, flt.key, spec,
                                st.session_state.get(f"{spec.noun}_grid_version", 0))
             key = filter_key(spec, flt.key)
@@ -55,6 +60,45 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
     return labels
 
 
+def _date_range(spec: ListSpec, flt: Filter) -> None:
+    """A from–to date picker over the filter's one "start..end" value.
+
+    The picker's key carries the value it shows, so a value set elsewhere (the URL, Clear
+    filters) draws a fresh picker instead of writing into a widget's state.
+    """
+    key = filter_key(spec, flt.key)
+    shown = _valid_range(st.session_state.get(key) or [])
+    st.session_state[key] = [shown] if shown else []
+    start, end = listing.parse_date_range(shown) if shown else (None, None)
+    st.date_input(flt.label, value=tuple(d for d in (start, end) if d is not None),
+                  min_value=date(1990, 1, 1), max_value=date(2100, 12, 31),
+                  key=f"{key}_picker_{shown}", on_change=_range_picked,
+                  args=(spec, key, f"{key}_picker_{shown}"), format="YYYY-MM-DD")
+    if shown and (start is None or end is None):
+        st.caption(listing.date_range_words(flt.label, [shown]))
+
+
+def _valid_range(values: list[str]) -> str:
+    for value in values:
+        try:
+            listing.parse_date_range(value)
+        except ValueError:
+            continue
+        return value
+    return ""
+
+
+def _range_picked(spec: ListSpec, key: str, picker: str) -> None:
+    picked = st.session_state.get(picker) or ()
+    if len(picked) == 2:
+        st.session_state[key] = [listing.date_range_value(*picked)]
+    elif not picked:
+        st.session_state[key] = []
+    else:
+        return  # the first day chosen, the last still to come
+    reset_page(spec)
+
+
 def _clear(spec: ListSpec, user: User) -> None:
     for flt in spec.filters_for(user):
         st.session_state[filter_key(spec, flt.key)] = []
@@ -82,3 +126,17 @@ def search_and_sort(spec: ListSpec) -> None:
     )
     right.toggle("Descending", key=state_key(spec, "descending"), on_change=reset_page,
                  args=(spec,))
+
+
+def labels_for(spec: ListSpec, user: User, db: Database,
+               keys: set[str]) -> dict[str, dict[str, str]]:
+    """Names for the values of the filters `keys` (for a segment's definition), from the
+    same cached, scoped options the sidebar offers; a value outside the user's scope keeps
+    its raw form."""
+    labels: dict[str, dict[str, str]] = {}
+    for flt in spec.filters_for(user):
+        if flt.key in keys and flt.widget != DATE_RANGE:
+            offered = _options(db, db.url, user, spec.noun, flt.key, spec,
+                               st.session_state.get(f"{spec.noun}_grid_version", 0))
+            labels[flt.key] = {o.value: o.label for o in offered}
+    return labels

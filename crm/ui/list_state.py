@@ -70,6 +70,16 @@ def current(spec: ListSpec, user: User) -> ListQuery:
 
 
 def write_to_url(spec: ListSpec, query: ListQuery) -> None:
+    params = url_params(spec, query)
+    current_params = {k: v for k, v in st.query_params.to_dict().items() if k != "id"}
+    if current_params != params:
+        keep_id = st.query_params.get("id")
+        st.query_params.from_dict({**params, **({"id": keep_id} if keep_id else {})})
+
+
+def url_params(spec: ListSpec, query: ListQuery) -> dict[str, str]:
+    """The URL query parameters that open `query` on the list page (a link, a segment, a
+    chart's click-through): filter values comma-separated under their filter's key."""
     params: dict[str, str] = {}
     if query.search.strip():
         params["q"] = query.search.strip()
@@ -82,11 +92,9 @@ def write_to_url(spec: ListSpec, query: ListQuery) -> None:
     if query.page_size != 50:
         params["size"] = str(query.page_size)
     for key, values in query.filters.items():
-        params[key] = ",".join(values)
-    current_params = {k: v for k, v in st.query_params.to_dict().items() if k != "id"}
-    if current_params != params:
-        keep_id = st.query_params.get("id")
-        st.query_params.from_dict({**params, **({"id": keep_id} if keep_id else {})})
+        if values:
+            params[key] = ",".join(values)
+    return params
 
 
 def reset_page(spec: ListSpec) -> None:

@@ -43,6 +43,8 @@ def pages_for(user: User) -> dict[str, list[st.Page]]:
                     icon=":material/business:", url_path="companies"),
             st.Page("pages/workspace/requests.py", title="Requests", icon=":material/inbox:",
                     url_path="requests"),
+            st.Page("pages/workspace/segments.py", title="Segments",
+                    icon=":material/bookmarks:", url_path="segments"),
             st.Page("pages/workspace/imports.py", title="Import", icon=":material/upload:",
                     url_path="import"),
             st.Page("pages/workspace/mailings.py", title="Mailings", icon=":material/campaign:",

@@ -9,6 +9,7 @@ from crm.ui.bulk_actions import ExtraAction
 from crm.ui.contact_forms import add_contact_dialog, contact_detail, manage_tags, pick_tags
 from crm.ui.list_page import ListPage, render
 from crm.ui.mailing_start import mass_mailing_action, massmail_button
+from crm.ui.segment_forms import save_as_segment
 from crm.ui.session import current_user, database
 
 
@@ -39,12 +40,14 @@ def tag_action(adding: bool):
 
 
 def buttons(user, db, query, total) -> None:
-    """Tags, and Make massmail for everyone the filters match."""
-    tag_button, massmail, _ = st.columns([1, 1.6, 6])
-    with tag_button:
+    """Tags, Make massmail for everyone the filters match, and Save as segment."""
+    tags_button, massmail, segment_button, _ = st.columns([1, 1.6, 1.6, 3.4])
+    with tags_button:
         manage_tags(user, db)
     with massmail:
         massmail_button(user, Entity.CONTACT, query, total)
+    with segment_button:
+        save_as_segment(user, db, contacts.CONTACTS, query, total)
 
 
 render(

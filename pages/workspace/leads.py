@@ -8,6 +8,7 @@ from crm.ui.conversion_forms import CONVERT_ACTION, conversion_report
 from crm.ui.lead_forms import add_lead_dialog, lead_detail
 from crm.ui.list_page import ListPage, render
 from crm.ui.mailing_start import mass_mailing_action
+from crm.ui.segment_forms import save_as_segment
 from crm.ui.session import current_user, database
 
 
@@ -29,6 +30,14 @@ def column_config(context: dict) -> dict:
     }
 
 
+def buttons(user, db, query, total) -> None:
+    """Save as segment, and the last bulk conversion's report."""
+    segment_button, _ = st.columns([1.6, 6.4])
+    with segment_button:
+        save_as_segment(user, db, leads.LEADS, query, total)
+    conversion_report(user, db, query, total)
+
+
 render(
     ListPage(
         spec=leads.LEADS,
@@ -47,7 +56,7 @@ render(
         detail=lead_detail,
         extra_actions={"convert": CONVERT_ACTION,
                        "mass_mailing": mass_mailing_action(Entity.LEAD)},
-        buttons=conversion_report,
+        buttons=buttons,
     ),
     current_user(),
     database(),

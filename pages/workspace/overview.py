@@ -1,30 +1,49 @@
-"""Overview: what the signed-in user's scope holds."""
+"""Overview: charts of what the signed-in user's scope holds, each opening its list."""
 
 import streamlit as st
 
-from crm.access import sees_all_departments
-from crm.overview import scope_figures
-from crm.ui.newsletter import badge_html
+from crm.access import Entity
+from crm.overview import departments
+from crm.ui import charts
+from crm.ui import overview as panels
 from crm.ui.session import current_user, database
 
 user = current_user()
-figures = scope_figures(user, database())
+db = database()
+flt = panels.sidebar_filter(user, db)
 
 st.title("Overview")
-where = (
-    "all departments" if sees_all_departments(user) else f"the {user.department_name} department"
-)
-st.caption(f"Records you can work with: {where}.")
+st.caption(f"{panels.scope_words(user, flt, departments(user, db))} The sidebar's department "
+           "and period apply to every figure; every chart opens the matching list.")
+entity = st.session_state.get("overview_newsletter_entity") or Entity.CONTACT
+figures = panels.figures(user, db, flt, Entity(entity))
+panels.headline(figures)
 
-cols = st.columns(4)
-cols[0].metric("Leads", f"{figures.leads:,}", help="All leads in your scope")
-cols[1].metric("Open leads", f"{figures.open_leads:,}", help="Not disqualified, not converted")
-cols[2].metric("Contacts", f"{figures.contacts:,}")
-cols[3].metric("Companies", f"{figures.companies:,}")
+st.subheader("Growth")
+left, right = st.columns(2)
+with left:
+    charts.draw(panels.added_panel(figures))
+with right:
+    charts.draw(panels.conversion_panel(figures))
 
-st.subheader("Contacts by newsletter status")
-st.markdown(
-    "<br>".join(badge_html(status, count) for status, count in figures.contact_status.items()),
-    unsafe_allow_html=True,
-)
-st.caption(f"VIP contacts: {figures.vip_contacts:,}")
+st.subheader("Newsletter")
+st.radio("Newsletter status of", [Entity.CONTACT, Entity.LEAD], horizontal=True,
+         key="overview_newsletter_entity",
+         format_func=lambda e: "Contacts" if e == Entity.CONTACT else "Leads")
+left, right = st.columns(2)
+with left:
+    charts.draw(panels.by_department_panel(figures))
+    charts.draw(panels.unsubscribes_panel(figures))
+with right:
+    charts.draw(panels.by_manager_panel(figures))
+
+st.subheader("Lead pipeline")
+left, right = st.columns(2)
+with left:
+    charts.draw(panels.lead_status_panel(figures))
+    charts.draw(panels.lead_source_panel(figures))
+with right:
+    charts.draw(panels.lead_country_panel(figures))
+
+st.subheader("VIP")
+charts.draw(panels.vip_panel(figures))
