@@ -138,6 +138,21 @@ def test_opening_a_segment_shows_its_list_with_its_filters(db, world):
     assert at.query_params["newsletter"] == "not_mailed"
 
 
+def test_a_segment_starts_a_mass_mailing_to_everyone_it_holds_for_the_viewer(db, world):
+    segments.save_segment(world.users["company_manager"], db, Entity.CONTACT, "Red VIPs",
+                          ListQuery(filters={"newsletter": ("not_mailed",), "vip": ("yes",)}),
+                          Visibility.COMPANY)
+    at = open_segments("sales.east")
+    at.button(key="segment_mail").click().run()
+    assert not at.exception
+    selection = at.session_state["mailing_selection"]
+    assert (selection.entity, selection.ids) == (Entity.CONTACT, None)
+    assert selection.query.filters == {"newsletter": ("not_mailed",), "vip": ("yes",)}
+    at.switch_page("pages/workspace/mailings.py").run()  # where the browser goes next
+    assert not at.exception
+    assert [t.value for t in at.title] == ["New mass mailing"]
+
+
 def test_the_owner_renames_a_segment(db, world):
     segments.save_segment(world.users["sales_east"], db, Entity.CONTACT, "Red", RED)
     at = open_segments("sales.east")

@@ -1,5 +1,6 @@
 """Saved segments on screen: "Save as segment" on the Leads and Contacts lists, and the
-Segments page's table, actions (open, export, rename, share, delete) and comparison.
+Segments page's table, actions (open, export, start a mass mailing, rename, share, delete)
+and comparison.
 
 Segment names are user text: they appear in grids, select boxes and download names as
 plain text, and inside messages only through `markdown.literal`.
@@ -14,12 +15,13 @@ import pandas as pd
 import streamlit as st
 
 from crm import listing, segments
-from crm.access import Entity, segment_visibilities
+from crm.access import Action, Entity, can, segment_visibilities
 from crm.db import Database
 from crm.listing import ListQuery, ListSpec
 from crm.segments import VISIBILITY_LABELS, Comparison, Segment, SegmentError
 from crm.ui.filters import labels_for
 from crm.ui.list_links import ListLink, open_list
+from crm.ui.mailing_start import start_mailing
 from crm.ui.markdown import literal
 from crm.users import User
 
@@ -114,17 +116,23 @@ def chosen_segment(found: list[Segment], counts: dict[int, int]) -> Segment | No
 
 
 def segment_actions(user: User, db: Database, segment: Segment) -> None:
-    """Open, export, and (for the owner) rename, share, delete."""
+    """Open, export, mail, and (for the owner) rename, share, delete."""
     left_out = segment.left_out(user)
     if left_out:
         st.caption(f"Left out for you: {', '.join(left_out).lower()} — your lists hold one "
                    "department, so that filter does not apply.")
-    open_, export, rename, share, delete = st.columns(5, vertical_alignment="bottom")
+    open_, export, mail, rename, share, delete = st.columns([1.3, 1, 1.4, 1, 1, 1],
+                                                           vertical_alignment="bottom")
     if open_.button("Open in the list", icon=":material/open_in_new:", type="primary",
                     key="segment_open", width="stretch"):
         open_list(ListLink(segment.entity, dict(segment.filters), segment.search))
     with export.popover("Export", icon=":material/download:", width="stretch"):
         _export(user, db, segment)
+    if can(user, Action.MAIL, segment.entity) and mail.button(
+            "Start mass mailing", icon=":material/campaign:", key="segment_mail",
+            width="stretch", help="A mass mailing to everyone the segment holds for you (the "
+                                  "next screen says who is left out and why)"):
+        start_mailing(segment.entity, segment.query, None)
     if not segment.owned_by(user):
         st.caption(f"Made by {literal(segment.owner_name)}: only they can rename, re-share "
                    "or delete it.")
