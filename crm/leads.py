@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from enum import StrEnum
 from typing import Any
 
 from crm import audit, bulk, editing, people
@@ -29,12 +30,29 @@ from crm.people import (
 )
 from crm.users import User
 
-# Where a lead stands: converted leads are kept read-only as history, beside open and
-# disqualified ones.
-STATUS_SQL = ("CASE WHEN l.converted_at IS NOT NULL THEN 'converted' "
-              "WHEN l.disqualified THEN 'disqualified' ELSE 'open' END")
-STATUS_LABEL_SQL = ("CASE WHEN l.converted_at IS NOT NULL THEN 'Converted' "
-                    "WHEN l.disqualified THEN 'Disqualified' ELSE 'Open' END")
+
+class LeadStatus(StrEnum):
+    """Where a lead stands: converted wins over disqualified (a converted lead is kept
+    read-only as history)."""
+
+    OPEN = "open"
+    DISQUALIFIED = "disqualified"
+    CONVERTED = "converted"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+def _status_case(value: Callable[[LeadStatus], str]) -> str:
+    return (f"CASE WHEN l.converted_at IS NOT NULL THEN '{value(LeadStatus.CONVERTED)}' "
+            f"WHEN l.disqualified THEN '{value(LeadStatus.DISQUALIFIED)}' "
+            f"ELSE '{value(LeadStatus.OPEN)}' END")
+
+
+# The one definition of a lead's status, for the list, its filter, exports and the overview.
+STATUS_SQL = _status_case(lambda s: s.value)
+STATUS_LABEL_SQL = _status_case(lambda s: s.label)
 
 LEADS = ListSpec(
     entity=Entity.LEAD,

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from enum import StrEnum
 
 import pandas as pd
 
 from crm.access import Action, Condition, Entity, scope, sees_all_departments
 from crm.db import Database, Session
+from crm.leads import STATUS_SQL as LEAD_STATUS_SQL
+from crm.leads import LeadStatus
 from crm.listing import date_range_condition, date_range_value
 from crm.newsletter import NewsletterStatus, status_sql
 from crm.users import User
@@ -28,17 +29,6 @@ NO_SOURCE = "No source"
 NO_COUNTRY = "No country"
 
 
-class LeadStatus(StrEnum):
-    """Where a lead stands: converted wins over disqualified (a converted lead is history)."""
-
-    OPEN = "open"
-    DISQUALIFIED = "disqualified"
-    CONVERTED = "converted"
-
-
-LEAD_STATUS_SQL = (f"CASE WHEN l.converted_at IS NOT NULL THEN '{LeadStatus.CONVERTED}' "
-                   f"WHEN l.disqualified THEN '{LeadStatus.DISQUALIFIED}' "
-                   f"ELSE '{LeadStatus.OPEN}' END")
 
 # Imports record their batch as the source ("import:17"): one category, not one per batch.
 UNSUBSCRIBE_SOURCE_SQL = ("CASE WHEN e.source LIKE 'import:%' THEN 'import' "

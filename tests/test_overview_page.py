@@ -165,7 +165,7 @@ def test_a_red_bar_of_a_manager_opens_their_red_contacts(db, world):
     assert target.page == "pages/workspace/contacts.py"
 
 
-def test_department_source_country_and_vip_bars_open_lists_with_their_counts(db, world):
+def test_department_source_country_status_and_vip_bars_open_lists_with_their_counts(db, world):
     manager = world.users["company_manager"]
     flt = OverviewFilter(start=date(2026, 2, 1), end=date(2026, 3, 31))
     figures = overview.figures(manager, db, flt)
@@ -179,6 +179,9 @@ def test_department_source_country_and_vip_bars_open_lists_with_their_counts(db,
     country = panels.lead_country_panel(figures)
     for value, leads in bars(country.sheet, "value", "leads"):
         assert count_of(manager, db, country.click({"value": value})) == leads
+    status = panels.lead_status_panel(figures)
+    for value, leads in bars(status.sheet, "value", "leads"):
+        assert count_of(manager, db, status.click({"value": value})) == leads
     vip = panels.vip_panel(figures)
     for value, entity, people_vip in bars(vip.sheet, "value", "entity", "vip"):
         assert count_of(manager, db, vip.click({"value": value, "entity": entity})) == (

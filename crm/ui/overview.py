@@ -16,6 +16,7 @@ from crm.access import Entity, sees_all_departments
 from crm.clock import now
 from crm.db import Database
 from crm.export import ExportColumn
+from crm.leads import LeadStatus
 from crm.listing import NONE_VALUE, date_range_value
 from crm.newsletter import LOOKS, NewsletterStatus
 from crm.overview import Figures, OverviewFilter
@@ -28,8 +29,6 @@ NOUNS = {Entity.LEAD: ("lead", "leads"), Entity.CONTACT: ("contact", "contacts")
 SERIES = {Entity.LEAD.value: "Leads", Entity.CONTACT.value: "Contacts"}
 TOP_MANAGERS = 20
 TOP_COUNTRIES = 15
-LEAD_STATUS_LABELS = {overview.LeadStatus.OPEN: "Open", overview.LeadStatus.DISQUALIFIED:
-                      "Disqualified", overview.LeadStatus.CONVERTED: "Converted"}
 
 
 # ----------------------------------------------------------------------- sidebar
@@ -273,17 +272,19 @@ def unsubscribes_panel(figs: Figures) -> Panel:
 def lead_status_panel(figs: Figures) -> Panel:
     flt = figs.filter
     frame = figs.lead_status.assign(
-        label=figs.lead_status["status"].map(lambda s: LEAD_STATUS_LABELS[s]),
+        label=figs.lead_status["status"].map(lambda s: LeadStatus(s).label),
         value=figs.lead_status["status"])
     return Panel(
         key="overview_lead_status", title="Leads by status",
         caption="Leads added in the period: open, disqualified, or converted into a contact "
-                "(a converted lead counts as converted even if it was disqualified).",
-        chart=charts.ranked_bars(frame, "label", "leads", "Leads", clickable=False)
+                "(a converted lead counts as converted even if it was disqualified). Click a "
+                "bar for those leads.",
+        chart=charts.ranked_bars(frame, "label", "leads", "Leads")
         if frame["leads"].sum() else None,
         sheet=frame, columns=(ExportColumn("label", "Status", width=16),
                               ExportColumn("leads", "Leads", "int", 10)),
         links=((_base(Entity.LEAD, flt), "Open in the lead list"),),
+        click=lambda p: _base(Entity.LEAD, flt).narrowed(status=p["value"]),
     )
 
 
