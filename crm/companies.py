@@ -14,7 +14,6 @@ from crm.access import (
     may_work_in_department,
     owns_what_they_add,
     scope,
-    sees_all_departments,
 )
 from crm.clock import now
 from crm.db import Database, Session
@@ -22,6 +21,7 @@ from crm.editing import EditRejected, FieldRules, Problem, RowEdit
 from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListSpec
 from crm.names import company_name_key
+from crm.record_filters import country_filter, department_filter, manager_filter
 from crm.users import User
 
 INDUSTRY_NAMES = ("(SELECT string_agg(i.name, ', ' ORDER BY i.name) FROM company_industries ci "
@@ -79,17 +79,11 @@ COMPANIES = ListSpec(
         Column("created_at", "Date added", "co.created_at"),
     ),
     filters=(
-        Filter(key="department", label="Department", value_sql="co.department_id",
-               label_sql="dp.name", option_joins="JOIN departments dp ON dp.id = co.department_id",
-               parse=int, shown=sees_all_departments, option_order="label"),
-        Filter(key="manager", label="Assigned manager", value_sql="co.owner_id",
-               label_sql="ow.full_name", option_joins="LEFT JOIN users ow ON ow.id = co.owner_id",
-               parse=int, nullable=True, none_label="Unassigned", option_order="label"),
+        department_filter("co"),
+        manager_filter("co"),
         industry_filter("co.id", "co", "companies"),
         company_type_filter("co.id", "co", "companies"),
-        Filter(key="country", label="Country", value_sql="co.country_code", label_sql="cn.name",
-               option_joins="LEFT JOIN countries cn ON cn.code = co.country_code",
-               nullable=True, none_label="No country"),
+        country_filter("co"),
     ),
     default_sort="name",
     default_descending=False,

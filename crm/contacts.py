@@ -15,6 +15,7 @@ from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListQuery, ListSpec
 from crm.newsletter import status_sql
 from crm.people import PERSON_CHECKERS, PERSON_FIELDS, STATUS_RANK, Duplicate
+from crm.record_filters import added_filter
 from crm.users import User
 
 _DEPARTMENT, _MANAGER, _COUNTRY, _NEWSLETTER, _VIP = people.person_list_filters("c")
@@ -63,7 +64,7 @@ CONTACTS = ListSpec(
                 "EXISTS (SELECT 1 FROM contact_tags x WHERE x.contact_id = c.id AND "
                 f"x.tag_id IN ({', '.join('?' for _ in ids)}))", tuple(ids)),
         ),
-        people.added_filter("c"),
+        added_filter("c"),
     ),
     default_sort="created_at",
     default_descending=True,

@@ -23,11 +23,10 @@ from crm.people import (
     PERSON_FIELDS,
     STATUS_RANK,
     Duplicate,
-    added_filter,
     flag_filter,
     person_list_filters,
-    source_filter,
 )
+from crm.record_filters import added_filter, source_filter
 from crm.users import User
 
 

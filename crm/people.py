@@ -15,13 +15,13 @@ from crm.access import (
     may_work_in_department,
     owns_what_they_add,
     scope,
-    sees_all_departments,
 )
 from crm.clock import now
 from crm.db import Session
 from crm.editing import EditRejected, Problem
-from crm.listing import Filter, date_range_filter
+from crm.listing import Filter
 from crm.newsletter import LOOKS, NewsletterStatus, status_sql
+from crm.record_filters import country_filter, department_filter, manager_filter
 from crm.users import User
 
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
@@ -72,35 +72,13 @@ def person_list_filters(alias: str) -> tuple[Filter, ...]:
     """Filters that leads and contacts share (department, manager, country, newsletter, VIP)."""
     status = status_sql(alias)
     return (
-        Filter(key="department", label="Department", value_sql=f"{alias}.department_id",
-               label_sql="dp.name",
-               option_joins=f"JOIN departments dp ON dp.id = {alias}.department_id",
-               parse=int, shown=sees_all_departments, option_order="label"),
-        Filter(key="manager", label="Assigned manager", value_sql=f"{alias}.owner_id",
-               label_sql="ow.full_name",
-               option_joins=f"LEFT JOIN users ow ON ow.id = {alias}.owner_id",
-               parse=int, nullable=True, none_label="Unassigned", option_order="label"),
-        Filter(key="country", label="Country", value_sql=f"{alias}.country_code",
-               label_sql="cn.name",
-               option_joins=f"LEFT JOIN countries cn ON cn.code = {alias}.country_code",
-               nullable=True, none_label="No country"),
+        department_filter(alias),
+        manager_filter(alias),
+        country_filter(alias),
         Filter(key="newsletter", label="Newsletter", value_sql=status,
                label_sql=STATUS_LABEL.format(expr=status), option_order="label"),
         flag_filter("vip", "VIP", f"{alias}.vip", "VIP", "Not VIP"),
     )
-
-
-def added_filter(alias: str) -> Filter:
-    """Date added, as a range of days: what an overview chart's period opens in the list."""
-    return date_range_filter("added", "Date added", f"{alias}.created_at", "added")
-
-
-def source_filter(alias: str) -> Filter:
-    """Where the person came from (web form, trade show, …): a bar of the overview opens it."""
-    return Filter(key="source", label="Lead source", sentence_label="lead source",
-                  value_sql=f"{alias}.lead_source_id", label_sql="ls.name",
-                  option_joins=f"LEFT JOIN lead_sources ls ON ls.id = {alias}.lead_source_id",
-                  parse=int, nullable=True, none_label="No source", option_order="label")
 
 
 # ----------------------------------------------------------------------- duplicates

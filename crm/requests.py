@@ -30,7 +30,6 @@ from crm.access import (
     may_work_in_department,
     owns_what_they_add,
     scope,
-    sees_all_departments,
 )
 from crm.bulk import target_condition
 from crm.clock import now
@@ -48,6 +47,7 @@ from crm.matching import (
     website_domain_sql,
 )
 from crm.names import company_name_key
+from crm.record_filters import country_filter, department_filter, manager_filter, source_filter
 from crm.users import User
 
 CHANNELS = {"form": "Web form", "manual": "Entered by hand", "import": "Imported"}
@@ -147,22 +147,12 @@ REQUESTS = ListSpec(
     filters=(
         Filter(key="status", label="Status", value_sql="r.status",
                label_sql=_label_case("r.status", STATUSES), option_order="label"),
-        Filter(key="department", label="Department", value_sql="r.department_id",
-               label_sql="dp.name", option_joins="JOIN departments dp ON dp.id = r.department_id",
-               parse=int, shown=sees_all_departments,
-               option_order="label"),
-        Filter(key="manager", label="Assigned manager", value_sql="r.owner_id",
-               label_sql="ow.full_name", option_joins="LEFT JOIN users ow ON ow.id = r.owner_id",
-               parse=int, nullable=True, none_label="Unassigned", option_order="label"),
+        department_filter("r"),
+        manager_filter("r"),
         Filter(key="channel", label="Channel", value_sql="r.channel",
                label_sql=_label_case("r.channel", CHANNELS), option_order="label"),
-        Filter(key="source", label="Lead source", value_sql="r.lead_source_id",
-               label_sql="ls.name",
-               option_joins="LEFT JOIN lead_sources ls ON ls.id = r.lead_source_id",
-               parse=int, nullable=True, none_label="No source", option_order="label"),
-        Filter(key="country", label="Country", value_sql="r.country_code", label_sql="cn.name",
-               option_joins="LEFT JOIN countries cn ON cn.code = r.country_code",
-               nullable=True, none_label="No country"),
+        source_filter("r"),
+        country_filter("r"),
     ),
     default_sort="created_at",
     default_descending=True,
