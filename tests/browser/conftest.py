@@ -7,6 +7,7 @@ Debian's Chromium driven by Playwright (no browser download). Tests wait on the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -93,7 +94,15 @@ def page(browser) -> Iterator[object]:
 
 
 def wait_idle(page) -> None:
-    """Wait until Streamlit has finished running the script for the last interaction."""
+    """Wait until Streamlit has finished running the script for the last interaction.
+
+    The quiet network in between lets a run that was just asked for begin; it is not what
+    decides (the script state is): a page whose charts or components keep fetching on a
+    loaded machine may never be quiet for long, and must not fail the test for that.
+    """
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.wait_for_selector(IDLE, state="attached")
-    page.wait_for_load_state("networkidle")
+    with contextlib.suppress(PlaywrightTimeout):
+        page.wait_for_load_state("networkidle", timeout=5_000)
     page.wait_for_selector(IDLE, state="attached")
