@@ -26,6 +26,15 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 IDLE = "[data-testid=stApp][data-test-script-state=notRunning]"
+TIMEOUT_MS = 30_000  # a loaded 2-core machine can take seconds for one rerun
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expectations() -> None:
+    """`expect(...)` waits as long as locators do (its own default is 5 s)."""
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _free_port() -> int:
@@ -87,7 +96,7 @@ def browser() -> Iterator[object]:
 def page(browser) -> Iterator[object]:
     context = browser.new_context(viewport={"width": 1400, "height": 900},
                                   accept_downloads=True)
-    context.set_default_timeout(30_000)
+    context.set_default_timeout(TIMEOUT_MS)
     tab = context.new_page()
     yield tab
     context.close()
