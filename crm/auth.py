@@ -78,3 +78,23 @@ def active_user(db: Database, username: str | None) -> User | None:
         return None
     user = get_user(db, username)
     return user if user is not None and user.active else None
+
+
+def revoke_session(db: Database, username: str, expires: float) -> None:
+    """Record a signed-out session's cookie (username and expiry identify it) as void.
+
+    Cookies outlive nothing: entries whose cookie has expired anyway are dropped here.
+    """
+    key = repr(float(expires))
+    with db.transaction() as tx:
+        tx.execute("DELETE FROM revoked_sessions WHERE revoked_at < ?",
+                   (now() - timedelta(days=31),))
+        tx.execute("DELETE FROM revoked_sessions WHERE username = ? AND expires = ?",
+                   (username, key))
+        tx.execute("INSERT INTO revoked_sessions (username, expires, revoked_at) "
+                   "VALUES (?, ?, ?)", (username, key, now()))
+
+
+def session_revoked(db: Database, username: str, expires: float) -> bool:
+    return bool(db.scalar("SELECT count(*) FROM revoked_sessions WHERE username = ? AND "
+                          "expires = ?", (username, repr(float(expires)))))

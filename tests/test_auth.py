@@ -116,3 +116,11 @@ def _age_attempts(db, minutes: int) -> None:
     for row in rows:
         db.execute("UPDATE sign_in_attempts SET attempted_at = ? WHERE id = ?",
                    (row["attempted_at"] - timedelta(minutes=minutes), row["id"]))
+
+
+def test_a_revoked_session_is_known_by_its_username_and_expiry(db, alice):
+    auth.revoke_session(db, "alice", 1_800_000_000.25)
+    auth.revoke_session(db, "alice", 1_800_000_000.25)  # signing out twice is harmless
+    assert auth.session_revoked(db, "alice", 1_800_000_000.25)
+    assert not auth.session_revoked(db, "alice", 1_800_003_600.25)  # another sign-in
+    assert not auth.session_revoked(db, "bob", 1_800_000_000.25)

@@ -20,6 +20,7 @@ from crm.users import User
 
 COOKIE_NAME = "crm_session"
 _USER_KEY = "crm_user"
+_EXPIRES_KEY = "crm_cookie_expires"  # the expiry in this session's cookie: its identity
 
 
 def database() -> Database:
@@ -55,13 +56,24 @@ def signed_in_user() -> User | None:
     db = database()
     authenticator = _authenticator(db)
     if st.session_state.pop("_sign_out_requested", False):
+        _revoke_this_session(db)
         _forget(authenticator)
+    was_signed_in = bool(st.session_state.get("authentication_status"))
     try:
         authenticator.login(location="unrendered")  # restores a session from a valid cookie
     except LoginError:
         _forget(authenticator)
     username = st.session_state.get("username") if st.session_state.get(
         "authentication_status") else None
+    if username and not was_signed_in:
+        # Restored from the cookie: not if that session signed out (the browser may have
+        # kept the cookie when a reload outran its deletion).
+        expires = _cookie_expiry(username)
+        if expires is None or auth.session_revoked(db, username, expires):
+            _forget(authenticator)
+            username = None
+        else:
+            st.session_state[_EXPIRES_KEY] = expires
     user = auth.active_user(db, username)
     if username and user is None:
         _forget(authenticator)
@@ -106,6 +118,32 @@ def _remember(authenticator: stauth.Authenticate, user: User) -> None:
         "email": user.email, "roles": [user.role.value], "logout": False, _USER_KEY: user,
     })
     authenticator.cookie_controller.set_cookie()
+    st.session_state[_EXPIRES_KEY] = authenticator.cookie_controller.cookie_model.exp_date
+
+
+def _cookie_expiry(username: str) -> float | None:
+    """The expiry in the sign-in cookie the browser sent, which identifies its session."""
+    import jwt
+
+    raw = st.context.cookies.get(COOKIE_NAME)
+    if not raw:
+        return None
+    try:
+        token = jwt.decode(raw, config.secret("cookie_key", generate=True),
+                           algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return None
+    if token.get("username") != username or not isinstance(token.get("exp_date"),
+                                                             int | float):
+        return None
+    return float(token["exp_date"])
+
+
+def _revoke_this_session(db: Database) -> None:
+    username, expires = st.session_state.get("username"), st.session_state.get(_EXPIRES_KEY)
+    if username and expires is not None:
+        auth.revoke_session(db, username, expires)
+    st.session_state.pop(_EXPIRES_KEY, None)
 
 
 def _forget(authenticator: stauth.Authenticate) -> None:

@@ -54,6 +54,22 @@ def test_the_cookie_keeps_the_session_across_a_reload_until_sign_out(page, serve
     assert page.get_by_role("heading", name="Overview").count() == 0
 
 
+def test_a_signed_out_sessions_cookie_no_longer_signs_in(page, server):
+    """Even if the browser kept the cookie (its deletion is done by a browser component that a
+    quick reload can outrun), the server refuses the session that signed out."""
+    sign_in(page, server, "sales.east")
+    page.wait_for_function("document.cookie.includes('crm_session=')")
+    kept = next(c for c in page.context.cookies() if c["name"] == "crm_session")
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("textbox", name="Username")).to_have_count(1)
+    wait_idle(page)
+    page.context.add_cookies([kept])  # as if the deletion had never reached the browser
+    page.reload()
+    expect(page.get_by_role("textbox", name="Username")).to_have_count(1)
+    wait_idle(page)
+    assert page.get_by_role("heading", name="Overview").count() == 0
+
+
 def test_a_sales_manager_cannot_reach_the_admin_page(page, server):
     sign_in(page, server, "sales.east")
     page.goto(f"{server.url}/admin")
