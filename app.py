@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm.ui.navigation import pages_for, public_page
+from crm.ui.navigation import pages_for, public_page, sign_in_pages
 from crm.ui.session import sign_out_button, signed_in_user
 
 st.set_page_config(page_title="Leads & Contacts", page_icon=":material/contacts:", layout="wide")
@@ -13,7 +13,8 @@ if public is not None:  # a page for anyone (an unsubscribe link): no sign-in in
     st.stop()
 
 user = signed_in_user()
-if user is None:
+if user is None:  # the sign-in form is drawn; the address asked for is kept for after it
+    st.navigation(sign_in_pages(), position="hidden").run()
     st.stop()
 
 page = st.navigation(pages_for(user))

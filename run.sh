@@ -17,4 +17,4 @@ fi
 echo
 echo "Leads & Contacts is starting at http://localhost:${port}"
 .venv/bin/python -m crm init
-exec .venv/bin/python -m streamlit run app.py --server.port "$port" --server.headless true
+exec .venv/bin/python -m crm.ui.serve --server.port "$port" --server.headless true

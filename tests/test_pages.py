@@ -46,6 +46,14 @@ def test_a_visitor_sees_only_the_sign_in_form(world):
     assert not at.metric
 
 
+def test_a_visitor_reaches_no_page_script_before_sign_in(world):
+    """Every address answers with the sign-in form; no page script is registered."""
+    at = open_app()
+    for script in ("pages/workspace/leads.py", "pages/workspace/overview.py", ADMIN_PAGE):
+        with pytest.raises(ValueError, match="Could not find a navigation page"):
+            at.switch_page(script)
+
+
 def test_a_wrong_password_is_refused_without_saying_whether_the_user_exists(world):
     wrong = sign_in("sales.east", "wrong password")
     unknown = sign_in("nobody.here", "wrong password")

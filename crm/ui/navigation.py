@@ -4,9 +4,15 @@ Public pages (an unsubscribe link, the request form) need no sign-in. They are a
 by `?view=NAME` on the app's root URL, so app.py can run them before any sign-in logic: a
 link in an email must work for someone who has never signed in, and also for a signed-in
 user, without the sign-in form in the way.
+
+Before sign-in every page's address is registered, but each one only shows the sign-in form:
+a bookmarked or shared link (`/leads?country=FR`) keeps its path and query string through
+the sign-in and then opens that page, if the user's role has it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -21,6 +27,34 @@ PUBLIC_PAGES: dict[str, tuple[str, str]] = {
 }
 
 
+@dataclass(frozen=True)
+class PageSpec:
+    script: str
+    title: str
+    icon: str
+    url_path: str
+
+
+WORKSPACE = "Workspace"
+ADMINISTRATION = "Administration"
+SECTIONS: dict[str, tuple[PageSpec, ...]] = {
+    WORKSPACE: (  # the first page is the default one, the first page after sign-in
+        PageSpec("pages/workspace/overview.py", "Overview", ":material/dashboard:", "overview"),
+        PageSpec("pages/workspace/leads.py", "Leads", ":material/person_search:", "leads"),
+        PageSpec("pages/workspace/contacts.py", "Contacts", ":material/contacts:", "contacts"),
+        PageSpec("pages/workspace/companies.py", "Companies", ":material/business:",
+                 "companies"),
+        PageSpec("pages/workspace/requests.py", "Requests", ":material/inbox:", "requests"),
+        PageSpec("pages/workspace/segments.py", "Segments", ":material/bookmarks:", "segments"),
+        PageSpec("pages/workspace/imports.py", "Import", ":material/upload:", "import"),
+        PageSpec("pages/workspace/mailings.py", "Mailings", ":material/campaign:", "mailings"),
+    ),
+    ADMINISTRATION: (
+        PageSpec("pages/admin/users.py", "Users & departments", ":material/group:", "admin"),
+    ),
+}
+
+
 def public_page() -> st.Page | None:
     """The public page the URL asks for (`?view=NAME`), or None."""
     found = PUBLIC_PAGES.get(st.query_params.get("view", ""))
@@ -30,30 +64,28 @@ def public_page() -> st.Page | None:
     return st.Page(path, title=title, default=True)
 
 
+def sections_for(user: User) -> dict[str, tuple[PageSpec, ...]]:
+    """The sections and pages this user's role may use."""
+    allowed = {WORKSPACE: True, ADMINISTRATION: can_manage_users(user)}
+    return {name: specs for name, specs in SECTIONS.items() if allowed[name]}
+
+
 def pages_for(user: User) -> dict[str, list[st.Page]]:
-    sections: dict[str, list[st.Page]] = {
-        "Workspace": [
-            st.Page("pages/workspace/overview.py", title="Overview", icon=":material/dashboard:",
-                    url_path="overview", default=True),
-            st.Page("pages/workspace/leads.py", title="Leads", icon=":material/person_search:",
-                    url_path="leads"),
-            st.Page("pages/workspace/contacts.py", title="Contacts", icon=":material/contacts:",
-                    url_path="contacts"),
-            st.Page("pages/workspace/companies.py", title="Companies",
-                    icon=":material/business:", url_path="companies"),
-            st.Page("pages/workspace/requests.py", title="Requests", icon=":material/inbox:",
-                    url_path="requests"),
-            st.Page("pages/workspace/segments.py", title="Segments",
-                    icon=":material/bookmarks:", url_path="segments"),
-            st.Page("pages/workspace/imports.py", title="Import", icon=":material/upload:",
-                    url_path="import"),
-            st.Page("pages/workspace/mailings.py", title="Mailings", icon=":material/campaign:",
-                    url_path="mailings"),
-        ],
+    return {
+        name: [st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+                       default=(name, index) == (WORKSPACE, 0))
+               for index, spec in enumerate(specs)]
+        for name, specs in sections_for(user).items()
     }
-    if can_manage_users(user):
-        sections["Administration"] = [
-            st.Page("pages/admin/users.py", title="Users & departments", icon=":material/group:",
-                    url_path="admin"),
-        ]
-    return sections
+
+
+def _sign_in_only() -> None:
+    """What every address shows before sign-in: the form app.py has drawn already."""
+
+
+def sign_in_pages() -> list[st.Page]:
+    """Every page's address, none of its content: the sign-in form for all of them."""
+    pages = [st.Page(_sign_in_only, title="Sign in", url_path="sign-in", default=True)]
+    pages += [st.Page(_sign_in_only, title="Sign in", url_path=spec.url_path)
+              for specs in SECTIONS.values() for spec in specs]
+    return pages

@@ -1,8 +1,8 @@
 """End-to-end fixtures: the real app server and a real headless Chromium.
 
-The server runs `streamlit run app.py` against a database the test prepared; the browser is
-Debian's Chromium driven by Playwright (no browser download). Tests wait on the app's state
-(`data-test-script-state`), never on sleeps.
+The server runs `python -m crm.ui.serve` (`streamlit run app.py`, as run.sh starts it) against
+a database the test prepared; the browser is Debian's Chromium driven by Playwright (no browser
+download). Tests wait on the app's state (`data-test-script-state`), never on sleeps.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ class AppServer:
         env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_COOKIE_KEY": "e" * 48,
                "PYTHONPATH": str(ROOT)}
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port",
+            [sys.executable, "-m", "crm.ui.serve", "--server.port",
              str(self.port), "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=env, stdout=self.log.open("w"), stderr=subprocess.STDOUT,

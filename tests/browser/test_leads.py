@@ -183,3 +183,19 @@ def test_coming_back_to_leads_starts_from_the_default_view(page, server):
     expect(page.get_by_role("combobox", name="Sort by")).to_have_value("Date added")
     expect(page.get_by_role("switch", name="Descending")).to_be_checked()
     expect(page.get_by_role("combobox", name="Rows per page")).to_have_value("50")
+
+
+def test_a_shared_link_to_a_filtered_list_opens_it_after_sign_in(page, server):
+    """A colleague's bookmark, opened signed out on a server that has just started: the
+    sign-in form, no "Page not found", and after sign-in that very view."""
+    page.goto(f"{server.url}/leads?q=greta&sort=name&dir=asc&country=DE")
+    page.get_by_role("textbox", name="Username").wait_for()
+    wait_idle(page)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    page.get_by_role("textbox", name="Username").fill("sales.east")
+    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Leads").wait_for()
+    sentence(page, "3 leads where country is Germany, matching “greta”")
+    expect(gretas(page)).to_have_text(["Greta Ahrens", "Greta Brandt", "Greta Fischer"])
+    assert page.url.endswith("/leads?q=greta&sort=name&dir=asc&country=DE")
