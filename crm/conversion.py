@@ -185,13 +185,22 @@ def convert_lead(user: User, db: Database, lead_id: int, *, version: int | None 
     saw: a lead changed since is refused rather than converted with data nobody reviewed.
     """
     with db.transaction() as tx:
-        return _convert(tx, user, lead_id, version, company, contact)
+        return convert_lead_in(tx, user, lead_id, version=version, company=company,
+                               contact=contact)
 
 
-def _convert(tx: Session, user: User, lead_id: int, version: int | None,
-             company: int | str, contact: int | str) -> Conversion:
+def convert_lead_in(tx: Session, user: User, lead_id: int, *, version: int | None = None,
+                    company: int | str = NEW, contact: int | str = NEW,
+                    plan: ConversionPlan | None = None) -> Conversion:
+    """`convert_lead` inside the caller's transaction (the demo loader's unit of work).
+
+    `plan` may be one that `plan_conversion` made in this same transaction (it is used only
+    while the lead still has the version it was made for), to spare planning it again.
+    """
     lead = _lead(user, tx, lead_id)
-    problems = _plan(user, tx, lead).problems(company, contact)
+    if plan is None or (plan.lead_id, plan.version) != (lead_id, lead["row_version"]):
+        plan = _plan(user, tx, lead)
+    problems = plan.problems(company, contact)
     if problems:
         raise EditRejected([Problem(lead_id, "", p) for p in problems])
     stamp = now()

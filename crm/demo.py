@@ -35,6 +35,7 @@ import pyarrow.compute as pc
 from crm import search, settings
 from crm.access import Entity
 from crm.db import Database, Session
+from crm.demo_conversions import add_demo_conversions
 from crm.demo_requests import add_demo_requests
 from crm.names import ascii_fold, company_name_key
 from crm.users import USERNAME_PATTERN, Role, hash_password
@@ -76,6 +77,7 @@ class DemoSummary:
     mailings: int
     mailing_recipients: int
     subscription_events: int
+    converted_leads: int
     seconds: float
 
     def describe(self) -> str:
@@ -84,7 +86,8 @@ class DemoSummary:
             f"{self.companies:,} companies in {self.departments} departments, "
             f"{self.users} users, {self.mailings} mailings "
             f"({self.mailing_recipients:,} recipients, "
-            f"{self.subscription_events:,} subscription events) in {self.seconds:.1f} s."
+            f"{self.subscription_events:,} subscription events), "
+            f"{self.converted_leads:,} leads converted, in {self.seconds:.1f} s."
         )
 
 
@@ -487,6 +490,11 @@ def load_demo(
     with db.transaction() as tx:
         _require_empty(tx)
         counts = builder.load(tx, contacts=contacts, leads=leads, password_hash=password_hash)
+        say("Converting some leads into customers…")
+        counts["converted_leads"] = add_demo_conversions(
+            tx, leads=leads, seed=seed, until=ANCHOR)
+        for table in ("mailing_recipients", "subscription_events"):  # with the carried history
+            counts[table] = tx.scalar(f"SELECT count(*) FROM {table}")
         say("Adding commercial requests…")
         add_demo_requests(tx)
         say("Indexing for keyword search…")
