@@ -125,7 +125,8 @@ def test_newsletter_statuses_and_history_agree(db, table, entity):
     # Everyone who opted in has a 'subscribed' event; every unsubscription has its event.
     assert db.scalar(
         f"SELECT count(*) FROM {table} p WHERE {born_here} AND (p.newsletter_opt_in OR "
-        "p.unsubscribed_at IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM subscription_events e WHERE e.entity = ? "
+        "p.unsubscribed_at IS NOT NULL) AND NOT EXISTS (SELECT 1 FROM subscription_events e "
+        "WHERE e.entity = ? "
         "AND e.entity_id = p.id AND e.event = 'subscribed' AND e.occurred_at = p.created_at)",
         (entity,)) == 0
     assert db.scalar(
