@@ -95,7 +95,7 @@ def import_file_child(db_url: str, path: str, username: str) -> int:
     data = Path(path).read_bytes()
     times, result = run_import(user, db, data)
     if result.batch_id is not None:
-        importing.undo_batch(user, db, result.batch_id, force=True)
+        importing.undo_batch(user, db, result.batch_id, keep_changed=True)
     print(json.dumps({"times": times, "counts": result.counts()}))
     return 0
 
@@ -211,7 +211,7 @@ def main() -> int:
         runs.append(times)
         print(f"run {n + 1}: " + ", ".join(f"{k} {v:.2f} s" for k, v in times.items())
               + f" ({result.counts()})", flush=True)
-        importing.undo_batch(user, db, result.batch_id, force=True)
+        importing.undo_batch(user, db, result.batch_id, keep_changed=True)
     median = {k: round(statistics.median(r[k] for r in runs), 3) for k in runs[0]}
     per_row = naive_import(user, db, data, args.baseline_rows)
     baseline = round(per_row * args.rows, 1)

@@ -8,9 +8,9 @@ but this module is the guarantee.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
 
+from crm.db import Condition
 from crm.users import Role, User
 
 
@@ -33,17 +33,6 @@ class Action(StrEnum):
 
 ALL_DEPARTMENTS = frozenset({Role.COMPANY_MANAGER, Role.SUPER_OPERATOR, Role.ADMIN})
 OWN_DEPARTMENT = frozenset({Role.SALES_MANAGER, Role.OPERATOR})
-
-
-@dataclass(frozen=True)
-class Condition:
-    """A SQL boolean expression and its bound parameters."""
-
-    sql: str
-    params: tuple = ()
-
-    def __and__(self, other: Condition) -> Condition:
-        return Condition(f"({self.sql}) AND ({other.sql})", self.params + other.params)
 
 
 NOTHING = Condition("FALSE")

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
     from crm.users import User
 
 
-def _text(value: Any) -> str | None:
+def text(value: Any) -> str | None:
+    """A value as the audit log keeps it."""
     return None if value is None else str(value)
 
 
@@ -32,7 +33,7 @@ def record(
     fields = list(dict.fromkeys([*old, *new]))
     stamp = now()
     actor_id = actor.id if actor is not None else None
-    rows = [(f, _text(old.get(f)), _text(new.get(f))) for f in fields] or [("", None, None)]
+    rows = [(f, text(old.get(f)), text(new.get(f))) for f in fields] or [("", None, None)]
     values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
     params = [value for field, old_value, new_value in rows
               for value in (stamp, actor_id, entity, entity_id, action, field, old_value,

@@ -6,14 +6,14 @@ on 800,000 matching contacts costs two statements, not 800,000.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from crm.access import Action, Condition
-from crm.clock import now
 from crm.db import Database
 from crm.listing import ListQuery, ListSpec, id_condition, where
 from crm.users import User
+from crm.writer import Writer
 
 FLAGS = frozenset({"vip"})
 
@@ -45,19 +45,25 @@ def target_condition(user: User, spec: ListSpec, query: ListQuery,
 
 def set_flag(user: User, db: Database, spec: ListSpec, column: str, value: bool, *,
              query: ListQuery | None = None, ids: Sequence[int] | None = None,
+             versions: Mapping[int, int] | None = None,
              read_only_sql: str | None = None) -> BulkResult:
     """Set a yes/no column on checked rows, or on all rows matching `query`; one transaction.
 
     Rows matching `read_only_sql` (for example converted leads) are counted, not changed.
+    `versions` ({id: version on screen}) refuses the change when a checked row moved on
+    since the user saw it (writer.Conflict), so a stale "Remove VIP" cannot undo someone
+    else's "Set VIP" unseen.
     """
     if column not in FLAGS:
         raise ValueError(f"{column} is not a bulk-editable flag")
     condition = target_condition(user, spec, query or ListQuery(), ids)
-    a, table, entity = spec.alias, spec.table, spec.entity.value
+    a, table = spec.alias, spec.table
     writable = f"NOT ({read_only_sql})" if read_only_sql else "TRUE"
     locked = read_only_sql or "FALSE"
-    stamp = now()
     with db.transaction() as tx:
+        writer = Writer(tx, user)
+        if versions:
+            writer.check_versions(spec.entity, versions)
         counts = tx.fetch_one(
             f"SELECT count(*) FILTER (WHERE {locked}) AS read_only, "
             f"count(*) FILTER (WHERE {writable} AND {a}.{column} = ?) AS unchanged, "
@@ -65,18 +71,7 @@ def set_flag(user: User, db: Database, spec: ListSpec, column: str, value: bool,
             f"FROM {table} {a} WHERE {condition.sql}",
             (value, value, *condition.params),
         )
-        change = f"{condition.sql} AND {writable} AND {a}.{column} <> ?"
-        tx.execute(
-            "INSERT INTO audit_log (changed_at, user_id, entity, entity_id, action, field, "
-            f"old_value, new_value) SELECT ?, ?, '{entity}', {a}.id, 'update', '{column}', ?, ? "
-            f"FROM {table} {a} WHERE {change}",
-            (stamp, user.id, str(not value), str(value), *condition.params, value),
-        )
-        tx.execute(
-            f"UPDATE {table} SET {column} = ?, updated_at = ?, modified_by = ?, "
-            f"row_version = row_version + 1 WHERE id IN (SELECT {a}.id FROM {table} {a} "
-            f"WHERE {change})",
-            (value, stamp, user.id, *condition.params, value),
-        )
+        writer.update_where(spec.entity, condition & Condition(writable), {column: value},
+                            alias=a)
     return BulkResult(int(counts["changing"]), int(counts["unchanged"]),
                       int(counts["read_only"]))

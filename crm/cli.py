@@ -369,8 +369,10 @@ def _import_parser(commands: argparse._SubParsersAction) -> None:
     undo = sub.add_parser("undo", help="undo a whole import batch")
     undo.add_argument("batch_id", type=int)
     undo.add_argument("--user", required=True)
-    undo.add_argument("--force", action="store_true",
-                      help="undo even records changed since the import")
+    undo.add_argument("--keep-changed", "--force", dest="keep_changed", action="store_true",
+                      help="undo the rest when some records changed since the import (or "
+                           "have deals, requests, mailings or a conversion): those are left "
+                           "exactly as they are")
     undo.set_defaults(handler=_imports_undo)
     imports.set_defaults(handler=lambda args: _help(imports))
 
@@ -488,12 +490,16 @@ def _imports_undo(args: argparse.Namespace) -> int:
     db = _store(args)
     user = _user(db, args.user)
     try:
-        done = importing.undo_batch(user, db, args.batch_id, force=args.force)
+        done = importing.undo_batch(user, db, args.batch_id, keep_changed=args.keep_changed)
     except importing.UndoRefused as refused:
-        raise CommandError(str(refused).replace("Undo anyway", "Use --force")) from refused
+        raise CommandError(str(refused).replace("Undo the rest", "Use --keep-changed")
+                           ) from refused
     print(f"import batch {done.batch_id} undone: {done.removed:,} removed, "
           f"{done.restored:,} restored"
-          + (f", {done.removed_companies:,} companies removed" if done.removed_companies else ""))
+          + (f", {done.removed_companies:,} companies removed" if done.removed_companies else "")
+          + (f", {len(done.kept):,} kept as they are" if done.kept else ""))
+    for record_id, why in done.kept.items():
+        print(f"  kept {record_id}: {why}")
     return 0
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crm import audit, editing, search
+from crm import editing, search
 from crm.access import (
     Action,
     Condition,
@@ -15,7 +15,6 @@ from crm.access import (
     owns_what_they_add,
     scope,
 )
-from crm.clock import now
 from crm.db import Database, Session
 from crm.editing import EditRejected, FieldRules, Problem, RowEdit
 from crm.export import ExportColumn
@@ -23,6 +22,7 @@ from crm.listing import Column, Filter, ListSpec
 from crm.names import company_name_key
 from crm.record_filters import country_filter, department_filter, manager_filter
 from crm.users import User
+from crm.writer import Writer
 
 INDUSTRY_NAMES = ("(SELECT string_agg(i.name, ', ' ORDER BY i.name) FROM company_industries ci "
                   "JOIN industries i ON i.id = ci.industry_id WHERE ci.company_id = {a}.id)")
@@ -170,26 +170,32 @@ def _derive(user_getter):
         clash = same_company(user_getter(), tx, name, country, exclude_id=row["id"])
         if clash is not None:
             raise DuplicateCompany(clash)
-        return {}  # the name key is written after the save, so it stays out of the audit log
+        return {}  # the writer keeps the name key (and the contacts' search text) in step
     return derive
 
 
-def _after_save(tx: Session, company_ids: list[int]) -> None:
-    """Keep what follows from a company's name in step: its name key, and its contacts'
-    search text (contacts are found by their company's name)."""
-    marks = ", ".join("?" for _ in company_ids)
-    for row in tx.fetch_all(f"SELECT id, name FROM companies WHERE id IN ({marks})",
-                            tuple(company_ids)):
-        tx.execute("UPDATE companies SET name_key = ? WHERE id = ? AND name_key <> ?",
-                   (company_name_key(row["name"]), row["id"], company_name_key(row["name"])))
-    search.refresh(tx, Entity.CONTACT, Condition(f"company_id IN ({marks})",
-                                                 tuple(company_ids)))
+def _rules(user: User) -> FieldRules:
+    return FieldRules(editable=frozenset(COMPANY_FIELDS), checkers=CHECKERS,
+                      derive=_derive(lambda: user))
 
 
 def save_edits(user: User, db: Database, edits: Sequence[RowEdit]) -> int:
-    rules = FieldRules(editable=frozenset(COMPANY_FIELDS), checkers=CHECKERS,
-                       derive=_derive(lambda: user), after_save=_after_save)
-    return editing.save_edits(user, db, Entity.COMPANY, rules, edits)
+    return editing.save_edits(user, db, Entity.COMPANY, _rules(user), edits)
+
+
+def save_company(user: User, db: Database, edit: RowEdit, industry_ids: Sequence[int]) -> None:
+    """The company form: fields and industries in one unit of work, over the version the
+    user saw (industries alone count too: a stale form refuses, naming who changed it)."""
+    with db.transaction() as tx:
+        allowed = scope(user, Entity.COMPANY, Action.EDIT)
+        if not tx.scalar(f"SELECT count(*) FROM companies WHERE id = ? AND {allowed.sql}",
+                         (edit.record_id, *allowed.params)):
+            raise EditRejected([Problem(edit.record_id, "",
+                                        f"Company {edit.record_id} does not exist.")])
+        writer = Writer(tx, user)
+        writer.check_versions(Entity.COMPANY, {edit.record_id: edit.version})
+        editing.save_edits_in(tx, user, Entity.COMPANY, _rules(user), [edit])
+        writer.set_links(Entity.COMPANY, "industries", edit.record_id, industry_ids)
 
 
 GRID_EDITABLE_COLUMNS = ("name", "manager")
@@ -240,21 +246,9 @@ def create_company(user: User, db: Database | None, values: dict[str, Any], *,
     clash = same_company(user, tx, row["name"], row.get("country_code"))
     if clash is not None:
         raise DuplicateCompany(clash)
-    stamp = now()
     if row.get("owner_id") is None:
         row["owner_id"] = user.id if owns_what_they_add(user) else None
-    row.update({"name_key": company_name_key(row["name"]), "created_at": stamp,
-                "updated_at": stamp, "created_by": user.id, "modified_by": user.id})
-    new_id = tx.scalar(
-        f"INSERT INTO companies ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
-        "RETURNING id", tuple(row.values()))
-    for industry_id in dict.fromkeys(int(i) for i in industry_ids):
-        tx.execute("INSERT INTO company_industries (company_id, industry_id) VALUES (?, ?)",
-                   (new_id, industry_id))
-    audit.record(tx, user, "company", new_id, "create",
-                 new={k: v for k, v in row.items() if v not in (None, "") and k != "name_key"})
-    search.refresh(tx, Entity.COMPANY, Condition("id = ?", (new_id,)))
-    return new_id
+    return Writer(tx, user).insert(Entity.COMPANY, row, links={"industries": industry_ids})
 
 
 def set_industries(user: User, db: Database, company_id: int,
@@ -264,18 +258,7 @@ def set_industries(user: User, db: Database, company_id: int,
         if not tx.scalar(f"SELECT count(*) FROM companies WHERE id = ? AND {allowed.sql}",
                          (company_id, *allowed.params)):
             raise EditRejected([Problem(company_id, "", f"Company {company_id} does not exist.")])
-        before = [r["industry_id"] for r in tx.fetch_all(
-            "SELECT industry_id FROM company_industries WHERE company_id = ? "
-            "ORDER BY industry_id", (company_id,))]
-        after = sorted(dict.fromkeys(int(i) for i in industry_ids))
-        if before == after:
-            return
-        tx.execute("DELETE FROM company_industries WHERE company_id = ?", (company_id,))
-        for industry_id in after:
-            tx.execute("INSERT INTO company_industries (company_id, industry_id) VALUES (?, ?)",
-                       (company_id, industry_id))
-        audit.record(tx, user, "company", company_id, "update",
-                     old={"industries": before}, new={"industries": after})
+        Writer(tx, user).set_links(Entity.COMPANY, "industries", company_id, industry_ids)
 
 
 def get_company(user: User, db: Database, company_id: int) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@ contact (company picked or created in the same step), detail with history."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crm import audit, bulk, companies, editing, people
@@ -117,8 +117,10 @@ def grid_changes(values: dict[str, Any], owner_ids_by_name: dict[str, int]) -> d
 
 
 def set_vip(user: User, db: Database, vip: bool, *, query: ListQuery | None = None,
-            ids: Sequence[int] | None = None) -> BulkResult:
-    return bulk.set_flag(user, db, CONTACTS, "vip", vip, query=query, ids=ids)
+            ids: Sequence[int] | None = None,
+            versions: Mapping[int, int] | None = None) -> BulkResult:
+    return bulk.set_flag(user, db, CONTACTS, "vip", vip, query=query, ids=ids,
+                         versions=versions)
 
 
 def likely_duplicates(user: User, db: Database, **person: Any) -> list[Duplicate]:

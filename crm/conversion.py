@@ -15,18 +15,16 @@ unsubscribe on either side stands, unless the contact subscribed again after it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from crm import audit, companies, deals, search
+from crm import companies, deals
 from crm.access import Action, Condition, Entity, owns_what_they_add, scope
 from crm.bulk import target_condition
-from crm.clock import now
 from crm.db import Database, Session
-from crm.editing import EditRejected, Problem
 from crm.leads import LEADS
 from crm.listing import ListQuery
 from crm.matching import (
@@ -38,7 +36,9 @@ from crm.matching import (
     website_domain,
 )
 from crm.users import User, eligible_owners
+from crm.writer import Conflict, EditRejected, Problem, Writer
 
+CONVERSION = "conversion"  # the source of subscription changes a conversion makes
 NEW = "new"  # create a new company / contact rather than link to an existing one
 BULK_LIMIT = 200  # each lead is planned and converted on its own: ~0.5 s at 1M contacts
 
@@ -203,43 +203,39 @@ def convert_lead_in(tx: Session, user: User, lead_id: int, *, version: int | Non
     problems = plan.problems(company, contact)
     if problems:
         raise EditRejected([Problem(lead_id, "", p) for p in problems])
-    stamp = now()
+    writer = Writer(tx, user)
+    stamp = writer.stamp
+    seen = lead["row_version"] if version is None else version
     # Claim the lead first: a second conversion, here or on another server, finds it taken.
-    claimed = tx.execute(
-        "UPDATE leads SET converted_at = ?, converted_by = ?, updated_at = ?, modified_by = ?, "
-        "row_version = row_version + 1 WHERE id = ? AND converted_at IS NULL "
-        "AND row_version = ?",
-        (stamp, user.id, stamp, user.id, lead_id,
-         lead["row_version"] if version is None else version))
-    if claimed == 0:
+    try:
+        if lead["converted_at"] is not None:
+            raise writer.conflict(Entity.LEAD, [lead_id])
+        writer.update(Entity.LEAD, lead_id, {"converted_at": stamp, "converted_by": user.id},
+                      version=seen, action="convert")
+    except Conflict as moved:
         raise EditRejected([Problem(lead_id, "", f"Lead {lead_id} was changed or converted by "
                                     "someone else after you opened it; nothing was converted. "
-                                    "Reload it and try again.")])
+                                    "Reload it and try again.")]) from moved
     owner = _owner(tx, user, lead)
     if contact != NEW:
         contact_row = _linkable(tx, user, Entity.CONTACT, contact, lead)
         company_id, company_created = contact_row["company_id"], False
-        _fill_company(tx, user, company_id, lead)
+        _fill_company(writer, company_id, lead)
         contact_id, contact_created = contact_row["id"], False
-        _fill_contact(tx, user, contact_row, lead, owner)
+        _fill_contact(writer, contact_row, lead, owner)
     else:
         if company != NEW:
             company_id = _linkable(tx, user, Entity.COMPANY, company, lead)["id"]
             company_created = False
-            _fill_company(tx, user, company_id, lead)
+            _fill_company(writer, company_id, lead)
         else:
             company_id, company_created = _new_company(tx, user, lead, owner), True
-        contact_id, contact_created = _new_contact(tx, user, lead, company_id, owner), True
-    _carry_tags(tx, lead_id, contact_id)
-    _carry_newsletter_history(tx, lead_id, contact_id)
-    deals.move_to_contact(tx, user, lead_id, contact_id, company_id)
-    tx.execute("UPDATE leads SET company_id = ?, contact_id = ? WHERE id = ?",
-               (company_id, contact_id, lead_id))
-    audit.record(tx, user, Entity.LEAD.value, lead_id, "convert",
-                 old={"converted_at": None, "company_id": None, "contact_id": None},
-                 new={"converted_at": stamp, "company_id": company_id,
-                      "contact_id": contact_id})
-    search.refresh(tx, Entity.CONTACT, Condition("id = ?", (contact_id,)))
+        contact_id, contact_created = _new_contact(writer, lead, company_id, owner), True
+    writer.copy_links(Entity.CONTACT, "tags", Entity.LEAD, lead_id, contact_id)
+    _carry_newsletter_history(writer, lead, contact_id)
+    deals.move_to_contact(writer, lead_id, contact_id, company_id)
+    writer.update(Entity.LEAD, lead_id, {"company_id": company_id, "contact_id": contact_id},
+                  action="convert")
     return Conversion(lead_id, company_id, contact_id, company_created, contact_created)
 
 
@@ -285,51 +281,39 @@ def _new_company(tx: Session, user: User, lead: dict[str, Any], owner: int | Non
                                     f"{clash} Link the lead to it instead.")]) from clash
 
 
-def _fill_company(tx: Session, user: User, company_id: int, lead: dict[str, Any]) -> None:
+def _fill_company(writer: Writer, company_id: int, lead: dict[str, Any]) -> None:
     """Fill a linked company's empty fields from the lead; its own data is kept."""
-    row = tx.fetch_one("SELECT * FROM companies WHERE id = ?", (company_id,))
+    row = writer.tx.fetch_one("SELECT * FROM companies WHERE id = ?", (company_id,))
     assert row is not None
     new = {column: lead[source] for column, source in COMPANY_CARRIED.items()
            if row[column] in (None, "") and lead[source] not in (None, "")}
-    _update(tx, user, "companies", Entity.COMPANY, row, new)
-    has_industry = tx.scalar("SELECT count(*) FROM company_industries WHERE company_id = ?",
-                             (company_id,))
+    writer.update(Entity.COMPANY, company_id, new)
+    has_industry = writer.tx.scalar(
+        "SELECT count(*) FROM company_industries WHERE company_id = ?", (company_id,))
     if lead["industry_id"] and not has_industry:
-        tx.execute("INSERT INTO company_industries (company_id, industry_id) VALUES (?, ?)",
-                   (company_id, lead["industry_id"]))
-        audit.record(tx, user, Entity.COMPANY.value, company_id, "update",
-                     old={"industries": []}, new={"industries": [lead["industry_id"]]})
-    if new:
-        search.refresh(tx, Entity.COMPANY, Condition("id = ?", (company_id,)))
+        writer.set_links(Entity.COMPANY, "industries", company_id, [lead["industry_id"]])
 
 
-def _new_contact(tx: Session, user: User, lead: dict[str, Any], company_id: int,
+def _new_contact(writer: Writer, lead: dict[str, Any], company_id: int,
                  owner: int | None) -> int:
-    stamp = now()
-    company_country = tx.scalar("SELECT country_code FROM companies WHERE id = ?",
-                                (company_id,))
+    company_country = writer.tx.scalar("SELECT country_code FROM companies WHERE id = ?",
+                                       (company_id,))
     row = {
         **{column: lead[column] for column in PERSON_CARRIED},
         "country_code": lead["country_code"] or company_country,
         "vip": lead["vip"],
-        # The subscription state as it is, so the newsletter status stays the same.
+        # The subscription state as it is, so the newsletter status stays the same (the
+        # lead's subscription events are carried over beside it).
         "newsletter_opt_in": lead["newsletter_opt_in"],
         "last_mailed_at": lead["last_mailed_at"],
         "unsubscribed_at": lead["unsubscribed_at"],
         "owner_id": owner, "department_id": lead["department_id"], "company_id": company_id,
         "source_lead_id": lead["id"], "source_request_id": lead["source_request_id"],
-        "created_at": stamp, "updated_at": stamp, "created_by": user.id,
-        "modified_by": user.id,
     }
-    contact_id = tx.scalar(
-        f"INSERT INTO contacts ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
-        "RETURNING id", tuple(row.values()))
-    audit.record(tx, user, Entity.CONTACT.value, contact_id, "create",
-                 new={k: v for k, v in row.items() if v not in (None, "")})
-    return contact_id
+    return writer.insert(Entity.CONTACT, row)
 
 
-def _fill_contact(tx: Session, user: User, contact: dict[str, Any], lead: dict[str, Any],
+def _fill_contact(writer: Writer, contact: dict[str, Any], lead: dict[str, Any],
                   owner: int | None) -> None:
     """Fill a linked contact's empty fields, and merge the newsletter consent."""
     new: dict[str, Any] = {column: lead[column] for column in PERSON_CARRIED
@@ -341,8 +325,14 @@ def _fill_contact(tx: Session, user: User, contact: dict[str, Any], lead: dict[s
         new["vip"] = True
     if contact["owner_id"] is None and owner is not None:
         new["owner_id"] = owner
-    new.update(_merged_newsletter(tx, contact, lead))
-    _update(tx, user, "contacts", Entity.CONTACT, contact, new)
+    merged = _merged_newsletter(writer.tx, contact, lead)
+    subscribed = merged.pop("newsletter_opt_in", None)
+    when = merged.pop("unsubscribed_at", None)
+    writer.update(Entity.CONTACT, contact["id"], new | merged)
+    if subscribed is not None:
+        writer.set_subscription(Entity.CONTACT, Condition("t.id = ?", (contact["id"],)),
+                                subscribed, source=CONVERSION, unsubscribed_at=when,
+                                note=f"merged with lead {lead['id']} on conversion")
 
 
 def _merged_newsletter(tx: Session, contact: dict[str, Any],
@@ -382,33 +372,16 @@ def _choice(tx: Session, entity: Entity, row: dict[str, Any]) -> tuple[bool, dat
     return None
 
 
-def _update(tx: Session, user: User, table: str, entity: Entity, row: dict[str, Any],
-            new: dict[str, Any]) -> None:
-    if not new:
-        return
-    assignments = ", ".join(f"{column} = ?" for column in new)
-    tx.execute(f"UPDATE {table} SET {assignments}, updated_at = ?, modified_by = ?, "
-               "row_version = row_version + 1 WHERE id = ?",
-               (*new.values(), now(), user.id, row["id"]))
-    audit.record(tx, user, entity.value, row["id"], "update",
-                 old={column: row[column] for column in new}, new=new)
-
-
-def _carry_tags(tx: Session, lead_id: int, contact_id: int) -> None:
-    tx.execute("INSERT INTO contact_tags (contact_id, tag_id) SELECT ?, lt.tag_id "
-               "FROM lead_tags lt WHERE lt.lead_id = ? AND NOT EXISTS (SELECT 1 FROM "
-               "contact_tags ct WHERE ct.contact_id = ? AND ct.tag_id = lt.tag_id)",
-               (contact_id, lead_id, contact_id))
-
-
-def _carry_newsletter_history(tx: Session, lead_id: int, contact_id: int) -> None:
+def _carry_newsletter_history(writer: Writer, lead: dict[str, Any], contact_id: int) -> None:
     """The lead's subscription events and the mailings delivered to it become the contact's
     too, so its newsletter history tells the same story (the lead keeps its own, as history).
 
     Only deliveries are carried: a message still waiting for the lead stays the lead's, and
     the sender skips it (a converted lead is no longer mailed). Statistics count a carried
-    delivery once, under the contact (see crm.mailing.campaigns).
+    delivery once, under the contact (see crm.mailing.campaigns). A lead's unsubscribe holds
+    for the contact through the suppression list of its address.
     """
+    tx, lead_id = writer.tx, lead["id"]
     tx.execute(
         "INSERT INTO subscription_events (entity, entity_id, event, occurred_at, user_id, "
         "source, note) SELECT 'contact', ?, e.event, e.occurred_at, e.user_id, e.source, "
@@ -467,7 +440,8 @@ class BulkConversion:
 
 
 def convert_leads(user: User, db: Database, *, query: ListQuery | None = None,
-                  ids: Sequence[int] | None = None) -> BulkConversion:
+                  ids: Sequence[int] | None = None,
+                  versions: Mapping[int, int] | None = None) -> BulkConversion:
     """Convert checked leads (or all matching `query`) that nobody needs to review.
 
     A lead with any match, or missing data, is left for a person to decide and reported;
@@ -480,11 +454,20 @@ def convert_leads(user: User, db: Database, *, query: ListQuery | None = None,
     if len(rows) > BULK_LIMIT:
         raise ValueError(f"Convert at most {BULK_LIMIT} leads at once: narrow the filters or "
                          "tick the leads to convert.")
-    return BulkConversion([_convert_one(user, db, row["id"]) for row in rows])
+    return BulkConversion([_convert_one(user, db, row["id"], (versions or {}).get(row["id"]))
+                           for row in rows])
 
 
-def _convert_one(user: User, db: Database, lead_id: int) -> LeadOutcome:
+def _convert_one(user: User, db: Database, lead_id: int, seen: int | None) -> LeadOutcome:
+    """`seen`: the lead's version on the user's screen (checked rows): a lead changed since
+    is not converted with data the user did not see."""
     plan = plan_conversion(user, db, lead_id)
+    if seen is not None and plan.version != seen:
+        with db.transaction() as tx:
+            refusal = Writer(tx, user).conflict(Entity.LEAD, [lead_id])
+        return LeadOutcome(lead_id, plan.name, Outcome.NOT_CONVERTED,
+                           refusal.problems[0].message.replace("nothing was saved",
+                                                               "it was not converted"))
     if plan.converted_at is not None or plan.disqualified:
         return LeadOutcome(lead_id, plan.name, Outcome.NOT_CONVERTED, plan.problems()[0])
     if plan.missing or not plan.company_name.strip():

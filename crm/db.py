@@ -3,7 +3,7 @@
 Services write SQL once, with `?` placeholders, and run it inside a unit of work:
 
     with db.transaction() as tx:
-        tx.execute("UPDATE leads SET vip = ? WHERE id = ?", (True, 7))
+        tx.execute("UPDATE app_settings SET value = ? WHERE name = ?", ("1", "demo"))
 
 The unit of work commits when the block ends and rolls back when it raises, on both
 backends. DuckDB is opened once per process (one database instance, a fresh cursor per unit
@@ -15,9 +15,11 @@ from __future__ import annotations
 import io
 import re
 import threading
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,17 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import pandas as pd
 
 Params = Sequence[Any]
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A SQL boolean expression and its bound parameters."""
+
+    sql: str
+    params: tuple = ()
+
+    def __and__(self, other: Condition) -> Condition:
+        return Condition(f"({self.sql}) AND ({other.sql})", self.params + other.params)
 
 
 class DatabaseError(Exception):
@@ -344,6 +357,36 @@ class PgDatabase(Database):
 
     def close(self) -> None:
         self._pool.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@contextmanager
+def temporary_table(tx: Session, columns_sql: str, frame: pd.DataFrame) -> Iterator[str]:
+    """`frame` as a temporary table for joins inside `tx`, dropped afterwards."""
+    name = f"tmp_{uuid.uuid4().hex[:12]}"
+    tx.execute(f"CREATE TEMPORARY TABLE {name} ({columns_sql})")
+    try:
+        tx.insert_frame(name, frame.reset_index(drop=True))
+        yield name
+    finally:
+        tx.execute(f"DROP TABLE IF EXISTS {name}")
+
+
+def column_types(tx: Session, table: str, columns: Sequence[str]) -> str:
+    """`name TYPE, ...` for a temporary table shaped like some of `table`'s columns."""
+    rows = tx.fetch_all(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+        "AND table_schema = current_schema()", (table,))
+    types = {r["column_name"]: r["data_type"] for r in rows}
+    return ", ".join(f"{c} {types[c]}" for c in columns)
+
+
+def ids_condition(ids: Sequence[int], column: str = "id") -> Condition:
+    """`column IN (the ids)` as one bound array, whatever their number (both backends)."""
+    return Condition(f"{column} IN (SELECT unnest(CAST(? AS BIGINT[])))",
+                     ([int(i) for i in ids],))
 
 
 # --------------------------------------------------------------------------- opening

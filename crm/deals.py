@@ -7,12 +7,11 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crm import audit, editing
+from crm import editing
 from crm.access import Action, Entity, scope
-from crm.clock import now
 from crm.db import Database, Session
-from crm.editing import EditRejected, Problem
 from crm.users import User
+from crm.writer import EditRejected, Problem, Writer
 
 STAGES = {
     "new": "New", "qualification": "Qualification", "proposal": "Proposal",
@@ -68,32 +67,25 @@ def insert_deal(tx: Session, user: User, values: dict[str, Any], *, department_i
         owner = None
     if problems:
         raise EditRejected(problems)
-    stamp = now()
     row.update({"name": name, "amount": amount, "stage": stage, "owner_id": owner,
-                **{k: v for k, v in links.items() if v is not None},
-                "created_at": stamp, "updated_at": stamp, "created_by": user.id,
-                "modified_by": user.id})
-    deal_id = tx.scalar(
-        f"INSERT INTO deals ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
-        "RETURNING id", tuple(row.values()))
-    audit.record(tx, user, Entity.DEAL.value, deal_id, "create",
-                 new={k: v for k, v in row.items() if v not in (None, "")})
+                **{k: v for k, v in links.items() if v is not None}})
+    writer = Writer(tx, user)
+    deal_id = writer.insert(Entity.DEAL, row)
+    # A deal is part of what its lead or contact is: their versions move on with it.
+    for entity, column in ((Entity.LEAD, "lead_id"), (Entity.CONTACT, "contact_id")):
+        if links.get(column) is not None:
+            writer.touch(entity, int(links[column]), "deal", deal_id)
     return deal_id
 
 
-def move_to_contact(tx: Session, user: User, lead_id: int, contact_id: int,
-                    company_id: int) -> int:
+def move_to_contact(writer: Writer, lead_id: int, contact_id: int, company_id: int) -> int:
     """A converted lead's deals follow it to its contact and company; returns how many."""
-    rows = tx.fetch_all("SELECT id, contact_id, company_id FROM deals WHERE lead_id = ? "
-                        "AND contact_id IS NULL ORDER BY id", (lead_id,))
+    rows = writer.tx.fetch_all("SELECT id, company_id FROM deals WHERE lead_id = ? "
+                               "AND contact_id IS NULL ORDER BY id", (lead_id,))
     for row in rows:
-        tx.execute("UPDATE deals SET contact_id = ?, company_id = coalesce(company_id, ?), "
-                   "updated_at = ?, modified_by = ?, row_version = row_version + 1 "
-                   "WHERE id = ?", (contact_id, company_id, now(), user.id, row["id"]))
-        audit.record(tx, user, Entity.DEAL.value, row["id"], "update",
-                     old={"contact_id": None, "company_id": row["company_id"]},
-                     new={"contact_id": contact_id,
-                          "company_id": row["company_id"] or company_id})
+        writer.update(Entity.DEAL, row["id"], {"contact_id": contact_id,
+                                               "company_id": row["company_id"] or company_id})
+        writer.touch(Entity.CONTACT, contact_id, "deal", row["id"])
     return len(rows)
 
 

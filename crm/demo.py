@@ -32,13 +32,14 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from crm import search, settings
+from crm import settings
 from crm.access import Entity
 from crm.db import Database, Session
 from crm.demo_conversions import add_demo_conversions
 from crm.demo_requests import add_demo_requests
 from crm.names import ascii_fold, company_name_key
 from crm.users import USERNAME_PATTERN, Role, hash_password
+from crm.writer import Writer, carry_over_unsubscribes
 
 # Public demo credentials, shown on the sign-in page in demo mode; never a real secret.
 DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105
@@ -497,9 +498,8 @@ def load_demo(
             counts[table] = tx.scalar(f"SELECT count(*) FROM {table}")
         say("Adding commercial requests…")
         add_demo_requests(tx)
-        say("Indexing for keyword search…")
-        for entity in (Entity.COMPANY, Entity.CONTACT, Entity.LEAD):
-            search.refresh(tx, entity)
+        say("Suppressing the addresses of people who unsubscribed…")
+        carry_over_unsubscribes(tx)
         settings.put(tx, "demo", "1")  # the sign-in page then shows the demo sign-ins
     summary = DemoSummary(**counts, seconds=round(time.perf_counter() - started, 2))
     say(summary.describe())
@@ -615,6 +615,7 @@ class _Builder:
 
     def load(self, tx: Session, *, contacts: int, leads: int, password_hash: str) -> dict:
         self.tx = tx
+        self.writer = Writer(tx, None)
         self.reference = {
             table: {r["name"]: r["id"] for r in tx.fetch_all(f"SELECT id, name FROM {table}")}
             for table in ("industries", "company_types", "lead_sources")
@@ -849,7 +850,7 @@ class _Builder:
         type_ids = np.array([types[t] for t in type_names])
         type_weights = [_COMPANY_TYPE_WEIGHTS.get(t, 3) for t in type_names]
         company_type = type_ids[_weighted(rng, n, type_weights)]
-        self.tx.insert_frame("companies", _frame({
+        self.writer.load_frame(Entity.COMPANY, _frame({
             "id": np.arange(1, n + 1),
             "name": pa.array(names, pa.string()),
             "name_key": pa.array(keys, pa.string()),
@@ -874,7 +875,7 @@ class _Builder:
         second = (first + rng.integers(1, max(2, len(industry_ids)), n)) % len(industry_ids)
         two = (rng.random(n) < 0.3) & (second != first)
         company_ids = np.arange(1, n + 1)
-        self.tx.insert_frame("company_industries", _frame({
+        self.writer.load_links(Entity.COMPANY, "industries", _frame({
             "company_id": np.concatenate([company_ids, company_ids[two]]),
             "industry_id": np.concatenate([industry_ids[first], industry_ids[second[two]]]),
         }))
@@ -986,7 +987,7 @@ class _Builder:
         newsletter = self._newsletter(
             rng, "contact", ids, created, department, has_email, email, owner)
         updated = np.maximum(updated, newsletter.pop("touched"))
-        self.tx.insert_frame("contacts", _frame({
+        self.writer.load_frame(Entity.CONTACT, _frame({
             "id": ids,
             "company_id": company + 1,
             "first_name": person["first_name"],
@@ -1024,7 +1025,7 @@ class _Builder:
         first = _skewed(rng, np.full(n, tag_count), 1.5)
         second = (first + rng.integers(1, tag_count, n)) % tag_count
         double = tagged & (rng.random(n) < 0.35)
-        self.tx.insert_frame("contact_tags", _frame({
+        self.writer.load_links(Entity.CONTACT, "tags", _frame({
             "contact_id": np.concatenate([ids[tagged], ids[double]]),
             "tag_id": np.concatenate([first[tagged], second[double]]) + 1,
         }))
@@ -1067,7 +1068,7 @@ class _Builder:
             rng, "lead", ids, created, department, has_email, email,
             np.where(assigned, owner, created_by))
         updated = np.maximum(updated, newsletter.pop("touched"))
-        self.tx.insert_frame("leads", _frame({
+        self.writer.load_frame(Entity.LEAD, _frame({
             "id": ids,
             "company_name": company_name,
             "company_email": _when(rng.random(n) < 0.6, _join("info@", domain)),
@@ -1108,7 +1109,7 @@ class _Builder:
         }))
         tagged = rng.random(n) < 0.12
         lead_tag_ids = np.array([_TAGS.index(t) + 1 for t in _LEAD_TAGS])
-        self.tx.insert_frame("lead_tags", _frame({
+        self.writer.load_links(Entity.LEAD, "tags", _frame({
             "lead_id": ids[tagged],
             "tag_id": lead_tag_ids[rng.integers(0, len(lead_tag_ids), int(tagged.sum()))],
         }))

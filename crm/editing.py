@@ -14,29 +14,12 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from crm import audit, search
-from crm.access import Action, Condition, Entity, scope
-from crm.clock import now
+from crm.access import Action, Entity, scope
 from crm.db import Database, Session
 from crm.users import User, eligible_owners
+from crm.writer import NOUNS, TABLES, Conflict, EditRejected, Problem, Writer
 
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies"}
-NOUNS = {Entity.LEAD: "Lead", Entity.CONTACT: "Contact", Entity.COMPANY: "Company"}
-
-
-class EditRejected(Exception):
-    """Nothing was saved; `problems` says why, record by record."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__("; ".join(p.message for p in problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class Problem:
-    record_id: int | None
-    field: str
-    message: str
+__all__ = ["Conflict", "EditRejected", "FieldRules", "Problem", "RowEdit", "save_edits"]
 
 
 @dataclass(frozen=True)
@@ -60,10 +43,9 @@ class FieldRules:
         default_factory=dict)
     read_only_when: str | None = None  # SQL: rows matching it refuse every edit
     read_only_reason: str = ""
-    # Columns that follow from the new values (e.g. a company's name key), checked too.
+    # A check of the new values together (e.g. a company's name unique in its country);
+    # returns further columns to write, or raises ValueError.
     derive: Callable[[Session, dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
-    # Work to do once the rows are saved (e.g. refresh what other tables derive from them).
-    after_save: Callable[[Session, list[int]], None] | None = None
 
 
 # ----------------------------------------------------------------------- checkers
@@ -145,83 +127,64 @@ def save_edits(user: User, db: Database, entity: Entity | str, rules: FieldRules
                edits: Sequence[RowEdit]) -> int:
     """Apply `edits` in one transaction; returns the number of records changed.
 
-    Raises EditRejected (nothing written) when any record is out of scope, read-only,
-    changed by someone else since it was loaded, or given an invalid value.
+    Raises EditRejected (nothing written) when any record is out of scope, read-only, or
+    given an invalid value, and Conflict when one changed since the version it was based on
+    (a field the user did not touch included: what they saw is what they change).
     """
+    with db.transaction() as tx:
+        return save_edits_in(tx, user, entity, rules, edits)
+
+
+def save_edits_in(tx: Session, user: User, entity: Entity | str, rules: FieldRules,
+                  edits: Sequence[RowEdit]) -> int:
+    """`save_edits` inside the caller's unit of work (with more changes that belong to it)."""
     entity = Entity(entity)
     table = TABLES[entity]
-    # Aliased: the query below joins users, which has a department_id of its own.
-    allowed = scope(user, entity, Action.EDIT, alias="t")
+    allowed = scope(user, entity, Action.EDIT)
     problems: list[Problem] = []
-    planned: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any]]] = []
-    with db.transaction() as tx:
-        for edit in edits:
-            row = tx.fetch_one(
-                f"SELECT t.*, u.full_name AS modified_by_name FROM {table} t "
-                f"LEFT JOIN users u ON u.id = t.modified_by WHERE t.id = ? AND {allowed.sql}",
-                (edit.record_id, *allowed.params),
-            )
-            label = f"{NOUNS[entity]} {edit.record_id}"
-            if row is None:
-                problems.append(Problem(edit.record_id, "", f"{label} does not exist."))
+    planned: list[tuple[RowEdit, dict[str, Any]]] = []
+    writer = Writer(tx, user)
+    moved: list[int] = []
+    for edit in edits:
+        row = tx.fetch_one(f"SELECT * FROM {table} WHERE id = ? AND {allowed.sql}",
+                           (edit.record_id, *allowed.params))
+        label = f"{NOUNS[entity]} {edit.record_id}"
+        if row is None:
+            problems.append(Problem(edit.record_id, "", f"{label} does not exist."))
+            continue
+        if rules.read_only_when and tx.scalar(
+                f"SELECT count(*) FROM {table} WHERE id = ? AND ({rules.read_only_when})",
+                (edit.record_id,)):
+            problems.append(Problem(edit.record_id, "", f"{label} {rules.read_only_reason}"))
+            continue
+        if row["row_version"] != edit.version:
+            moved.append(edit.record_id)
+            continue
+        new = {}
+        for name, value in edit.changes.items():
+            if name not in rules.editable:
+                problems.append(Problem(edit.record_id, name, f"{name} cannot be edited."))
                 continue
-            if rules.read_only_when and tx.scalar(
-                    f"SELECT count(*) FROM {table} WHERE id = ? AND ({rules.read_only_when})",
-                    (edit.record_id,)):
-                problems.append(Problem(edit.record_id, "", f"{label} {rules.read_only_reason}"))
+            checker = rules.checkers.get(name, check_text())
+            try:
+                normalised = checker(value, tx, row)
+            except (ValueError, TypeError) as problem:
+                problems.append(Problem(edit.record_id, name, f"{label}, {name}: {problem}"))
                 continue
-            if row["row_version"] != edit.version:
-                problems.append(Problem(edit.record_id, "", _conflict(label, row)))
+            if normalised != row[name]:
+                new[name] = normalised
+        if new and rules.derive is not None:
+            try:
+                new.update(rules.derive(tx, row, new))
+            except ValueError as problem:
+                problems.append(Problem(edit.record_id, "", f"{label}: {problem}"))
                 continue
-            old, new = {}, {}
-            for name, value in edit.changes.items():
-                if name not in rules.editable:
-                    problems.append(Problem(edit.record_id, name, f"{name} cannot be edited."))
-                    continue
-                checker = rules.checkers.get(name, check_text())
-                try:
-                    normalised = checker(value, tx, row)
-                except (ValueError, TypeError) as problem:
-                    problems.append(Problem(edit.record_id, name, f"{label}, {name}: {problem}"))
-                    continue
-                if normalised != row[name]:
-                    old[name], new[name] = row[name], normalised
-            if new and rules.derive is not None:
-                try:
-                    new.update(rules.derive(tx, row, new))
-                except ValueError as problem:
-                    problems.append(Problem(edit.record_id, "", f"{label}: {problem}"))
-                    continue
-            if new:
-                planned.append((row, old, new))
-        if problems:
-            raise EditRejected(problems)
-        stamp = now()
-        for row, old, new in planned:
-            assignments = ", ".join(f"{name} = ?" for name in new)
-            changed = tx.execute(
-                f"UPDATE {table} SET {assignments}, updated_at = ?, modified_by = ?, "
-                "row_version = row_version + 1 WHERE id = ? AND row_version = ?",
-                (*new.values(), stamp, user.id, row["id"], row["row_version"]),
-            )
-            if changed == 0:  # changed between our read and this write
-                current = tx.fetch_one(
-                    f"SELECT t.*, u.full_name AS modified_by_name FROM {table} t "
-                    "LEFT JOIN users u ON u.id = t.modified_by WHERE t.id = ?", (row["id"],))
-                raise EditRejected([Problem(row["id"], "", _conflict(
-                    f"{NOUNS[entity]} {row['id']}", current or row))])
-            audit.record(tx, user, entity.value, row["id"], "update", old=old, new=new)
-        if planned:
-            ids = [row["id"] for row, _, _ in planned]
-            search.refresh(tx, entity, Condition(
-                f"id IN ({', '.join('?' for _ in ids)})", tuple(ids)))
-            if rules.after_save is not None:
-                rules.after_save(tx, ids)
+        if new:
+            planned.append((edit, new))
+    if moved:
+        raise writer.conflict(entity, moved)
+    if problems:
+        raise EditRejected(problems)
+    for edit, new in planned:
+        writer.update(entity, edit.record_id, new, version=edit.version)
     return len(planned)
-
-
-def _conflict(label: str, row: dict[str, Any]) -> str:
-    who = row.get("modified_by_name") or "someone else"
-    when = row["updated_at"].strftime("%Y-%m-%d %H:%M") if row.get("updated_at") else "recently"
-    return (f"{label} was changed by {who} at {when} UTC after you loaded it; nothing was saved. "
-            "Reload to see the change, then edit again.")

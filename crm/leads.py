@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from enum import StrEnum
 from typing import Any
 
@@ -152,12 +152,13 @@ def save_edits(user: User, db: Database, edits: Sequence[editing.RowEdit]) -> in
 
 
 def set_vip(user: User, db: Database, vip: bool, *, query: ListQuery | None = None,
-            ids: Sequence[int] | None = None) -> BulkResult:
+            ids: Sequence[int] | None = None,
+            versions: Mapping[int, int] | None = None) -> BulkResult:
     """Set or remove VIP on checked leads, or on all leads matching `query`.
 
     Converted leads are history: counted, never changed.
     """
-    return bulk.set_flag(user, db, LEADS, "vip", vip, query=query, ids=ids,
+    return bulk.set_flag(user, db, LEADS, "vip", vip, query=query, ids=ids, versions=versions,
                          read_only_sql="l.converted_at IS NOT NULL")
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crm import audit, editing, search
+from crm import editing
 from crm.access import (
     Action,
     Condition,
@@ -16,13 +16,13 @@ from crm.access import (
     owns_what_they_add,
     scope,
 )
-from crm.clock import now
 from crm.db import Session
 from crm.editing import EditRejected, Problem
 from crm.listing import Filter
 from crm.newsletter import LOOKS, NewsletterStatus, status_sql
 from crm.record_filters import country_filter, department_filter, manager_filter
 from crm.users import User
+from crm.writer import Writer
 
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 
@@ -162,24 +162,8 @@ def insert_person(tx: Session, user: User, entity: Entity, fields: Sequence[str]
         problems.append(Problem(None, "last_name", f"A {noun} needs a first or last name."))
     if problems:
         raise EditRejected(problems)
-    stamp = now()
     opted_in = values.get("newsletter_opt_in", True) in (True, 1, "1", "true", "True", "yes")
-    row.update({"newsletter_opt_in": opted_in, "created_at": stamp, "updated_at": stamp,
-                "created_by": user.id, "modified_by": user.id})
+    row["newsletter_opt_in"] = opted_in
     if row.get("owner_id") is None:
         row["owner_id"] = user.id if owns_what_they_add(user) else None
-    new_id = tx.scalar(
-        f"INSERT INTO {TABLES[entity]} ({', '.join(row)}) "
-        f"VALUES ({', '.join('?' for _ in row)}) RETURNING id",
-        tuple(row.values()),
-    )
-    audit.record(tx, user, noun, new_id, "create",
-                 new={k: v for k, v in row.items() if v not in (None, "")})
-    if opted_in:
-        tx.execute(
-            "INSERT INTO subscription_events (entity, entity_id, event, occurred_at, user_id, "
-            "source) VALUES (?, ?, 'subscribed', ?, ?, ?)",
-            (noun, new_id, stamp, user.id, source),
-        )
-    search.refresh(tx, entity, Condition("id = ?", (new_id,)))
-    return new_id
+    return Writer(tx, user).insert(entity, row, subscribed_by=source)

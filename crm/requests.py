@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from crm import audit, config, contacts, deals, editing, leads, people, search
+from crm import audit, config, contacts, deals, editing, leads, people
 from crm.access import (
     Action,
     Condition,
@@ -34,7 +34,6 @@ from crm.access import (
 from crm.bulk import target_condition
 from crm.clock import now
 from crm.db import Database, Session
-from crm.editing import EditRejected, Problem
 from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListQuery, ListSpec
 from crm.matching import (
@@ -49,6 +48,7 @@ from crm.matching import (
 from crm.names import company_name_key
 from crm.record_filters import country_filter, department_filter, manager_filter, source_filter
 from crm.users import User
+from crm.writer import Conflict, EditRejected, Problem, Writer
 
 CHANNELS = {"form": "Web form", "manual": "Entered by hand", "import": "Imported"}
 STATUSES = {"new": "New", "deal": "Deal created", "dismissed": "Dismissed"}
@@ -215,16 +215,8 @@ def insert_request(tx: Session, actor: User | None, row: dict[str, Any], channel
     stamp = received_at or now()
     row = {**row, "channel": channel, "status": "new",
            "company_key": company_name_key(row.get("company_name") or ""),
-           "email_domain": email_domain(row.get("email")),
-           "created_at": stamp, "updated_at": stamp,
-           "created_by": actor.id if actor else None, "modified_by": actor.id if actor else None}
-    request_id = tx.scalar(
-        f"INSERT INTO requests ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
-        "RETURNING id", tuple(row.values()))
-    audit.record(tx, actor, Entity.REQUEST.value, request_id, "create",
-                 new={k: v for k, v in row.items()
-                      if v not in (None, "") and k not in ("company_key", "email_domain")})
-    search.refresh(tx, Entity.REQUEST, Condition("id = ?", (request_id,)))
+           "email_domain": email_domain(row.get("email")), "created_at": stamp}
+    request_id = Writer(tx, actor, stamp=stamp).insert(Entity.REQUEST, row)
     if hints:
         refresh_match_hints(tx, Condition("id = ?", (request_id,)))
     return request_id
@@ -427,16 +419,13 @@ def create_deal(user: User, db: Database, request_id: int, values: Mapping[str, 
                    "request_id": request_id})
         changes = {"status": "deal", "deal_id": deal_id, "contact_id": contact_id,
                    "lead_id": lead_id}
-        claimed = tx.execute(
-            "UPDATE requests SET status = ?, deal_id = ?, contact_id = ?, lead_id = ?, "
-            "updated_at = ?, modified_by = ?, row_version = row_version + 1 "
-            "WHERE id = ? AND status = 'new'", (*changes.values(), now(), user.id, request_id))
-        if claimed == 0:
+        try:
+            Writer(tx, user).update(Entity.REQUEST, request_id, changes,
+                                    version=request["row_version"])
+        except Conflict as moved:
             raise EditRejected([Problem(request_id, "", f"Request {request_id} was handled "
-                                        "by someone else meanwhile; nothing was created.")])
-        audit.record(tx, user, Entity.REQUEST.value, request_id, "update",
-                     old={"status": "new", "deal_id": None, "contact_id": None,
-                          "lead_id": None}, new=changes)
+                                        "by someone else meanwhile; nothing was created.")]
+                               ) from moved
         return DealCreated(deal_id, contact_id, lead_id, company, created)
 
 
@@ -502,15 +491,9 @@ def dismiss(user: User, db: Database, *, ids: Sequence[int] | None = None,
     `query`; returns how many were dismissed."""
     condition = target_condition(user, REQUESTS, query or ListQuery(), ids)
     with db.transaction() as tx:
-        rows = tx.fetch_all(f"SELECT r.id FROM requests r WHERE {condition.sql} "
-                            "AND r.status = 'new' ORDER BY r.id", condition.params)
-        for row in rows:
-            tx.execute("UPDATE requests SET status = 'dismissed', updated_at = ?, "
-                       "modified_by = ?, row_version = row_version + 1 WHERE id = ?",
-                       (now(), user.id, row["id"]))
-            audit.record(tx, user, Entity.REQUEST.value, row["id"], "update",
-                         old={"status": "new"}, new={"status": "dismissed"})
-    return len(rows)
+        return Writer(tx, user).update_where(
+            Entity.REQUEST, condition & Condition("r.status = 'new'"), {"status": "dismissed"},
+            alias="r")
 
 
 def history(user: User, db: Database, request_id: int) -> list[dict[str, Any]]:

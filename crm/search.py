@@ -31,6 +31,18 @@ _FIELDS = {
 }
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies",
           Entity.REQUEST: "requests"}
+# The record's own columns its search text is made of (a contact's also holds its company's
+# name and website: see DEPENDENTS).
+SEARCHED = {entity: frozenset(f for f in fields if f.isidentifier())
+            | ({"company_id"} if entity is Entity.CONTACT else set())
+            for entity, fields in _FIELDS.items()}
+# Columns of one entity that other records' search text is made of.
+DEPENDENTS = {Entity.COMPANY: (frozenset({"name", "website"}), Entity.CONTACT, "company_id")}
+
+
+def affected(entity: Entity, columns) -> bool:
+    """Whether changing `columns` of an `entity` record changes its search text."""
+    return entity in SEARCHED and not SEARCHED[entity].isdisjoint(columns)
 
 
 def search_text_sql(entity: Entity) -> str:

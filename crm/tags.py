@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from crm import audit
 from crm.access import Action, Entity, can_manage_tags, scope
 from crm.bulk import target_condition
-from crm.clock import now
 from crm.contacts import CONTACTS
 from crm.db import Database
 from crm.listing import ListQuery
 from crm.users import User
+from crm.writer import Writer
 
 
 class TagError(ValueError):
@@ -82,24 +82,17 @@ def merge_tags(user: User, db: Database, source_ids: Sequence[int], target_id: i
     sources = [int(i) for i in source_ids if int(i) != int(target_id)]
     if not sources:
         raise TagError("Choose at least one other tag to merge into the target.")
-    marks = ", ".join("?" for _ in sources)
     with db.transaction() as tx:
         if tx.scalar("SELECT count(*) FROM tags WHERE id = ?", (target_id,)) == 0:
             raise TagError("No such target tag.")
-        gained = tx.scalar(
-            f"SELECT count(DISTINCT contact_id) FROM contact_tags WHERE tag_id IN ({marks}) "
-            "AND contact_id NOT IN (SELECT contact_id FROM contact_tags WHERE tag_id = ?)",
-            (*sources, target_id))
-        tx.execute(
-            "INSERT INTO contact_tags (contact_id, tag_id) SELECT DISTINCT contact_id, ? "
-            f"FROM contact_tags WHERE tag_id IN ({marks}) AND contact_id NOT IN "
-            "(SELECT contact_id FROM contact_tags WHERE tag_id = ?)",
-            (target_id, *sources, target_id))
-        names = [r["name"] for r in tx.fetch_all(
-            f"SELECT name FROM tags WHERE id IN ({marks}) ORDER BY name", sources)]
-        tx.execute(f"DELETE FROM contact_tags WHERE tag_id IN ({marks})", sources)
+        marks = ", ".join("?" for _ in sources)
+        names = {int(r["id"]): r["name"] for r in tx.fetch_all(
+            f"SELECT id, name FROM tags WHERE id IN ({marks}, ?)", (*sources, target_id))}
+        gained = Writer(tx, user).merge_link_values("tags", [s for s in sources if s in names],
+                                                    int(target_id), names)
         tx.execute(f"DELETE FROM tags WHERE id IN ({marks})", sources)
-        audit.record(tx, user, "tag", int(target_id), "merge", old={"merged": ", ".join(names)})
+        merged = ", ".join(sorted(names[s] for s in sources if s in names))
+        audit.record(tx, user, "tag", int(target_id), "merge", old={"merged": merged})
     return int(gained)
 
 
@@ -121,27 +114,14 @@ def _change(user: User, db: Database, tag_ids: Sequence[int], query: ListQuery |
     if not tags:
         raise TagError("Choose at least one tag.")
     condition = target_condition(user, CONTACTS, query or ListQuery(), ids)
-    stamp = now()
     total = 0
     with db.transaction() as tx:
+        writer = Writer(tx, user)
         for tag_id in tags:
             name = tx.scalar("SELECT name FROM tags WHERE id = ?", (tag_id,))
             if name is None:
                 raise TagError("No such tag.")
-            has = "EXISTS (SELECT 1 FROM contact_tags x WHERE x.contact_id = c.id AND x.tag_id = ?)"
-            wanted = f"{condition.sql} AND {'NOT ' if adding else ''}{has}"
-            params = (*condition.params, tag_id)
-            tx.execute(
-                "INSERT INTO audit_log (changed_at, user_id, entity, entity_id, action, field, "
-                "old_value, new_value) SELECT ?, ?, 'contact', c.id, 'update', 'tags', ?, ? "
-                f"FROM contacts c WHERE {wanted}",
-                (stamp, user.id, None if adding else name, name if adding else None, *params))
-            if adding:
-                total += tx.execute(
-                    f"INSERT INTO contact_tags (contact_id, tag_id) SELECT c.id, ? "
-                    f"FROM contacts c WHERE {wanted}", (tag_id, *params))
-            else:
-                total += tx.execute(
-                    "DELETE FROM contact_tags WHERE tag_id = ? AND contact_id IN "
-                    f"(SELECT c.id FROM contacts c WHERE {wanted})", (tag_id, *params))
+            change = writer.add_links if adding else writer.remove_links
+            total += change(Entity.CONTACT, "tags", tag_id, name, condition,
+                            alias=CONTACTS.alias)
     return total

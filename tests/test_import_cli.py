@@ -7,7 +7,9 @@ import json
 
 import pytest
 
+from crm import leads
 from crm.cli import main
+from crm.editing import RowEdit
 from tests import factories
 from tests.test_importing import xlsx
 
@@ -101,12 +103,17 @@ def test_imports_list_and_undo(capsys, database_url, world, people_file, db):
     code, out, _ = run(capsys, database_url, "imports", "list", "--user", "sales.east")
     assert code == 0 and "people.xlsx" in out
     lead = db.scalar("SELECT entity_id FROM import_batch_items WHERE batch_id = ?", (batch,))
-    db.execute("UPDATE leads SET city = 'Paris', row_version = row_version + 1 WHERE id = ?",
-               (lead,))
+    others = [r["entity_id"] for r in db.fetch_all(
+        "SELECT entity_id FROM import_batch_items WHERE batch_id = ? AND entity_id <> ?",
+        (batch, lead))]
+    leads.save_edits(world.users["sales_east_2"], db,
+                     [RowEdit(lead, 1, {"city": "Paris"})])
     code, _, err = run(capsys, database_url, "imports", "undo", str(batch), "--user",
                        "sales.east")
-    assert code == 1 and str(lead) in err and "--force" in err
+    assert code == 1 and f"lead {lead}: changed by Sales.East2" in err
+    assert "--keep-changed" in err
     code, out, _ = run(capsys, database_url, "imports", "undo", str(batch), "--user",
-                       "sales.east", "--force")
-    assert code == 0 and "1 removed" in out
-    assert db.scalar("SELECT count(*) FROM leads WHERE id = ?", (lead,)) == 0
+                       "sales.east", "--keep-changed")
+    assert code == 0 and f"{len(others)} removed" in out and "1 kept as they are" in out
+    assert f"kept {lead}: changed by Sales.East2" in out
+    assert db.scalar("SELECT city FROM leads WHERE id = ?", (lead,)) == "Paris"

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import importing
+from crm import contacts, importing
 from tests import factories
 from tests.test_pages import sign_in
 
@@ -166,14 +166,15 @@ def test_undo_from_the_history_tab_removes_the_batch(world, db):
 def test_undo_after_a_later_edit_asks_and_goes_ahead_only_when_told(world, db):
     result = committed_batch(db, world.users["sales_east"], PEOPLE[:1])
     contact_id = db.scalar("SELECT id FROM contacts WHERE last_name = 'Goodrow'")
-    db.execute("UPDATE contacts SET city = 'Leipzig', row_version = row_version + 1 "
-               "WHERE id = ?", (contact_id,))
+    contacts.save_edits(world.users["sales_east_2"], db,
+                        [contacts.RowEdit(contact_id, 1, {"city": "Leipzig"})])
     at = open_import("sales.east")
     undo, force = f"import_undo_{result.batch_id}", f"import_force_{result.batch_id}"
     at.button(key=undo).click().run()
     assert not at.exception
     [warning] = [w.value for w in at.warning]
-    assert f"IDs {contact_id}" in warning and "Undo anyway" in warning
+    assert f"contact {contact_id}: changed by Sales.East2 at " in warning
+    assert "Undo the rest" in warning
     assert imported(db) == {"Goodrow"}
     assert not at.checkbox(key=force).value
 
@@ -181,5 +182,7 @@ def test_undo_after_a_later_edit_asks_and_goes_ahead_only_when_told(world, db):
     at.button(key=undo).click().run()
     assert not at.exception
     assert [s.value for s in at.success] == [
-        f"Batch {result.batch_id} undone: 1 removed, 0 restored."]
-    assert imported(db) == set()
+        f"Batch {result.batch_id} undone: 0 removed, 0 restored, 1 kept as they are."]
+    # The contact someone edited after the import is kept, with that edit.
+    assert imported(db) == {"Goodrow"}
+    assert db.scalar("SELECT city FROM contacts WHERE id = ?", (contact_id,)) == "Leipzig"

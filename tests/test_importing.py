@@ -449,7 +449,7 @@ def test_undo_removes_created_and_restores_updated_records(db, world):
         importing.undo_batch(user, db, result.batch_id)
 
 
-def test_undo_after_a_later_edit_is_refused_then_forced(db, world):
+def test_undo_after_a_later_edit_is_refused_then_undoes_the_rest(db, world):
     user = world.users["sales_east"]
     preview = preview_of(user, db, "contact", [["Name", "Company", "Country"],
                                                ["Anna Berg", "Acme", "DE"],
@@ -461,10 +461,15 @@ def test_undo_after_a_later_edit_is_refused_then_forced(db, world):
     with pytest.raises(importing.UndoRefused) as refused:
         importing.undo_batch(user, db, result.batch_id)
     assert refused.value.changed_ids == [edited]
+    assert f"contact {edited}: changed by Sales.East at " in str(refused.value)
     assert db.scalar("SELECT count(*) FROM contacts WHERE id = ?", (edited,)) == 1
-    done = importing.undo_batch(user, db, result.batch_id, force=True)
-    assert done.removed == 2 and done.overwritten == [edited]
-    assert db.scalar("SELECT count(*) FROM contacts WHERE id = ?", (edited,)) == 0
+    done = importing.undo_batch(user, db, result.batch_id, keep_changed=True)
+    assert done.removed == 1 and list(done.kept) == [edited]
+    # The edited contact is exactly as its editor left it, at its company.
+    row = db.fetch_one("SELECT city, company_id FROM contacts WHERE id = ?", (edited,))
+    assert row["city"] == "Paris"
+    assert db.scalar("SELECT name FROM companies WHERE id = ?", (row["company_id"],)) == "Acme"
+    assert done.removed_companies == 0
 
 
 def test_batches_of_another_department_are_invisible(db, world):

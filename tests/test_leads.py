@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from crm import editing, leads, search
+from crm import leads, search, writer
 from crm.access import Entity
 from crm.clock import now
 from crm.db import ConcurrencyError
@@ -143,14 +143,14 @@ def test_two_people_saving_the_same_lead_at_the_same_moment_cannot_both_win(
         db, world, monkeypatch):
     me, rival = world.users["sales_east"], world.users["operator_east"]
     lead_id = world.leads["east"]
-    real_now = editing.now
+    real_update = writer.Writer.update
 
-    def rival_saves_in_between():  # runs after my save has read the lead, before it writes
-        monkeypatch.setattr(editing, "now", real_now)
+    def rival_saves_in_between(self, *args, **kwargs):  # after my save read the lead
+        monkeypatch.setattr(writer.Writer, "update", real_update)
         edit(rival, db, lead_id, version=1, city="Berlin")
-        return real_now()
+        return real_update(self, *args, **kwargs)
 
-    monkeypatch.setattr(editing, "now", rival_saves_in_between)
+    monkeypatch.setattr(writer.Writer, "update", rival_saves_in_between)
     with pytest.raises((EditRejected, ConcurrencyError)) as caught:
         edit(me, db, lead_id, version=1, city="Hamburg")
     if isinstance(caught.value, EditRejected):

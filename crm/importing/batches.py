@@ -1,34 +1,45 @@
 """The import history and undo of a whole batch.
 
-Undo removes what the batch created and restores what it updated from the before-images. A
-record edited since the import (its version moved on) is not silently overwritten: undo
-names those records and goes ahead only when told to.
+Undo removes what the batch created and restores, on what it updated, exactly the fields the
+import changed (from the before-images). It never damages:
+
+- a record that moved on since the import (edited, unsubscribed, mailed, tagged, given a
+  deal: anything bumps its version) is never overwritten or removed;
+- a created record that something points to (a deal, a request, a mailing it received, a
+  conversion) is never removed;
+- subscription state is never touched (an import's opt-out stays on the suppression list).
+
+Undo refuses, listing those records and why, and changes nothing; told to go ahead
+(`keep_changed`) it undoes the rest and leaves those records exactly as they are.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from crm import search
 from crm.access import Action, Condition, Entity, import_batch_scope, scope
 from crm.clock import now
-from crm.db import Database
-from crm.importing.commit import DEFAULTS, TEXT_COLUMNS, _audit, _column_types
-from crm.importing.preview import TABLES, temporary_table
+from crm.db import Database, Session, ids_condition
+from crm.importing.commit import DEFAULTS, TEXT_COLUMNS
+from crm.importing.preview import TABLES
 from crm.users import User
+from crm.writer import Writer, last_change
 
 
 class UndoRefused(ValueError):
     """The batch cannot be undone (as asked); nothing was changed."""
 
-    def __init__(self, message: str, changed_ids: list[int] | None = None) -> None:
+    def __init__(self, message: str, kept: dict[int, str] | None = None) -> None:
         super().__init__(message)
-        self.changed_ids = changed_ids or []
+        self.kept = kept or {}
+
+    @property
+    def changed_ids(self) -> list[int]:
+        return list(self.kept)
 
 
 @dataclass(frozen=True)
@@ -37,7 +48,7 @@ class UndoResult:
     removed: int
     restored: int
     removed_companies: int
-    overwritten: list[int]  # records changed since the import that undo was forced over
+    kept: dict[int, str] = field(default_factory=dict)  # left as they are, and why
 
 
 def list_batches(user: User, db: Database, entity: Entity | str | None = None,
@@ -51,15 +62,17 @@ def list_batches(user: User, db: Database, entity: Entity | str | None = None,
     return db.fetch_all(
         "SELECT b.id, b.entity, b.file_name, b.created_at, u.full_name AS imported_by, "
         "b.created_count AS created, b.updated_count AS updated, b.skipped_count AS skipped, "
-        "b.rejected_count AS rejected, b.on_duplicate, b.undone_at, "
+        "b.rejected_count AS rejected, b.on_duplicate, b.undone_at, b.kept_count AS kept, "
         "ub.full_name AS undone_by FROM import_batches b "
         "LEFT JOIN users u ON u.id = b.user_id LEFT JOIN users ub ON ub.id = b.undone_by "
         f"WHERE {where} ORDER BY b.created_at DESC, b.id DESC LIMIT ?", (*params, limit))
 
 
-def undo_batch(user: User, db: Database, batch_id: int, force: bool = False) -> UndoResult:
-    """Undo a whole batch in one transaction; raises UndoRefused (nothing changed) when a
-    record changed since the import, unless `force`."""
+def undo_batch(user: User, db: Database, batch_id: int,
+               keep_changed: bool = False) -> UndoResult:
+    """Undo a whole batch in one transaction. Records that changed since the import or that
+    other records point to are listed in UndoRefused (nothing changed); with `keep_changed`
+    the rest is undone and those are left exactly as they are."""
     visible = import_batch_scope(user, alias="b")
     stamp = now()
     with db.transaction() as tx:
@@ -70,7 +83,7 @@ def undo_batch(user: User, db: Database, batch_id: int, force: bool = False) -> 
         if batch["undone_at"] is not None:
             raise UndoRefused(f"Import batch {batch_id} was already undone.")
         entity = Entity(batch["entity"])
-        table, noun = TABLES[entity], entity.value
+        table = TABLES[entity]
         allowed = scope(user, entity, Action.EDIT, alias="t")
         items = tx.fetch_frame(
             f"SELECT i.entity_id, i.action, i.before_image, i.row_version, "
@@ -82,80 +95,103 @@ def undo_batch(user: User, db: Database, batch_id: int, force: bool = False) -> 
         if outside.any():
             raise UndoRefused(f"{int(outside.sum()):,} records of import batch {batch_id} are "
                               "outside your access; ask someone who may work with them.")
-        changed = present & (items["current_version"] != items["row_version"])
-        changed_ids = [int(i) for i in items.loc[changed, "entity_id"]]
-        if changed_ids and not force:
-            shown = ", ".join(str(i) for i in changed_ids[:20])
-            more = f" and {len(changed_ids) - 20:,} more" if len(changed_ids) > 20 else ""
-            raise UndoRefused(
-                f"{len(changed_ids):,} records were changed after the import (IDs {shown}{more}); "
-                "undo would discard those changes. Undo anyway to go ahead.", changed_ids)
-        created = items[(items["action"] == "create") & present]["entity_id"].astype("int64")
-        updated = items[(items["action"] == "update") & present]
-        removed = _remove(tx, entity, batch_id, created)
-        restored = _restore(tx, user, entity, updated, stamp)
-        removed_companies = 0
-        if entity is Entity.CONTACT:
-            removed_companies = _remove_companies(tx, batch_id)
-        _audit(tx, user, noun, created.to_numpy(), "delete", batch_id, stamp)
-        _audit(tx, user, noun, updated["entity_id"].to_numpy(), "undo import", batch_id, stamp)
-        if restored:
-            search.refresh(tx, entity, Condition(
-                "id IN (SELECT entity_id FROM import_batch_items WHERE batch_id = ? "
-                "AND action = 'update')", (batch_id,)))
-        tx.execute("UPDATE import_batches SET undone_at = ?, undone_by = ? WHERE id = ?",
-                   (stamp, user.id, batch_id))
-    return UndoResult(batch_id, removed, restored, removed_companies,
-                      changed_ids if force else [])
+        kept = _kept(tx, entity, items[present])
+        if kept and not keep_changed:
+            raise UndoRefused(_refusal(entity, batch_id, kept), kept)
+        doable = items[present & ~items["entity_id"].isin(list(kept))]
+        writer = Writer(tx, user, batch_id=batch_id, stamp=stamp)
+        created = [int(i) for i in doable.loc[doable["action"] == "create", "entity_id"]]
+        removed = writer.delete_where(entity, ids_condition(created, "t.id"),
+                                      action="undo import") if created else 0
+        restored = _restore(writer, entity, doable[doable["action"] == "update"])
+        removed_companies = _remove_companies(writer, batch_id) \
+            if entity is Entity.CONTACT else 0
+        tx.execute("UPDATE import_batches SET undone_at = ?, undone_by = ?, kept_count = ? "
+                   "WHERE id = ?", (stamp, user.id, len(kept), batch_id))
+    return UndoResult(batch_id, removed, restored, removed_companies, kept)
 
 
-def _remove(tx, entity: Entity, batch_id: int, created: pd.Series) -> int:
-    if created.empty:
-        return 0
-    table, noun = TABLES[entity], entity.value
-    ids = (f"(SELECT entity_id FROM import_batch_items WHERE batch_id = {int(batch_id)} "
-           "AND action = 'create')")
-    tx.execute(f"DELETE FROM {noun}_tags WHERE {noun}_id IN {ids}")
-    tx.execute(f"DELETE FROM subscription_events WHERE entity = ? AND entity_id IN {ids}",
-               (noun,))
-    tx.execute(f"DELETE FROM mailing_recipients WHERE entity = ? AND entity_id IN {ids}",
-               (noun,))
-    tx.execute(f"DELETE FROM {table} WHERE id IN {ids}")
-    return len(created)
+def _kept(tx: Session, entity: Entity, items: pd.DataFrame) -> dict[int, str]:
+    """The batch's records undo must leave alone, each with the reason."""
+    kept: dict[int, str] = {}
+    moved = items["current_version"].astype("int64") != items["row_version"].astype("int64")
+    for record_id in items.loc[moved, "entity_id"].astype("int64"):
+        who, when = last_change(tx, entity, int(record_id))
+        at = f" at {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
+        kept[int(record_id)] = f"changed by {who}{at} after the import"
+    created = [int(i) for i in items.loc[(items["action"] == "create") & ~moved, "entity_id"]]
+    if created:
+        for record_id, reason in _linked(tx, entity, created).items():
+            kept.setdefault(record_id, reason)
+    return kept
 
 
-def _restore(tx, user: User, entity: Entity, updated: pd.DataFrame, stamp) -> int:
+def _linked(tx: Session, entity: Entity, ids: list[int]) -> dict[int, str]:
+    """Created records that other records point to, and what points to them."""
+    noun = entity.value
+    these = ids_condition(ids, "x.id")
+    checks = [
+        (f"deals d WHERE d.{noun}_id = x.id", "has a deal"),
+        (f"requests r WHERE r.{noun}_id = x.id", "a request became a deal with it"),
+        (f"mailing_recipients m WHERE m.entity = '{noun}' AND m.entity_id = x.id",
+         "is a recipient of a mailing"),
+    ]
+    if entity is Entity.LEAD:
+        checks.append(("leads c WHERE c.id = x.id AND c.converted_at IS NOT NULL",
+                       "was converted"))
+    else:
+        checks.append(("leads c WHERE c.contact_id = x.id", "a lead was converted into it"))
+        checks.append(("contacts c WHERE c.id = x.id AND c.source_lead_id IS NOT NULL",
+                       "was made from a lead"))
+    found: dict[int, str] = {}
+    for source, reason in checks:
+        for row in tx.fetch_all(f"SELECT x.id FROM {TABLES[entity]} x WHERE {these.sql} AND "
+                                f"EXISTS (SELECT 1 FROM {source})", these.params):
+            found.setdefault(int(row["id"]), reason)
+    return found
+
+
+def _refusal(entity: Entity, batch_id: int, kept: dict[int, str]) -> str:
+    shown = "; ".join(f"{entity.value} {i}: {why}" for i, why in list(kept.items())[:20])
+    more = f"; and {len(kept) - 20:,} more" if len(kept) > 20 else ""
+    return (f"Nothing was undone: {len(kept):,} records of import batch {batch_id} must stay "
+            f"as they are ({shown}{more}). Undo the rest to undo everything else and leave "
+            "those records untouched.")
+
+
+def _restore(writer: Writer, entity: Entity, updated: pd.DataFrame) -> int:
+    """Exactly the fields the import changed, back to their values before it."""
     if updated.empty:
         return 0
-    table = TABLES[entity]
-    images = pd.DataFrame([json.loads(i) for i in updated["before_image"]])
-    columns = [c for c in images.columns if c != "id"]
+    images = [json.loads(i) if i else {} for i in updated["before_image"]]
+    # Consent is never restored: an undo must not undo anyone's unsubscribe.
+    images = [{k: v for k, v in i.items() if k not in ("id", "newsletter_opt_in",
+                                                        "unsubscribed_at")} for i in images]
+    columns = sorted({c for i in images for c in i})
+    if not columns:
+        return len(images)
+    frame = pd.DataFrame({"id": updated["entity_id"].astype("int64").to_numpy()})
+    given = pd.DataFrame({c: [c in i for i in images] for c in columns})
     for column in columns:
+        values = [i.get(column) for i in images]
         if column in DEFAULTS:
-            images[column] = images[column].astype("boolean")
+            frame[column] = pd.array(values, dtype="boolean")
         elif column not in TEXT_COLUMNS and column != "country_code":
-            images[column] = pd.array(images[column].to_numpy(), dtype="Int64")
+            frame[column] = pd.array(values, dtype="Int64")
         else:
-            images[column] = images[column].astype(object).where(images[column].notna(), None)
-    with temporary_table(tx, _column_types(tx, table, ["id", *columns]),
-                         images[["id", *columns]]) as before:
-        assignments = ", ".join(f"{c} = b.{c}" for c in columns)
-        tx.execute(f"UPDATE {table} SET {assignments}, updated_at = ?, modified_by = ?, "
-                   f"row_version = {table}.row_version + 1 FROM {before} b "
-                   f"WHERE {table}.id = b.id", (stamp, user.id))
+            frame[column] = pd.Series(values, dtype=object)
+    writer.update_from(entity, frame, given,
+                       versions=updated["current_version"].astype("int64").to_numpy(),
+                       action="undo import")
     return len(images)
 
 
-def _remove_companies(tx, batch_id: int) -> int:
-    """Companies the batch created that no contact uses any more."""
-    orphans = tx.fetch_frame(
-        "SELECT company_id FROM import_batch_companies bc WHERE bc.batch_id = ? AND NOT EXISTS "
-        "(SELECT 1 FROM contacts c WHERE c.company_id = bc.company_id) AND NOT EXISTS "
-        "(SELECT 1 FROM leads l WHERE l.company_id = bc.company_id)", (batch_id,))
-    if orphans.empty:
-        return 0
-    ids = orphans["company_id"].to_numpy(dtype=np.int64).tolist()
-    marks = ", ".join("?" for _ in ids)
-    tx.execute(f"DELETE FROM company_industries WHERE company_id IN ({marks})", ids)
-    tx.execute(f"DELETE FROM companies WHERE id IN ({marks})", ids)
-    return len(ids)
+def _remove_companies(writer: Writer, batch_id: int) -> int:
+    """Companies the batch created that nothing uses and nobody changed since."""
+    unused = ("NOT EXISTS (SELECT 1 FROM contacts c WHERE c.company_id = t.id) "
+              "AND NOT EXISTS (SELECT 1 FROM leads l WHERE l.company_id = t.id) "
+              "AND NOT EXISTS (SELECT 1 FROM deals d WHERE d.company_id = t.id) "
+              "AND t.row_version = 1")
+    return writer.delete_where(Entity.COMPANY, Condition(
+        "t.id IN (SELECT company_id FROM import_batch_companies WHERE batch_id = ?) AND "
+        + unused, (batch_id,)), action="undo import")

@@ -1,26 +1,35 @@
 """Writing a checked import: all accepted rows in one transaction, recorded as an import batch.
 
-Rows go in with a few set-based statements (bulk inserts of frames, one UPDATE joined to the
-new values), never a statement per row: ids are drawn from the table's sequence up front so
-the batch items, audit entries and subscription events can be written in bulk as well.
+Rows go in through the one write path (crm.writer) with a few set-based statements (bulk
+inserts of frames, one UPDATE joined to the new values), never a statement per row.
+
+The commit first asks the database the preview's question again: a row that now matches
+another record, or whose matched record changed since the preview, refuses the whole import
+(nothing written; preview again), so an import never overwrites an edit nobody reviewed and
+never adds a duplicate of a record created meanwhile.
+
+An update changes the fields the file holds and nothing else. Newsletter consent is special:
+a file's "no" is an opt-out, which suppresses the address (crm.writer); a file's "yes"
+subscribes only people who never unsubscribed: an import never undoes an unsubscribe.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from crm import search
 from crm.access import Condition, Entity
 from crm.clock import now
-from crm.db import Database, Session
+from crm.db import Database, ids_condition
 from crm.export import ExportColumn, write_xlsx
 from crm.importing.fields import FIELDS
-from crm.importing.preview import TABLES, ImportProblem, Preview, temporary_table
+from crm.importing.preview import TABLES, ImportProblem, Preview, match_existing
 from crm.users import User
+from crm.writer import ADDRESS_SQL, Writer, new_ids
 
 ON_DUPLICATE = ("skip", "update", "create")
 TEXT_COLUMNS = ("first_name", "middle_name", "last_name", "title", "email", "secondary_email",
@@ -49,6 +58,7 @@ class ImportResult:
     rejected_rows: pd.DataFrame  # "Row", "Reason", then the file's own columns
     problems: list[ImportProblem] = field(default_factory=list)
     new_companies: int = 0
+    kept_unsubscribed: int = 0  # rows saying "subscribed" for people who had unsubscribed
 
     def counts(self) -> dict[str, int]:
         return {"created": self.created, "updated": self.updated, "skipped": self.skipped,
@@ -62,8 +72,9 @@ def record_columns(entity: Entity) -> list[str]:
 
 
 def updatable_columns(entity: Entity) -> list[str]:
-    """What an update may change (and undo restores): all but the date added."""
-    return [c for c in record_columns(entity) if c != "created_at"]
+    """What an update may change (and undo restores): all but the date added and the
+    newsletter consent (a subscription change of its own, never undone)."""
+    return [c for c in record_columns(entity) if c not in ("created_at", "newsletter_opt_in")]
 
 
 def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
@@ -82,7 +93,7 @@ def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
     if preview.problems and not skip_invalid:
         raise ImportRefused(preview.problems)
     bad = preview.problem_rows
-    rows = preview.rows[~preview.rows["_row"].isin(bad)]
+    rows = preview.rows[~preview.rows["_row"].isin(bad)].reset_index(drop=True)
     matched = rows["_match"].notna()
     read_only = rows["_row"].map(
         lambda r: preview.matches[r].read_only if r in preview.matches else False).astype(bool)
@@ -95,25 +106,62 @@ def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
     skipped = len(rows) - len(creating) - len(updating)
     stamp = now()
     with db.transaction() as tx:
+        _still_as_previewed(tx, user, preview, rows, check_new=on_duplicate != "create")
         batch_id = tx.scalar(
             "INSERT INTO import_batches (entity, user_id, file_name, created_at, created_count, "
             "updated_count, skipped_count, rejected_count, department_id, on_duplicate) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (entity.value, user.id, file_name or preview.file_name, stamp, len(creating),
              len(updating), skipped, len(bad), user.department_id, on_duplicate))
+        writer = Writer(tx, user, batch_id=batch_id, stamp=stamp)
         new_companies = 0
         if entity is Entity.CONTACT:
-            creating, updating, new_companies = _create_companies(
-                tx, user, batch_id, creating, updating, stamp)
-        _create(tx, user, entity, batch_id, creating, stamp)
-        _update(tx, user, entity, batch_id, updating, stamp)
-        search.refresh(tx, entity, Condition(
-            "id IN (SELECT entity_id FROM import_batch_items WHERE batch_id = ?)", (batch_id,)))
+            creating, new_companies = _create_companies(writer, creating)
+        created = _create(writer, entity, creating)
+        images = _update(writer, entity, updating)
+        kept_unsubscribed = _subscriptions(writer, entity, creating, created, updating)
+        _record_items(writer, entity, created, images)
     return ImportResult(batch_id=batch_id, entity=entity,
                         file_name=file_name or preview.file_name, created=len(creating),
                         updated=len(updating), skipped=skipped, rejected=len(bad),
                         rejected_rows=rejected_rows(preview), problems=preview.problems,
-                        new_companies=new_companies)
+                        new_companies=new_companies, kept_unsubscribed=kept_unsubscribed)
+
+
+def _still_as_previewed(tx, user: User, preview: Preview, rows: pd.DataFrame, *,
+                        check_new: bool) -> None:
+    """Refuse (nothing written) when the records the rows match changed since the preview:
+    another record matches now, a match is gone, or a matched record was edited."""
+    if rows.empty:
+        return
+    now_found = match_existing(tx, user, preview.entity, rows)
+    now_id = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    now_version = pd.Series(pd.NA, index=rows.index, dtype="Int64")
+    if not now_found.empty:
+        positions = now_found["pos"].to_numpy(dtype=np.int64)
+        now_id.iloc[positions] = now_found["id"].to_numpy(dtype=np.int64)
+        now_version.iloc[positions] = now_found["version"].to_numpy(dtype=np.int64)
+    seen_version = rows["_row"].map(
+        lambda r: preview.matches[r].version if r in preview.matches else None).astype("Int64")
+    problems = []
+    noun = preview.entity.value
+    for i, row in enumerate(rows["_row"]):
+        before, after = rows["_match"].iat[i], now_id.iat[i]
+        if pd.isna(before) and pd.isna(after):
+            continue
+        if pd.isna(before):
+            if check_new:
+                problems.append(ImportProblem(int(row), "", f"now matches {noun} {after}, "
+                                              "added after the preview"))
+        elif pd.isna(after) or int(after) != int(before):
+            problems.append(ImportProblem(int(row), "", f"{noun} {before} that it matched "
+                                          "changed after the preview"))
+        elif int(now_version.iat[i]) != int(seen_version.iat[i]):
+            problems.append(ImportProblem(int(row), "", f"{noun} {before} was changed after "
+                                          "the preview"))
+    if problems:
+        raise ImportRefused(problems, f"{len(problems):,} rows match records that changed "
+                            "after the preview; nothing was imported. Preview the file again.")
 
 
 def rejected_rows(preview: Preview) -> pd.DataFrame:
@@ -142,77 +190,39 @@ def rejected_report(result: ImportResult) -> bytes:
 # ----------------------------------------------------------------------- writing
 
 
-def new_ids(tx: Session, sequence: str, count: int) -> np.ndarray:
-    """`count` fresh ids from `sequence`, drawn in one statement."""
-    if count == 0:
-        return np.array([], dtype=np.int64)
-    source = "range(?)" if tx.dialect == "duckdb" else "generate_series(1, ?)"
-    found = tx.fetch_frame(f"SELECT nextval('{sequence}') AS id FROM {source}", (count,))
-    return found["id"].to_numpy(dtype=np.int64)
-
-
-def _audit(tx: Session, user: User, noun: str, ids, action: str, batch_id: int, stamp,
-           fields: pd.DataFrame | None = None) -> None:
-    """Audit entries in bulk: one per record, or one per changed field when `fields` holds
-    entity_id, field, old_value and new_value."""
-    if fields is None:
-        fields = pd.DataFrame({"entity_id": np.asarray(ids, dtype=np.int64), "field": "",
-                               "old_value": None, "new_value": None})
-    if fields.empty:
-        return
-    frame = fields.assign(changed_at=stamp, user_id=user.id, entity=noun, action=action,
-                          batch_id=batch_id)
-    frame["changed_at"] = pd.Series(stamp, index=frame.index).astype("datetime64[s]")
-    tx.insert_frame("audit_log", frame[["changed_at", "user_id", "entity", "entity_id",
-                                        "action", "field", "old_value", "new_value",
-                                        "batch_id"]])
-
-
-def _create_companies(tx: Session, user: User, batch_id: int, creating: pd.DataFrame,
-                      updating: pd.DataFrame, stamp) -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Make the companies the file names that do not exist yet, one per name and country."""
+def _create_companies(writer: Writer, creating: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Make the companies the new rows name that do not exist yet, one per name and country
+    (an update never creates a company: see preview._update_companies)."""
     from crm.names import company_name_key
 
-    both = pd.concat([creating, updating])
-    new = both[both["company_id"].isna() & both["_company_name"].notna()]
+    new = creating[creating["company_id"].isna() & creating["_company_name"].notna()]
     if new.empty:
-        return creating, updating, 0
+        return creating, 0
     firsts = new.drop_duplicates("_company_key_country")
-    ids = new_ids(tx, "companies_id_seq", len(firsts))
+    ids = new_ids(writer.tx, Entity.COMPANY, len(firsts))
     companies = pd.DataFrame({
         "id": ids, "name": firsts["_company_name"].to_numpy(),
         "name_key": [company_name_key(n) for n in firsts["_company_name"]],
         "country_code": firsts["country_code"].astype(object).to_numpy(),
         "owner_id": pd.array(firsts["owner_id"].to_numpy(), dtype="Int64"),
-        "department_id": pd.array(firsts["department_id"].to_numpy(), dtype="Int64"),
-        "created_by": user.id, "modified_by": user.id})
+        "department_id": pd.array(firsts["department_id"].to_numpy(), dtype="Int64")})
     companies["country_code"] = companies["country_code"].where(
         companies["country_code"].notna(), None)
-    companies["created_at"] = pd.Series(stamp, index=companies.index).astype("datetime64[s]")
-    companies["updated_at"] = companies["created_at"]
-    tx.insert_frame("companies", companies)
-    tx.insert_frame("import_batch_companies",
-                    pd.DataFrame({"batch_id": batch_id, "company_id": ids}))
-    _audit(tx, user, "company", ids, "create", batch_id, stamp)
-    search.refresh(tx, Entity.COMPANY, Condition(
-        "id IN (SELECT company_id FROM import_batch_companies WHERE batch_id = ?)", (batch_id,)))
+    writer.insert_frame(Entity.COMPANY, companies)
+    writer.tx.insert_frame("import_batch_companies",
+                           pd.DataFrame({"batch_id": writer.batch_id, "company_id": ids}))
     by_key = dict(zip(firsts["_company_key_country"], ids, strict=True))
-
-    def fill(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.copy()
-        missing = frame["company_id"].isna() & frame["_company_name"].notna()
-        frame.loc[missing, "company_id"] = frame.loc[missing, "_company_key_country"].map(by_key)
-        return frame
-
-    return fill(creating), fill(updating), len(firsts)
+    creating = creating.copy()
+    missing = creating["company_id"].isna() & creating["_company_name"].notna()
+    creating.loc[missing, "company_id"] = creating.loc[missing, "_company_key_country"].map(
+        by_key)
+    return creating, len(firsts)
 
 
-def _create(tx: Session, user: User, entity: Entity, batch_id: int, rows: pd.DataFrame,
-            stamp) -> None:
+def _create(writer: Writer, entity: Entity, rows: pd.DataFrame) -> np.ndarray:
     if rows.empty:
-        return
-    table, noun = TABLES[entity], entity.value
-    ids = new_ids(tx, f"{table}_id_seq", len(rows))
+        return np.array([], dtype=np.int64)
+    ids = new_ids(writer.tx, entity, len(rows))
     frame = pd.DataFrame({"id": ids})
     for column in record_columns(entity):
         values = rows[column].reset_index(drop=True)
@@ -225,37 +235,23 @@ def _create(tx: Session, user: User, entity: Entity, batch_id: int, rows: pd.Dat
         elif column != "created_at":
             values = pd.array(values.to_numpy(), dtype="Int64")
         frame[column] = values
-    stamps = pd.Series(stamp, index=frame.index).astype("datetime64[s]")
-    frame["created_at"] = frame["created_at"].astype("datetime64[s]").fillna(stamps)
-    frame["updated_at"] = stamps
-    frame["created_by"] = user.id
-    frame["modified_by"] = user.id
-    frame["row_version"] = 1
-    tx.insert_frame(table, frame)
-    tx.insert_frame("import_batch_items", pd.DataFrame({
-        "batch_id": batch_id, "entity_id": ids, "action": "create", "before_image": None,
-        "row_version": 1}))
-    _audit(tx, user, noun, ids, "create", batch_id, stamp)
-    subscribed = ids[frame["newsletter_opt_in"].to_numpy(dtype=bool)]
-    if len(subscribed):
-        events = pd.DataFrame({"entity": noun, "entity_id": subscribed, "event": "subscribed",
-                               "user_id": user.id, "source": f"import:{batch_id}"})
-        events["occurred_at"] = pd.Series(stamp, index=events.index).astype("datetime64[s]")
-        tx.insert_frame("subscription_events", events)
+    return writer.insert_frame(entity, frame, subscribed_by=f"import:{writer.batch_id}")
 
 
-def _update(tx: Session, user: User, entity: Entity, batch_id: int, rows: pd.DataFrame,
-            stamp) -> None:
-    """Only the file's non-empty cells change; each record's before-image is kept for undo."""
+def _update(writer: Writer, entity: Entity, rows: pd.DataFrame) -> pd.DataFrame:
+    """Only the file's non-empty cells change, over the versions the preview saw. Returns
+    each record's before-image: the old value of every field the import changed."""
     if rows.empty:
-        return
-    table, noun = TABLES[entity], entity.value
+        return pd.DataFrame({"id": pd.Series([], dtype="int64"), "image": []})
+    table = TABLES[entity]
     columns = updatable_columns(entity)
     new = pd.DataFrame({"id": rows["_match"].to_numpy(dtype=np.int64)})
     for column in columns:
         values = rows[column].reset_index(drop=True)
         if column in ("owner_id", "department_id"):
             values = values.where(rows["_owner_given"].to_numpy(), None)
+        if column == "company_id":
+            values = rows["_update_company_id"].reset_index(drop=True)
         if column in DEFAULTS:
             values = values.astype("boolean")
         elif column not in TEXT_COLUMNS and column != "country_code":
@@ -263,65 +259,81 @@ def _update(tx: Session, user: User, entity: Entity, batch_id: int, rows: pd.Dat
         else:
             values = values.astype(object).where(values.notna(), None)
         new[column] = values
-    with temporary_table(tx, _column_types(tx, table, ["id", *columns]), new) as incoming:
-        before = tx.fetch_frame(
-            f"SELECT {', '.join('t.' + c for c in ['id', *columns])}, t.row_version "
-            f"FROM {table} t JOIN {incoming} u ON u.id = t.id ORDER BY t.id")
-        assignments = ", ".join(f"{c} = coalesce(u.{c}, {table}.{c})" for c in columns)
-        tx.execute(f"UPDATE {table} SET {assignments}, updated_at = ?, modified_by = ?, "
-                   f"row_version = {table}.row_version + 1 FROM {incoming} u "
-                   f"WHERE {table}.id = u.id", (stamp, user.id))
-    images = before[["id", *columns]].to_json(orient="records", lines=True).splitlines()
-    tx.insert_frame("import_batch_items", pd.DataFrame({
-        "batch_id": batch_id, "entity_id": before["id"].to_numpy(dtype=np.int64),
-        "action": "update", "before_image": images,
-        "row_version": before["row_version"].to_numpy(dtype=np.int64) + 1}))
-    _audit(tx, user, noun, None, "update", batch_id, stamp,
-           fields=_changes(before, new.set_index("id").loc[before["id"]].reset_index(), columns))
-    _subscription_changes(tx, user, noun, batch_id, before, new, stamp)
+    these = ids_condition(new["id"].tolist())
+    before = writer.tx.fetch_frame(
+        f"SELECT id, {', '.join(columns)} FROM {table} WHERE {these.sql} ORDER BY id",
+        these.params)
+    versions = rows["_match_version"].to_numpy(dtype=np.int64)
+    writer.update_from(entity, new, versions=versions, action="update")
+    return _images(before, new.set_index("id").loc[before["id"]].reset_index(), columns)
 
 
-def _column_types(tx: Session, table: str, columns: list[str]) -> str:
-    """`name TYPE, ...` for a temporary table shaped like some of `table`'s columns."""
-    rows = tx.fetch_all(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
-        "AND table_schema = current_schema()", (table,))
-    types = {r["column_name"]: r["data_type"] for r in rows}
-    return ", ".join(f"{c} {types[c]}" for c in columns)
-
-
-def _changes(before: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    parts = []
+def _images(before: pd.DataFrame, new: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """For each record, the old values of the fields the import changed (what undo restores)."""
+    images: list[dict] = [{} for _ in range(len(before))]
     for column in columns:
         given = new[column].notna().to_numpy(dtype=bool)
-        old_text = before[column].astype(object).where(before[column].notna(), None).map(
-            lambda v: None if v is None else str(v))
-        new_text = new[column].astype(object).where(new[column].notna(), None).map(
-            lambda v: None if v is None else str(v))
-        changed = given & (old_text.to_numpy() != new_text.to_numpy())
-        if changed.any():
-            parts.append(pd.DataFrame({"entity_id": before["id"].to_numpy()[changed],
-                                       "field": column,
-                                       "old_value": old_text.to_numpy()[changed],
-                                       "new_value": new_text.to_numpy()[changed]}))
-    if not parts:
-        return pd.DataFrame(columns=["entity_id", "field", "old_value", "new_value"])
-    return pd.concat(parts, ignore_index=True)
+        old_text = before[column].astype(object).where(before[column].notna(), None)
+        new_text = new[column].astype(object).where(new[column].notna(), None)
+        changed = given & np.array([str(a) != str(b) for a, b in zip(old_text, new_text,
+                                                                      strict=True)])
+        for i in np.flatnonzero(changed):
+            value = old_text.iat[i]
+            images[i][column] = value.item() if hasattr(value, "item") else value
+    return pd.DataFrame({"id": before["id"].to_numpy(dtype=np.int64), "image": images})
 
 
-def _subscription_changes(tx: Session, user: User, noun: str, batch_id: int,
-                          before: pd.DataFrame, new: pd.DataFrame, stamp) -> None:
-    """An update that opts a person in or out is a subscription event like any other."""
-    wanted = new.set_index("id")["newsletter_opt_in"].reindex(before["id"]).to_numpy()
-    was = before["newsletter_opt_in"].to_numpy(dtype=bool)
-    given = ~pd.isna(wanted)
-    now_in = np.where(given, wanted, was).astype(bool)
-    flipped = now_in != was
-    if not flipped.any():
+def _subscriptions(writer: Writer, entity: Entity, creating: pd.DataFrame,
+                   created: np.ndarray, updating: pd.DataFrame) -> int:
+    """A file's "no" is an opt-out: the person is unsubscribed and the address suppressed.
+    A "yes" subscribes only people who never unsubscribed (an import never lifts an
+    unsubscribe); returns how many rows asked for that in vain."""
+    source = f"import:{writer.batch_id}"
+    table = TABLES[entity]
+    wanted = pd.concat([
+        pd.DataFrame({"id": created, "optin": creating["newsletter_opt_in"].astype(
+            "boolean").to_numpy()}),
+        pd.DataFrame({"id": updating["_match"].to_numpy(dtype=np.int64),
+                      "optin": updating["newsletter_opt_in"].astype("boolean").to_numpy()}),
+    ], ignore_index=True)
+    out = wanted.loc[wanted["optin"].eq(False).fillna(False), "id"].tolist()
+    if out:
+        these = ids_condition(out, "t.id")
+        writer.set_subscription(entity, these, False, source=source,
+                                note="opted out in the imported file")
+        addresses = [r["email"] for r in writer.tx.fetch_all(
+            f"SELECT t.email FROM {table} t WHERE {these.sql} AND trim(t.email) <> ''",
+            these.params)]
+        writer.suppress(addresses, source=source, note="opted out in the imported file")
+    asked = [int(i) for i in updating.loc[
+        updating["newsletter_opt_in"].astype("boolean").eq(True).fillna(False).to_numpy(),
+        "_match"]]
+    if not asked:
+        return 0
+    these = ids_condition(asked, "t.id")
+    never_left = Condition(
+        "t.unsubscribed_at IS NULL AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE "
+        f"s.address = {ADDRESS_SQL.format(column='t.email')})")
+    writer.set_subscription(entity, these & never_left, True, source=source)
+    return int(writer.tx.scalar(f"SELECT count(*) FROM {table} t WHERE {these.sql} "
+                                "AND NOT t.newsletter_opt_in", these.params))
+
+
+def _record_items(writer: Writer, entity: Entity, created: np.ndarray,
+                  images: pd.DataFrame) -> None:
+    """The batch's records with their version after the import (what undo compares) and
+    the before-images of the updated ones."""
+    ids = [*created.tolist(), *images["id"].tolist()]
+    if not ids:
         return
-    events = pd.DataFrame({
-        "entity": noun, "entity_id": before["id"].to_numpy()[flipped],
-        "event": np.where(now_in[flipped], "resubscribed", "unsubscribed"),
-        "user_id": user.id, "source": f"import:{batch_id}"})
-    events["occurred_at"] = pd.Series(stamp, index=events.index).astype("datetime64[s]")
-    tx.insert_frame("subscription_events", events)
+    these = ids_condition(ids)
+    versions = {int(r["id"]): int(r["row_version"]) for r in writer.tx.fetch_all(
+        f"SELECT id, row_version FROM {TABLES[entity]} WHERE {these.sql}", these.params)}
+    items = pd.DataFrame({
+        "batch_id": writer.batch_id,
+        "entity_id": np.array(ids, dtype=np.int64),
+        "action": ["create"] * len(created) + ["update"] * len(images),
+        "before_image": [None] * len(created) + [json.dumps(i, default=str)
+                                                  for i in images["image"]],
+        "row_version": [versions[i] for i in ids]})
+    writer.tx.insert_frame("import_batch_items", items)

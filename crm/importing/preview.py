@@ -8,16 +8,13 @@ once per distinct value; matching existing records is one SQL join against the f
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from crm.access import Action, Entity, can, may_work_in_department, owns_what_they_add, scope
-from crm.db import Database, Session
+from crm.db import Database, Session, ids_condition, temporary_table
 from crm.importing import values
 from crm.importing.fields import FIELDS, VOCABULARIES, check_mapping, split_full_name
 from crm.importing.reading import RawTable
@@ -57,6 +54,7 @@ class Match:
     record_id: int
     reason: str  # "same email" | "same name and phone"
     read_only: bool = False  # a converted lead: kept as history, never updated
+    version: int = 0  # the record's version at the preview: an update refuses if it moved
 
 
 @dataclass
@@ -219,8 +217,12 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
         _in_scope(user, rows, header_of, checks, entity)
         _file_duplicates(rows, checks, header_of)
         matches = _existing_matches(tx, user, entity, rows, checks)
+        if entity is Entity.CONTACT:
+            notes += _update_companies(tx, user, rows, matches, header_of, checks)
     rows["_match"] = pd.array([matches[r].record_id if r in matches else None
                                for r in rows["_row"]], dtype="Int64")
+    rows["_match_version"] = pd.array([matches[r].version if r in matches else None
+                                       for r in rows["_row"]], dtype="Int64")
     return Preview(entity=entity, file_name=table.file_name, table=table, mapping=dict(mapping),
                    options=options, rows=rows, problems=checks.problems(), matches=matches,
                    ambiguous_date_columns=ambiguous, notes=notes, new_companies=new_companies)
@@ -377,6 +379,68 @@ def _companies(tx: Session, user: User, rows: pd.DataFrame, text, header_of: dic
     return int(rows.loc[new, "_company_key_country"].nunique())
 
 
+def _update_companies(tx: Session, user: User, rows: pd.DataFrame, matches: dict[int, Match],
+                      header_of: dict[str, str], checks: _Checks) -> list[str]:
+    """The company an update would give each matched contact (`_update_company_id`; empty:
+    it stays where it is). An update changes only what the file says: the company changes
+    when the file names a different existing company of the importer's scope in the
+    contact's department (in the row's country when the file gives one); an update never
+    creates a company. Returns the notes the preview shows about it."""
+    rows["_update_company_id"] = pd.array([None] * len(rows), dtype="Int64")
+    header = header_of.get("company", "")
+    if not header or not matches:
+        return []
+    position = {int(r): i for i, r in enumerate(rows["_row"])}
+    wanted = {row: m for row, m in matches.items()
+              if not m.read_only and rows["_company_key"].iat[position[row]] is not None}
+    if not wanted:
+        return []
+    ids = ids_condition([m.record_id for m in wanted.values()], "c.id")
+    current = {int(r["id"]): r for r in tx.fetch_all(
+        "SELECT c.id, c.department_id, co.name, co.name_key FROM contacts c "
+        f"JOIN companies co ON co.id = c.company_id WHERE {ids.sql}", ids.params)}
+    keys = sorted({rows["_company_key"].iat[position[row]] for row in wanted})
+    allowed = scope(user, Entity.COMPANY, Action.EDIT, alias="co")
+    marks = ", ".join("?" for _ in keys)
+    candidates: dict[str, list[dict]] = {}
+    for company in tx.fetch_all(
+            "SELECT co.id, co.name, co.name_key, co.country_code, co.department_id FROM "
+            f"companies co WHERE co.name_key IN ({marks}) AND {allowed.sql} ORDER BY co.id",
+            (*keys, *allowed.params)):
+        candidates.setdefault(company["name_key"], []).append(company)
+    moves, stays = [], []
+    for row, match in sorted(wanted.items()):
+        i = position[row]
+        now_at = current.get(match.record_id)
+        if now_at is None or rows["_company_key"].iat[i] == now_at["name_key"]:
+            continue  # the same company, however the file spells it
+        country = rows["country_code"].iat[i]
+        department = (rows["department_id"].iat[i] if bool(rows["_owner_given"].iat[i])
+                      else now_at["department_id"])
+        found = [c for c in candidates.get(rows["_company_key"].iat[i], [])
+                 if c["department_id"] == department
+                 and (country is None or pd.isna(country) or c["country_code"] == country)]
+        name = rows["_company_name"].iat[i]
+        if len(found) > 1:
+            checks.add_where(header, rows.index == i, f"several companies are named like "
+                             f"“{name}”: add a Country column to say which")
+        elif found:
+            rows.loc[i, "_update_company_id"] = int(found[0]["id"])
+            moves.append(f"row {row}: contact {match.record_id} from “{now_at['name']}” to "
+                         f"“{found[0]['name']}”")
+        else:
+            stays.append(f"row {row}: no company “{name}” to move contact {match.record_id} "
+                         f"to; it stays at “{now_at['name']}”")
+    notes = []
+    if moves:
+        notes.append(f"Updating moves {len(moves):,} contact(s) to another existing company: "
+                     + "; ".join(moves[:20]) + ("; …" if len(moves) > 20 else "") + ".")
+    if stays:
+        notes.append("An update never creates a company: " + "; ".join(stays[:20])
+                     + ("; …" if len(stays) > 20 else "") + ".")
+    return notes
+
+
 def _in_scope(user: User, rows: pd.DataFrame, header_of: dict[str, str], checks: _Checks,
               entity: Entity) -> None:
     department = rows["department_id"]
@@ -415,6 +479,30 @@ def _file_duplicates(rows: pd.DataFrame, checks: _Checks, header_of: dict[str, s
 def _existing_matches(tx: Session, user: User, entity: Entity, rows: pd.DataFrame,
                       checks: _Checks) -> dict[int, Match]:
     """Existing records in scope with the same email, or the same name and phone: one join."""
+    found = match_existing(tx, user, entity, rows)
+    if found.empty:
+        return {}
+    row_numbers = rows["_row"].to_numpy()
+    matches = {int(row_numbers[r.pos]): Match(int(row_numbers[r.pos]), int(r.id), r.reason,
+                                                bool(r.read_only), int(r.version))
+               for r in found.itertuples()}
+    # Two rows of the file that match one record: only the first may touch it.
+    by_record = found.assign(row=row_numbers[found["pos"].to_numpy()]).sort_values("row")
+    again = by_record[by_record.duplicated("id", keep="first")]
+    if not again.empty:
+        first = by_record.drop_duplicates("id").set_index("id")["row"]
+        messages = pd.Series(None, index=rows.index, dtype=object)
+        for r in again.itertuples():
+            messages.iloc[r.pos] = (f"matches the same existing record (ID {r.id}) as row "
+                                    f"{first[r.id]}")
+        checks.add("", messages)
+    return matches
+
+
+def match_existing(tx: Session, user: User, entity: Entity, rows: pd.DataFrame) -> pd.DataFrame:
+    """The best existing match of each row (`pos` is its position): `id`, `reason`,
+    `read_only` (a converted lead) and the record's `version` now. The same query runs at
+    the preview and again in the commit, which refuses when the answer changed meanwhile."""
     table = TABLES[entity]
     keys = pd.DataFrame({
         "pos": np.arange(len(rows), dtype=np.int64),
@@ -424,8 +512,9 @@ def _existing_matches(tx: Session, user: User, entity: Entity, rows: pd.DataFram
         "digits": rows["_phone_digits"],
     })
     keys = keys[keys["email"].notna() | keys["digits"].notna()]
+    columns = ["pos", "id", "reason", "read_only", "version"]
     if keys.empty:
-        return {}
+        return pd.DataFrame(columns=columns)
     allowed = scope(user, entity, Action.VIEW, alias="p")
     read_only = "p.converted_at IS NOT NULL" if entity is Entity.LEAD else "FALSE"
     with temporary_table(tx, "pos BIGINT, email VARCHAR, first_name VARCHAR, "
@@ -445,34 +534,11 @@ def _existing_matches(tx: Session, user: User, entity: Entity, rows: pd.DataFram
             "GROUP BY k.pos",
             (*allowed.params, *allowed.params))
     if found.empty:
-        return {}
+        return pd.DataFrame(columns=columns)
     found = found.sort_values(["pos", "rank"]).drop_duplicates("pos")
-    row_numbers = rows["_row"].to_numpy()
-    matches = {int(row_numbers[r.pos]): Match(int(row_numbers[r.pos]), int(r.id), r.reason,
-                                                bool(r.read_only))
-               for r in found.itertuples()}
-    # Two rows of the file that match one record: only the first may touch it.
-    by_record = found.assign(row=row_numbers[found["pos"].to_numpy()]).sort_values("row")
-    again = by_record[by_record.duplicated("id", keep="first")]
-    if not again.empty:
-        first = by_record.drop_duplicates("id").set_index("id")["row"]
-        mask = np.zeros(len(rows), dtype=bool)
-        mask[again["pos"].to_numpy()] = True
-        messages = pd.Series(None, index=rows.index, dtype=object)
-        for r in again.itertuples():
-            messages.iloc[r.pos] = (f"matches the same existing record (ID {r.id}) as row "
-                                    f"{first[r.id]}")
-        checks.add("", messages)
-    return matches
-
-
-@contextmanager
-def temporary_table(tx: Session, columns_sql: str, frame: pd.DataFrame) -> Iterator[str]:
-    """`frame` as a temporary table for joins inside `tx`, dropped afterwards."""
-    name = f"import_keys_{uuid.uuid4().hex[:12]}"
-    tx.execute(f"CREATE TEMPORARY TABLE {name} ({columns_sql})")
-    try:
-        tx.insert_frame(name, frame.reset_index(drop=True))
-        yield name
-    finally:
-        tx.execute(f"DROP TABLE IF EXISTS {name}")
+    ids = [int(i) for i in found["id"]]
+    these = ids_condition(ids)
+    versions = {int(r["id"]): int(r["row_version"]) for r in tx.fetch_all(
+        f"SELECT id, row_version FROM {table} WHERE {these.sql}", these.params)}
+    found["version"] = [versions[i] for i in ids]
+    return found[columns].reset_index(drop=True)

@@ -5,8 +5,9 @@ A selection is the checked rows of a list or every row matching its filters (pos
 a recipient or left out for the first reason that applies: unsubscribed, disqualified,
 converted (a lead that became a contact), no valid email address, or a duplicate address
 (the same address, in any case, as an earlier record of the selection: only the first one
-is mailed). An address unsubscribed under one record of the selection is not mailed under
-another: those count as unsubscribed too.
+is mailed). An address on the suppression list (unsubscribed under any record, see
+crm.writer) is never mailed: those count as unsubscribed, as do addresses unsubscribed under
+another record of the selection.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from crm.db import Database, Session
 from crm.listing import ListQuery, ListSpec
 from crm.mailing.compose import Person
 from crm.users import User
+from crm.writer import ADDRESS_SQL
 
 # Loose on purpose: addresses were validated when entered; this only keeps out the empty and
 # the plainly broken. Bound as a parameter; `~` is a regular-expression match on both backends.
@@ -167,7 +169,9 @@ def _outcomes(user: User, selection: Selection) -> tuple[str, tuple]:
     sql = (
         f"WITH chosen AS (SELECT {a}.id AS id, trim({a}.email) AS email, "
         f"lower(trim({a}.email)) AS address, "
-        f"CASE WHEN NOT {a}.newsletter_opt_in THEN '{Exclusion.UNSUBSCRIBED}' "
+        f"CASE WHEN NOT {a}.newsletter_opt_in OR EXISTS (SELECT 1 FROM suppressions s "
+        f"WHERE s.address = {ADDRESS_SQL.format(column=a + '.email')}) "
+        f"THEN '{Exclusion.UNSUBSCRIBED}' "
         f"WHEN {a}.disqualified THEN '{Exclusion.DISQUALIFIED}' {converted}"
         f"WHEN NOT (trim({a}.email) ~ ?) THEN '{Exclusion.NO_EMAIL}' END AS reason "
         f"FROM {spec.table} {a} WHERE {condition.sql}), "

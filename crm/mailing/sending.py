@@ -50,6 +50,7 @@ from crm.mailing.transport import (
     transport_for,
 )
 from crm.users import User
+from crm.writer import ADDRESS_SQL, Writer
 
 LEASE_SECONDS = 120
 MAX_ATTEMPTS = 3  # a recipient the server defers this many times is marked failed
@@ -57,6 +58,7 @@ BATCH = 200
 UNKNOWN_REASON = ("Interrupted while the mail server was receiving it; not sent again, so "
                   "that nobody gets the mailing twice.")
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
+BOUNCE = "bounce"  # the source of a suppression the mail server asked for
 
 
 class SendRefused(Exception):
@@ -230,6 +232,8 @@ def _send_one(db: Database, mailing: dict[str, Any], token: str, mail: MailSetti
         return "skipped"
     except Refused as refusal:
         _finish(db, recipient_id, "failed", refusal.reason, tried=True)
+        if refusal.no_such_mailbox:
+            _bounced(db, entity, int(row["entity_id"]), person.email, refusal.reason)
         return "failed"
     except Deferred as deferral:
         _defer(db, recipient_id, deferral.reason)
@@ -269,8 +273,9 @@ def _mark_sending(db: Database, mailing_id: int, token: str, recipient_id: int,
             "email = ? WHERE id = ? AND status = 'pending' "
             "AND EXISTS (SELECT 1 FROM mailings m WHERE m.id = ? AND m.sender = ?) "
             f"AND EXISTS (SELECT 1 FROM {TABLES[entity]} p WHERE p.id = ? "
-            "AND p.newsletter_opt_in AND NOT p.disqualified)",
-            (now(), token, email, recipient_id, mailing_id, token, entity_id)) == 1
+            "AND p.newsletter_opt_in AND NOT p.disqualified) "
+            "AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.address = lower(trim(?)))",
+            (now(), token, email, recipient_id, mailing_id, token, entity_id, email)) == 1
 
 
 def _renew(db: Database, mailing_id: int, token: str) -> None:
@@ -295,10 +300,7 @@ def _delivered(db: Database, mailing_id: int, token: str | None, recipient_id: i
                 tx.execute("UPDATE mailing_recipients SET status = 'sent', sent_at = ?, "
                            "error = '', attempts = attempts + 1 WHERE id = ?",
                            (stamp, recipient_id))
-                tx.execute(
-                    f"UPDATE {TABLES[entity]} SET last_mailed_at = CASE WHEN last_mailed_at "
-                    "IS NULL OR last_mailed_at < ? THEN ? ELSE last_mailed_at END WHERE id = ?",
-                    (stamp, stamp, entity_id))
+                Writer(tx, None).record_delivery(entity, entity_id, stamp)
                 if token is not None:
                     tx.execute("UPDATE mailings SET sender_seen_at = ? WHERE id = ? "
                                "AND sender = ?", (now(), mailing_id, token))
@@ -307,6 +309,14 @@ def _delivered(db: Database, mailing_id: int, token: str | None, recipient_id: i
             if attempt == 4:
                 raise
             time.sleep(0.05 * (attempt + 1))
+
+
+def _bounced(db: Database, entity: Entity, entity_id: int, email: str, reason: str) -> None:
+    """The server says the mailbox does not exist: the address is suppressed like an
+    unsubscribe (only the person or an admin can lift it), so no mailing tries it again."""
+    with db.transaction() as tx:
+        Writer(tx, None).suppress([email], source=BOUNCE, note=reason[:500],
+                                  origin=(entity, entity_id), action=BOUNCE)
 
 
 def _finish(db: Database, recipient_id: int, status: str, reason: str,
@@ -361,6 +371,9 @@ def _skip_unmailable(user: User | None, db: Database, mailing_id: int) -> None:
     reasons = [
         ("NOT coalesce(l.newsletter_opt_in, c.newsletter_opt_in)",
          "Unsubscribed before it was sent."),
+        (f"EXISTS (SELECT 1 FROM suppressions s WHERE s.address = "
+         f"{ADDRESS_SQL.format(column='coalesce(l.email, c.email)')})",
+         "The address was unsubscribed before it was sent."),
         ("coalesce(l.disqualified, c.disqualified)", "Disqualified before it was sent."),
         ("NOT (trim(coalesce(l.email, c.email)) ~ ?)", "No valid email address any more."),
     ]

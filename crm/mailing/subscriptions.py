@@ -6,10 +6,16 @@ stays one fast expression at a million rows (crm.newsletter.status_sql). Every c
 the event, the row and the audit entry in one transaction, so the two always agree;
 `disagreements` checks that they do.
 
+An unsubscribe belongs to the address and to the person: it puts the address on the
+suppression list (so every lead and contact with it is unsubscribed, now and later: see
+crm.writer) and unsubscribes the same person's other record, the contact a lead was
+converted into (or the lead a contact came from), even under another address.
+
 Who may change it:
 - the person, through the signed link in every message (unsubscribe, and subscribe again);
 - staff with the person in their scope may unsubscribe them on request (source "operator");
-- only an admin may subscribe someone again, and must say why (source "admin").
+- only an admin may subscribe someone again, and must say why (source "admin");
+- nobody else: an import never subscribes an unsubscribed address again.
 """
 
 from __future__ import annotations
@@ -17,19 +23,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crm import audit
-from crm.access import Action, Entity, can_resubscribe_others, scope
-from crm.clock import now
+from crm.access import Action, Condition, Entity, can_resubscribe_others, scope
 from crm.db import Database, Session
 from crm.mailing import tokens
 from crm.newsletter import NewsletterStatus, status_sql
 from crm.users import User
+from crm.writer import Writer
 
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 BY_LINK = "unsubscribe link"
 BY_OPERATOR = "operator"
 BY_ADMIN = "admin"
 SOURCE_LABELS = {BY_LINK: "their unsubscribe link", BY_OPERATOR: "staff, on request",
+                 "suppressed address": "the address was unsubscribed before",
+                 "bounce": "the mail server: no such mailbox",
+                 "conversion": "lead conversion", "carried over": "earlier unsubscribe",
                  BY_ADMIN: "an admin", "demo": "demo data", "manual entry": "added by hand"}
 
 
@@ -56,8 +64,8 @@ def unsubscribe(user: User, db: Database, entity: Entity | str, entity_id: int, 
     entity = Entity(entity)
     with db.transaction() as tx:
         _in_scope(tx, user, entity, entity_id, Action.EDIT)
-        return _change(tx, user, entity, entity_id, subscribed=False, source=BY_OPERATOR,
-                       note=note.strip())
+        return _unsubscribe(Writer(tx, user), entity, entity_id, source=BY_OPERATOR,
+                            note=note.strip())
 
 
 def resubscribe(user: User, db: Database, entity: Entity | str, entity_id: int, *,
@@ -72,8 +80,8 @@ def resubscribe(user: User, db: Database, entity: Entity | str, entity_id: int, 
                                 "asked by phone on 3 March).")
     with db.transaction() as tx:
         _in_scope(tx, user, entity, entity_id, Action.EDIT)
-        return _change(tx, user, entity, entity_id, subscribed=True, source=BY_ADMIN,
-                       note=reason.strip())
+        return _resubscribe(Writer(tx, user), entity, entity_id, source=BY_ADMIN,
+                            note=reason.strip())
 
 
 # ----------------------------------------------------------------------- the person's link
@@ -160,8 +168,9 @@ def _by_link(db: Database, token: str, *, subscribed: bool) -> LinkView | None:
             return None
         subject = tokens.read_token(token)
         assert subject is not None
-        _change(tx, None, subject.entity, subject.entity_id, subscribed=subscribed,
-                source=BY_LINK)
+        change = _resubscribe if subscribed else _unsubscribe
+        change(Writer(tx, None), subject.entity, subject.entity_id, source=BY_LINK,
+               action=BY_LINK)
     return LinkView(subject.entity, subject.entity_id, mask(row["email"]), subscribed)
 
 
@@ -183,24 +192,41 @@ def _in_scope(tx: Session, user: User, entity: Entity, entity_id: int, action: A
         raise SubscriptionError(f"{entity.value.capitalize()} {entity_id} does not exist.")
 
 
-def _change(tx: Session, actor: User | None, entity: Entity, entity_id: int, *,
-            subscribed: bool, source: str, note: str = "") -> bool:
-    """Row, event and audit entry together; nothing when the person is already so."""
-    stamp = now()
-    modified = ", modified_by = ?" if actor is not None else ""
-    changed = tx.execute(
-        f"UPDATE {TABLES[entity]} SET newsletter_opt_in = ?, unsubscribed_at = ?, "
-        f"updated_at = ?{modified} WHERE id = ? AND newsletter_opt_in = ?",
-        (subscribed, None if subscribed else stamp, stamp,
-         *([actor.id] if actor is not None else []), entity_id, not subscribed))
-    if changed == 0:
-        return False
-    tx.execute(
-        "INSERT INTO subscription_events (entity, entity_id, event, occurred_at, user_id, "
-        "source, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (entity.value, entity_id, "resubscribed" if subscribed else "unsubscribed", stamp,
-         actor.id if actor is not None else None, source, note))
-    audit.record(tx, actor, entity.value, entity_id, "update",
-                 old={"newsletter_opt_in": not subscribed},
-                 new={"newsletter_opt_in": subscribed})
-    return True
+def _unsubscribe(writer: Writer, entity: Entity, entity_id: int, *, source: str,
+                 note: str = "", action: str = "update") -> bool:
+    """The person, the same person's other record and their addresses; False if the person
+    was already unsubscribed (their address is suppressed all the same)."""
+    changed = writer.set_subscription(entity, _one(entity_id), False, source=source,
+                                      note=note, action=action)
+    addresses = [writer.tx.scalar(f"SELECT email FROM {TABLES[entity]} WHERE id = ?",
+                                  (entity_id,))]
+    for other, other_id in same_person(writer.tx, entity, entity_id):
+        writer.set_subscription(other, _one(other_id), False, source=source, action=action,
+                                note=f"the same person as {entity.value} {entity_id}")
+        addresses.append(writer.tx.scalar(f"SELECT email FROM {TABLES[other]} WHERE id = ?",
+                                          (other_id,)))
+    writer.suppress([a for a in addresses if a], source=source, note=note,
+                    origin=(entity, entity_id), action=action)
+    return changed > 0
+
+
+def _resubscribe(writer: Writer, entity: Entity, entity_id: int, *, source: str,
+                 note: str = "", action: str = "update") -> bool:
+    """The person's address is mailable again and they are subscribed; False if they were."""
+    email = writer.tx.scalar(f"SELECT email FROM {TABLES[entity]} WHERE id = ?", (entity_id,))
+    writer.lift_suppression(email or "")
+    return writer.set_subscription(entity, _one(entity_id), True, source=source, note=note,
+                                   action=action) > 0
+
+
+def same_person(tx: Session, entity: Entity, entity_id: int) -> list[tuple[Entity, int]]:
+    """The other records of one person: a converted lead's contact, a contact's leads."""
+    if entity is Entity.LEAD:
+        found = tx.scalar("SELECT contact_id FROM leads WHERE id = ?", (entity_id,))
+        return [(Entity.CONTACT, int(found))] if found is not None else []
+    return [(Entity.LEAD, int(r["id"])) for r in tx.fetch_all(
+        "SELECT id FROM leads WHERE contact_id = ? ORDER BY id", (entity_id,))]
+
+
+def _one(entity_id: int) -> Condition:
+    return Condition("t.id = ?", (entity_id,))

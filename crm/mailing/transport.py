@@ -41,6 +41,10 @@ class DeliveryError(Exception):
 class Refused(DeliveryError):
     """The server refused this message for good (for example: no such mailbox)."""
 
+    def __init__(self, reason: str, no_such_mailbox: bool = False) -> None:
+        super().__init__(reason)
+        self.no_such_mailbox = no_such_mailbox  # the address itself was refused: a bounce
+
 
 class Deferred(DeliveryError):
     """The server refused this message for now (a 4xx answer); it may be tried again later."""
@@ -270,7 +274,9 @@ def _refusal(code: int, answer: bytes | str, what: str) -> DeliveryError:
     text = f"{code} {_text(answer)}".strip()
     if 400 <= code < 500:
         return Deferred(f"The mail server deferred the {what}: {text}")
-    return Refused(f"The mail server refused the {what}: {text}")
+    # 550/551/553 to RCPT TO: the mailbox does not exist (or may not receive mail) for good.
+    return Refused(f"The mail server refused the {what}: {text}",
+                   no_such_mailbox=what == "recipient" and code in (550, 551, 553))
 
 
 def _answer(exc: BaseException) -> str:

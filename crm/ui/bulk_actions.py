@@ -39,8 +39,9 @@ class ExtraAction:
     """
 
     label: str
-    run: Callable[[User, Database, ListQuery, Sequence[int] | None, Any], str]
+    run: Callable[..., str]  # (user, db, query, ids, parameter[, versions=...]) -> sentence
     parameter: Callable[[User, Database], Any] | None = None
+    takes_versions: bool = False  # run also gets the checked rows' versions on screen
 
 
 def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: int,

@@ -11,7 +11,16 @@ from crm import audit, companies, vocabulary
 from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.editing import EditRejected, RowEdit
-from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
+from crm.ui.record_view import (
+    as_seen,
+    attempt,
+    choice,
+    department_for_new,
+    edit_form_notes,
+    facts,
+    history,
+    record_id,
+)
 from crm.users import User, eligible_owners
 
 FLASH = "company_flash"
@@ -113,20 +122,18 @@ def company_detail(user: User, db: Database, raw_id: str) -> None:
             st.caption("You cannot edit companies.")
         else:
             industries = vocabulary.named(db, "industries")
-            with st.form(f"edit_company_{company_id}_{company['row_version']}"):
-                values = _inputs(f"edit_company_{company_id}", db, company,
-                                 company["department_id"])
+            seen = as_seen("company", company)
+            edit_form_notes("company", seen, company)
+            with st.form(f"edit_company_{company_id}_{seen['row_version']}"):
+                values = _inputs(f"edit_company_{company_id}", db, seen,
+                                 seen["department_id"])
                 chosen = st.multiselect("Industries", list(industries),
-                                        default=company["industry_ids"],
+                                        default=seen["industry_ids"],
                                         format_func=industries.get)
                 if st.form_submit_button("Save", type="primary"):
-                    changes_ = {k: v for k, v in values.items() if v != company.get(k)}
-
-                    def save() -> None:
-                        companies.save_edits(user, db, [RowEdit(
-                            company_id, company["row_version"], changes_)])
-                        companies.set_industries(user, db, company_id, chosen)
-
-                    attempt(save, FLASH, "Saved.")
+                    changes_ = {k: v for k, v in values.items() if v != seen.get(k)}
+                    attempt(lambda: companies.save_company(
+                        user, db, RowEdit(company_id, seen["row_version"], changes_), chosen),
+                        FLASH, "Saved.", forget="company")
     with changes:
         history(audit.history(db, "company", company_id))

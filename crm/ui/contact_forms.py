@@ -14,7 +14,16 @@ from crm.ui.conversion_forms import deals_table
 from crm.ui.newsletter import badge_html
 from crm.ui.newsletter_history import newsletter_tab
 from crm.ui.person_form import person_inputs, stopped_by_duplicates
-from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
+from crm.ui.record_view import (
+    as_seen,
+    attempt,
+    choice,
+    department_for_new,
+    edit_form_notes,
+    facts,
+    history,
+    record_id,
+)
 from crm.users import User
 
 FLASH = "contact_flash"
@@ -106,14 +115,16 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
         if not can(user, Action.EDIT, Entity.CONTACT):
             st.caption("You cannot edit contacts.")
         else:
-            with st.form(f"edit_contact_{contact_id}_{contact['row_version']}"):
-                values = person_inputs(f"edit_{contact_id}", db, contact,
-                                        contact["department_id"])
+            seen = as_seen("contact", contact)
+            edit_form_notes("contact", seen, contact)
+            with st.form(f"edit_contact_{contact_id}_{seen['row_version']}"):
+                values = person_inputs(f"edit_{contact_id}", db, seen,
+                                       seen["department_id"])
                 if st.form_submit_button("Save", type="primary"):
-                    changes = {k: v for k, v in values.items() if v != contact.get(k)}
+                    changes = {k: v for k, v in values.items() if v != seen.get(k)}
                     attempt(lambda: contacts.save_edits(
-                        user, db, [RowEdit(contact_id, contact["row_version"], changes)]),
-                        FLASH, "Saved.")
+                        user, db, [RowEdit(contact_id, seen["row_version"], changes)]),
+                        FLASH, "Saved.", forget="contact")
     with tag_tab:
         every = tags.all_tags(db)
         by_name = {v: k for k, v in every.items()}

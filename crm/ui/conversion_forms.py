@@ -117,14 +117,14 @@ def _linked_company(plan: ConversionPlan, contact_id: int | str) -> int | str:
 
 
 def _bulk_convert(user: User, db: Database, query: ListQuery, ids: Sequence[int] | None,
-                  _parameter: Any) -> str:
+                  _parameter: Any, versions: dict[int, int] | None = None) -> str:
     with st.spinner("Converting: each lead is checked for matches, then converted…"):
-        report = conversion.convert_leads(user, db, query=query, ids=ids)
+        report = conversion.convert_leads(user, db, query=query, ids=ids, versions=versions)
     st.session_state[REPORT] = report
     return report.sentence()
 
 
-CONVERT_ACTION = ExtraAction("Convert", _bulk_convert)
+CONVERT_ACTION = ExtraAction("Convert", _bulk_convert, takes_versions=True)
 
 
 def conversion_report(user: User, db: Database, query: ListQuery, total: int) -> None:

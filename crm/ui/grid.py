@@ -1,7 +1,14 @@
 """The list grid: one page of rows, a checkbox per row, inline editing of some columns.
 
 The grid holds one page only; paging, sorting and filtering happen in SQL. What comes back
-is what the user changed: the checked IDs and, per edited row, the new values.
+is what the user changed: the checked IDs and, per edited row, the new values, each with
+the record's version as it was on screen.
+
+Streamlit's editor remembers edits by row position. So while edits or ticks are pending,
+the grid keeps drawing the very rows they were made on (pinned in the session), not a
+fresh page where another record may have moved into that position: an edit always reaches
+the record it was typed on, with the version the user saw, and a save that is refused
+leaves the typed values in place.
 """
 
 from __future__ import annotations
@@ -29,11 +36,17 @@ div[class*="_grid_"] [data-testid="stDataFrame"]::after {
 class GridResult:
     checked: list[int]
     changed: dict[int, dict[str, Any]]  # id -> {column: new value}
+    versions: dict[int, int]  # id -> the version on screen (rows with `row_version`)
 
 
 def grid(frame: pd.DataFrame, *, column_config: dict[str, Any], editable: list[str],
-         order: list[str], key: str, all_checked: bool = False) -> GridResult:
+         order: list[str], key: str, pin: str | None = None,
+         all_checked: bool = False) -> GridResult:
+    """Draw `frame`; with `pin` (a session key per list), rows with pending edits or ticks
+    stay the rows they were made on until the grid's key changes."""
     st.html(_NO_HEADER_SORT)
+    if pin is not None:
+        frame = _pinned(pin, key, frame)
     shown = frame.copy()
     shown.insert(0, SELECT, all_checked)
     edited = st.data_editor(
@@ -55,7 +68,20 @@ def grid(frame: pd.DataFrame, *, column_config: dict[str, Any], editable: list[s
         for position in differs[differs].index:
             row_id = int(shown.at[position, "id"])
             changed.setdefault(row_id, {})[column] = _plain(after.at[position])
-    return GridResult(checked=checked, changed=changed)
+    versions = ({int(i): int(v) for i, v in zip(shown["id"], shown["row_version"], strict=True)}
+                if "row_version" in shown.columns else {})
+    return GridResult(checked=checked, changed=changed, versions=versions)
+
+
+def _pinned(pin: str, key: str, fresh: pd.DataFrame) -> pd.DataFrame:
+    """The rows on screen when the user started editing or ticking; else `fresh`."""
+    state = st.session_state.get(key)
+    pending = isinstance(state, dict) and bool(state.get("edited_rows"))
+    held = st.session_state.get(pin)
+    if pending and held is not None and held[0] == key:
+        return held[1]
+    st.session_state[pin] = (key, fresh)
+    return fresh
 
 
 def _plain(value: Any) -> Any:

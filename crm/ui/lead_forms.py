@@ -12,7 +12,15 @@ from crm.ui.conversion_forms import convert_button, converted_links, deals_table
 from crm.ui.newsletter import badge_html
 from crm.ui.newsletter_history import newsletter_tab
 from crm.ui.person_form import person_inputs, stopped_by_duplicates
-from crm.ui.record_view import attempt, department_for_new, facts, history, record_id
+from crm.ui.record_view import (
+    as_seen,
+    attempt,
+    department_for_new,
+    edit_form_notes,
+    facts,
+    history,
+    record_id,
+)
 from crm.users import User
 
 FLASH = "lead_flash"
@@ -71,14 +79,16 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
         if read_only or not can(user, Action.EDIT, Entity.LEAD):
             st.caption("This lead cannot be edited.")
         else:
-            with st.form(f"edit_lead_{lead_id}_{lead['row_version']}"):
-                values = person_inputs(f"edit_{lead_id}", db, lead, lead["department_id"],
+            seen = as_seen("lead", lead)
+            edit_form_notes("lead", seen, lead)
+            with st.form(f"edit_lead_{lead_id}_{seen['row_version']}"):
+                values = person_inputs(f"edit_{lead_id}", db, seen, seen["department_id"],
                                        company_fields=True)
                 if st.form_submit_button("Save", type="primary"):
-                    changes_ = {k: v for k, v in values.items() if v != lead.get(k)}
+                    changes_ = {k: v for k, v in values.items() if v != seen.get(k)}
                     attempt(lambda: leads.save_edits(
-                        user, db, [RowEdit(lead_id, lead["row_version"], changes_)]),
-                        FLASH, "Saved.")
+                        user, db, [RowEdit(lead_id, seen["row_version"], changes_)]),
+                        FLASH, "Saved.", forget="lead")
     with newsletter:
         newsletter_tab(user, db, Entity.LEAD, lead, FLASH)
     with changes:

@@ -14,13 +14,14 @@ from crm import list_export, listing
 from crm.access import Action, can
 from crm.bulk import BulkResult
 from crm.db import Database
-from crm.editing import EditRejected, RowEdit
+from crm.editing import Conflict, EditRejected, RowEdit
 from crm.export import ExportColumn
 from crm.listing import ListQuery, ListSpec
 from crm.ui import filters, list_state
 from crm.ui.bulk_actions import ALL_MATCHING, BulkAction, ExtraAction, bulk_bar, export_bytes
-from crm.ui.grid import grid
+from crm.ui.grid import GridResult, grid
 from crm.ui.newsletter import icon_uri, label, legend
+from crm.ui.record_view import forget_seen
 from crm.users import User, eligible_owners
 
 
@@ -53,6 +54,7 @@ def render(page: ListPage, user: User, db: Database) -> None:
     if page.detail is not None and "id" in st.query_params:
         page.detail(user, db, st.query_params["id"])
         return
+    forget_seen(spec.entity.value)  # a detail opened again starts from the current record
     list_state.init_from_url(spec, user)
     labels = filters.sidebar(spec, user, db)
     _toolbar(page, user, db)
@@ -82,6 +84,7 @@ def render(page: ListPage, user: User, db: Database) -> None:
     result = grid(
         frame,
         key=f"{spec.noun}_grid_{version}_{hash((str(query), result_page.page))}",
+        pin=f"{spec.noun}_grid_shown",
         order=page.grid_order,
         editable=list(page.editable),
         column_config={
@@ -92,14 +95,14 @@ def render(page: ListPage, user: User, db: Database) -> None:
         },
     )
     _pager(spec, result_page)
-    _save_edits(page, user, db, rows, result.changed, owners, version_key, version)
+    _save_edits(page, user, db, result, owners, version_key, version)
     action = bulk_bar(spec, user, db, query, result_page.total, result.checked,
                       page.export_columns,
                       extra=page.extra_actions, vip=page.set_vip is not None,
                       export_note=lambda ids: list_export.scope_note(user, db, spec, query,
                                                                      ids))
     if action is not None:
-        _apply(page, user, db, query, action, result.checked, version_key, version)
+        _apply(page, user, db, query, action, result, version_key, version)
 
 
 def _toolbar(page: ListPage, user: User, db: Database) -> None:
@@ -139,24 +142,31 @@ def _pager(spec: ListSpec, result_page: listing.Page) -> None:
                         max_value=result_page.pages, key=list_state.state_key(spec, "page"))
 
 
-def _save_edits(page: ListPage, user: User, db: Database, rows, changed: dict[int, dict],
+def _save_edits(page: ListPage, user: User, db: Database, result: GridResult,
                 owners: dict[int, str], version_key: str, version: int) -> None:
-    if not changed:
+    """Save the grid's edits, each on the record it was typed on, over the version that was
+    on screen: a row someone changed since is refused, naming them, and nothing is saved;
+    the typed values stay in the grid until the user saves again or discards them."""
+    if not result.changed:
         return
     spec = page.spec
     by_name = {name: owner_id for owner_id, name in owners.items()}
-    edits = [
-        RowEdit(row_id, int(rows.loc[rows["id"] == row_id, "row_version"].iloc[0]),
-                page.to_changes(values, by_name))
-        for row_id, values in changed.items()
-    ]
+    edits = [RowEdit(row_id, result.versions[row_id], page.to_changes(values, by_name))
+             for row_id, values in result.changed.items()]
     st.info(f"{len(edits)} edited row(s) not saved yet.")
-    if st.button("Save changes", type="primary", key=f"{spec.noun}_save"):
+    save, discard, _ = st.columns([1, 1.4, 3])
+    if discard.button("Discard my edits", key=f"{spec.noun}_discard"):
+        st.session_state[version_key] = version + 1
+        st.rerun()
+    if save.button("Save changes", type="primary", key=f"{spec.noun}_save"):
         try:
             saved = page.save_edits(user, db, edits)
         except EditRejected as rejected:
             for problem in rejected.problems:
                 st.error(problem.message)
+            if isinstance(rejected, Conflict):
+                st.caption("Your edits are still in the table: discard them to see the "
+                           "current values, then edit again.")
         else:
             st.session_state[version_key] = version + 1
             noun = spec.noun if saved == 1 else spec.noun_plural
@@ -165,21 +175,30 @@ def _save_edits(page: ListPage, user: User, db: Database, rows, changed: dict[in
 
 
 def _apply(page: ListPage, user: User, db: Database, query: ListQuery, action: BulkAction,
-           checked: list[int], version_key: str, version: int) -> None:
+           result: GridResult, version_key: str, version: int) -> None:
     spec = page.spec
-    ids = None if action.target == ALL_MATCHING else checked
-    if action.name in ("set_vip", "remove_vip") and page.set_vip is not None:
-        vip = action.name == "set_vip"
-        outcome = page.set_vip(user, db, vip, query=query, ids=ids)
-        message = outcome.sentence("Set VIP on" if vip else "Removed VIP from",
-                                   spec.noun_plural, spec.noun)
-    elif action.name in page.extra_actions:
-        try:
-            message = page.extra_actions[action.name].run(user, db, query, ids, action.parameter)
-        except ValueError as problem:
-            st.error(str(problem))
+    ids = None if action.target == ALL_MATCHING else result.checked
+    # Checked rows carry the versions on screen: a row changed since refuses the action.
+    seen = {i: result.versions[i] for i in ids if i in result.versions} if ids else None
+    try:
+        if action.name in ("set_vip", "remove_vip") and page.set_vip is not None:
+            vip = action.name == "set_vip"
+            outcome = page.set_vip(user, db, vip, query=query, ids=ids, versions=seen)
+            message = outcome.sentence("Set VIP on" if vip else "Removed VIP from",
+                                       spec.noun_plural, spec.noun)
+        elif action.name in page.extra_actions:
+            extra = page.extra_actions[action.name]
+            message = (extra.run(user, db, query, ids, action.parameter, versions=seen)
+                       if extra.takes_versions
+                       else extra.run(user, db, query, ids, action.parameter))
+        else:
             return
-    else:
+    except EditRejected as rejected:
+        for problem in rejected.problems:
+            st.error(problem.message)
+        return
+    except ValueError as problem:
+        st.error(str(problem))
         return
     st.session_state[version_key] = version + 1
     st.session_state[f"{spec.noun}_flash"] = message

@@ -37,8 +37,45 @@ def history(rows: list[dict[str, Any]]) -> None:
         "old_value": "Before", "new_value": "After"}), hide_index=True, width="stretch")
 
 
-def attempt(action: Callable[[], Any], flash_key: str, success: str) -> bool:
-    """Run a save; show every problem, or remember the success and rerun."""
+SEEN = "edit_form_seen"  # session key: the records as their edit forms first showed them
+
+
+def as_seen(entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    """The record as it was when its edit form was first drawn in this visit.
+
+    The form shows these values and saves over this version, so a change someone else made
+    meanwhile is refused with their name (never silently overwritten, never silently
+    dropped), and what the user typed stays in the form. A successful save, "Discard my
+    changes", or leaving for the list starts from the current record again.
+    """
+    seen = st.session_state.setdefault(SEEN, {})
+    if (entity, record["id"]) not in seen:
+        seen[(entity, record["id"])] = dict(record)
+    return seen[(entity, record["id"])]
+
+
+def forget_seen(entity: str | None = None) -> None:
+    """Forget the snapshots (of one entity): the next form starts from the record as it is."""
+    seen = st.session_state.get(SEEN, {})
+    for key in [k for k in seen if entity is None or k[0] == entity]:
+        del seen[key]
+
+
+def edit_form_notes(entity: str, seen: dict[str, Any], current: dict[str, Any]) -> None:
+    """Say when the record moved on since the form was opened, and offer to start again."""
+    if seen["row_version"] == current["row_version"]:
+        return
+    st.warning("This record was changed after you opened it. Saving will be refused; "
+               "discard your changes to edit the current version.")
+    if st.button("Discard my changes", key=f"discard_{entity}_{current['id']}"):
+        forget_seen(entity)
+        st.rerun()
+
+
+def attempt(action: Callable[[], Any], flash_key: str, success: str,
+            forget: str | None = None) -> bool:
+    """Run a save; show every problem, or remember the success and rerun (forgetting the
+    edit form's snapshot of the `forget` entity)."""
     try:
         action()
     except EditRejected as rejected:
@@ -48,6 +85,8 @@ def attempt(action: Callable[[], Any], flash_key: str, success: str) -> bool:
     except (ValueError, PermissionError) as problem:
         st.error(str(problem))
         return False
+    if forget is not None:
+        forget_seen(forget)
     st.session_state[flash_key] = success
     st.rerun()
     return True

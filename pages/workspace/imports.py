@@ -205,18 +205,21 @@ with past:
             force_key = f"import_force_{batch['id']}"
             if right.button("Undo", key=f"import_undo_{batch['id']}"):
                 try:
-                    done = importing.undo_batch(user, db, batch["id"],
-                                                force=st.session_state.get(force_key, False))
+                    done = importing.undo_batch(
+                        user, db, batch["id"],
+                        keep_changed=st.session_state.get(force_key, False))
                 except importing.UndoRefused as refused:
                     st.session_state[f"import_refused_{batch['id']}"] = (
                         str(refused), refused.changed_ids)
                 else:
                     st.session_state["import_flash"] = (
                         f"Batch {batch['id']} undone: {done.removed:,} removed, "
-                        f"{done.restored:,} restored.")
+                        f"{done.restored:,} restored"
+                        + (f", {len(done.kept):,} kept as they are." if done.kept else "."))
                     st.rerun()
             if refused := st.session_state.get(f"import_refused_{batch['id']}"):
                 st.warning(refused[0])
-                st.checkbox("Undo anyway, overwriting those later changes", key=force_key)
+                st.checkbox("Undo the rest, and leave those records exactly as they are",
+                            key=force_key)
     if flash := st.session_state.pop("import_flash", None):
         st.success(flash)
