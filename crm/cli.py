@@ -434,9 +434,12 @@ def _import(args: argparse.Namespace) -> int:
         try:
             result = importing.commit(user, db, entity, preview, args.on_duplicate,
                                       args.skip_invalid, table.file_name)
-        except importing.ImportRefused:
+        except importing.ImportRefused as refused:
             counts = {"created": 0, "updated": 0, "skipped": 0, "rejected": 0}
             code = 1
+            if not problems:  # refused for what changed since the preview, not the file
+                problems = [{"row": p.row, "column": p.column, "message": p.message}
+                            for p in refused.problems]
         else:
             counts, code = result.counts(), 0
             if args.rejected and result.rejected:
@@ -458,6 +461,10 @@ def _import(args: argparse.Namespace) -> int:
     verb = "would be" if args.dry_run else "were"
     print(f"{table.row_count:,} rows read from {table.file_name}: "
           + ", ".join(f"{n:,} {verb} {k}" for k, n in counts.items()))
+    if result is not None and result.kept_unsubscribed:
+        print(f"note: {result.kept_unsubscribed:,} rows said subscribed for people who had "
+              "unsubscribed; they stay unsubscribed (only the person or an admin can change "
+              "that)")
     if result is not None:
         print(f"import batch {result.batch_id} (undo: python -m crm imports undo "
               f"{result.batch_id} --user {user.username})")
@@ -477,7 +484,8 @@ def _imports_list(args: argparse.Namespace) -> int:
     print(f"{'batch':>6}  {'entity':<8} {'imported at':<17} {'by':<20} {'created':>8} "
           f"{'updated':>8} {'skipped':>8} {'rejected':>8}  file")
     for b in importing.list_batches(viewer, db, entity):
-        undone = f"  (undone {b['undone_at']:%Y-%m-%d %H:%M})" if b["undone_at"] else ""
+        undone = (f"  (undone {b['undone_at']:%Y-%m-%d %H:%M}"
+                  + (f"; {b['kept']:,} kept" if b["kept"] else "") + ")") if b["undone_at"] else ""
         print(f"{b['id']:>6}  {b['entity']:<8} {b['created_at']:%Y-%m-%d %H:%M} "
               f"{(b['imported_by'] or '-'):<20} {b['created']:>8} {b['updated']:>8} "
               f"{b['skipped']:>8} {b['rejected']:>8}  {b['file_name']}{undone}")

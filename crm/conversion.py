@@ -431,7 +431,8 @@ class BulkConversion:
         for outcome, why in ((Outcome.NEEDS_REVIEW, "a matching company or contact; open "
                               "each to choose"),
                              (Outcome.NEEDS_DATA, "required data missing"),
-                             (Outcome.NOT_CONVERTED, "already converted or disqualified")):
+                             (Outcome.NOT_CONVERTED, "already converted, disqualified, or "
+                                                     "changed since you loaded the list")):
             n = self.count(outcome)
             if n:
                 verb = outcome.value.replace("needs", "need") if n > 1 else outcome.value

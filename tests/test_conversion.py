@@ -466,8 +466,8 @@ def test_bulk_conversion_reports_each_leads_outcome(db, world):
     assert "Nordlicht Ltd" in report.outcomes[0].detail
     assert report.sentence() == (
         "Converted 1 lead; 1 needs review (a matching company or contact; open each to "
-        "choose); 1 needs data (required data missing); 1 not converted (already converted "
-        "or disqualified).")
+        "choose); 1 needs data (required data missing); 1 not converted (already converted, "
+        "disqualified, or changed since you loaded the list).")
     assert lead_row(db, clean)["contact_id"] == report.outcomes[1].contact_id
     assert lead_row(db, matching)["converted_at"] is None
 

@@ -444,3 +444,48 @@ def leads_or_contacts_save(db, user, contact_id: int, version: int) -> None:
     from crm import contacts
 
     contacts.save_edits(user, db, [RowEdit(contact_id, version, {"city": "Ulm"})])
+
+
+# ------------------------------------------------------------ what the screen promised
+
+
+def test_an_import_commits_only_over_the_preview_the_user_saw(db, database_url, monkeypatch):
+    from tests.test_import_page import XLSX, open_import, workbook
+
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+    w = factories.world(db)
+    anna = factories.contact(db, "Goodrow", w.companies["east"], w.east, w.users["sales_east"],
+                             first_name="Anna", email="anna.goodrow@example.com")
+    at = open_import("sales.east")
+    at.file_uploader(key="import_upload").set_value(("people.xlsx", workbook(
+        [["Anna", "Goodrow", "anna.goodrow@example.com", "Eastwind GmbH", "Germany"]]), XLSX))
+    at.run()
+    at.radio(key="import_on_duplicate").set_value("update").run()
+    from crm import contacts
+
+    contacts.save_edits(w.users["sales_east_2"], db, [RowEdit(anna, 1, {"city": "Wien"})])
+    at.button(key="import_commit").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert "changed after the preview; nothing was imported" in error
+    assert [c.value for c in at.caption if c.value.startswith("Row ")] == [
+        f"Row 2: contact {anna} was changed after the preview"]
+    assert db.scalar("SELECT count(*) FROM import_batches") == 0
+    # The preview now on screen shows the record as it is; importing it goes through.
+    at.button(key="import_commit").click().run()
+    assert [s.value for s in at.success][0].startswith("Imported from people.xlsx: 0 created, "
+                                                        "1 updated")
+
+
+def test_a_bulk_vip_on_checked_rows_that_moved_is_refused_on_screen(world, db):  # noqa: F811
+    at = open_leads("sales.east", sort="name", dir="asc")
+    grid_edit(at, {1: {"Select": True}})  # Bernd Becker
+    becker = world.leads["Becker"]
+    leads.save_edits(world.users["sales_east_2"], db, [RowEdit(becker, 1, {"vip": True})])
+    at.selectbox(key="lead_bulk_action").set_value("remove_vip").run()
+    at.button(key="lead_bulk_apply").click().run()
+    assert not at.exception
+    [error] = [e.value for e in at.error]
+    assert error.startswith(f"Lead {becker} was changed by Sales.East2 at ")
+    assert lead(db, becker)["vip"] is True

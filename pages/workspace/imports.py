@@ -158,14 +158,24 @@ with wizard:
             leave_out = st.checkbox(f"Leave out the {len(by_row):,} rows with problems (they "
                                     "go to the rejected-rows report)", key="import_leave_out")
         blocked = bool(preview.column_problems) or (bool(by_row) and not leave_out)
+        # The preview on screen is what the user reviewed: the commit checks it against the
+        # database, so records changed since it was drawn refuse the import.
+        shown = s.get("shown_preview", preview)
         if st.button(f"Import {noun}", type="primary", disabled=blocked, key="import_commit"):
             try:
-                s["result"] = importing.commit(user, db, entity, preview,
+                s["result"] = importing.commit(user, db, entity, shown,
                                                on_duplicate=on_duplicate, skip_invalid=leave_out)
-            except (importing.ImportRefused, ValueError) as problem:
+            except importing.ImportRefused as refused:
+                st.error(str(refused))
+                for problem in refused.problems[:20]:
+                    st.caption(f"Row {problem.row}: {problem.message}" if problem.row
+                               else problem.message)
+            except ValueError as problem:
                 st.error(str(problem))
             else:
+                s.pop("shown_preview", None)
                 st.rerun()
+        s["shown_preview"] = preview
         if blocked:
             st.caption("Fix the problems above, or tick “Leave out”, to import.")
 
@@ -178,6 +188,10 @@ with wizard:
                       f"{'company' if result.new_companies == 1 else 'companies'}"
                       if result.new_companies
                       else "") + f". Batch {result.batch_id}.")
+        if result.kept_unsubscribed:
+            st.info(f"{result.kept_unsubscribed:,} rows said “subscribed” for people who had "
+                    "unsubscribed: they stay unsubscribed. Only the person (through the link "
+                    "in any newsletter) or an admin can subscribe them again.")
         if result.rejected:
             st.download_button("Rejected rows (.xlsx)", importing.rejected_report(result),
                                file_name=f"rejected-{result.batch_id}.xlsx",
@@ -199,6 +213,7 @@ with past:
                 f"{batch['updated']:,} updated, {batch['skipped']:,} skipped, "
                 f"{batch['rejected']:,} rejected"
                 + (f"  \nUndone {batch['undone_at']:%Y-%m-%d %H:%M} by {batch['undone_by']}"
+                   + (f"; {batch['kept']:,} records kept as they were" if batch["kept"] else "")
                    if batch["undone_at"] else ""))
             if batch["undone_at"]:
                 continue
