@@ -306,12 +306,13 @@ class Writer:
             types += ", seen_version BIGINT"
         with temporary_table(self.tx, types, incoming) as u:
             join = f"FROM {table} t JOIN {u} u ON u.id = t.id"
-            if versions is not None:
-                moved = self.tx.fetch_all(
-                    f"SELECT t.id {join} WHERE t.row_version <> u.seen_version ORDER BY t.id"
+            if versions is not None:  # every row read (and locked) before any is written
+                rows = self.tx.fetch_all(
+                    f"SELECT t.id, t.row_version, u.seen_version {join} ORDER BY t.id"
                     + _lock(self.tx, "t"))
+                moved = [int(r["id"]) for r in rows if r["row_version"] != r["seen_version"]]
                 if moved:
-                    raise self.conflict(entity, [int(r["id"]) for r in moved])
+                    raise self.conflict(entity, moved)
             differs = " OR ".join(f"(u.set_{c} AND t.{c} IS DISTINCT FROM u.{c})"
                                   for c in columns)
             ids = np.array([int(r["id"]) for r in self.tx.fetch_all(

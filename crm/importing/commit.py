@@ -141,24 +141,22 @@ def _still_as_previewed(tx, user: User, preview: Preview, rows: pd.DataFrame, *,
         positions = now_found["pos"].to_numpy(dtype=np.int64)
         now_id.iloc[positions] = now_found["id"].to_numpy(dtype=np.int64)
         now_version.iloc[positions] = now_found["version"].to_numpy(dtype=np.int64)
-    seen_version = rows["_row"].map(
-        lambda r: preview.matches[r].version if r in preview.matches else None).astype("Int64")
-    problems = []
+    before, seen = rows["_match"].astype("Int64"), rows["_match_version"].astype("Int64")
+    same = (before == now_id).fillna(False).to_numpy(dtype=bool)
+    added = (before.isna() & now_id.notna()).to_numpy(dtype=bool) & check_new
+    gone = before.notna().to_numpy(dtype=bool) & ~same
+    edited = same & (now_version != seen).fillna(False).to_numpy(dtype=bool)
     noun = preview.entity.value
-    for i, row in enumerate(rows["_row"]):
-        before, after = rows["_match"].iat[i], now_id.iat[i]
-        if pd.isna(before) and pd.isna(after):
-            continue
-        if pd.isna(before):
-            if check_new:
-                problems.append(ImportProblem(int(row), "", f"now matches {noun} {after}, "
-                                              "added after the preview"))
-        elif pd.isna(after) or int(after) != int(before):
-            problems.append(ImportProblem(int(row), "", f"{noun} {before} that it matched "
-                                          "changed after the preview"))
-        elif int(now_version.iat[i]) != int(seen_version.iat[i]):
-            problems.append(ImportProblem(int(row), "", f"{noun} {before} was changed after "
-                                          "the preview"))
+    problems = []
+    for i in np.flatnonzero(added | gone | edited):  # only the rows that changed: few
+        row, was = int(rows["_row"].iat[i]), before.iat[i]
+        if added[i]:
+            message = f"now matches {noun} {now_id.iat[i]}, added after the preview"
+        elif gone[i]:
+            message = f"{noun} {was} that it matched changed after the preview"
+        else:
+            message = f"{noun} {was} was changed after the preview"
+        problems.append(ImportProblem(row, "", message))
     if problems:
         raise ImportRefused(problems, f"{len(problems):,} rows match records that changed "
                             "after the preview; nothing was imported. Preview the file again.")
@@ -299,8 +297,10 @@ def _subscriptions(writer: Writer, entity: Entity, creating: pd.DataFrame,
     out = wanted.loc[wanted["optin"].eq(False).fillna(False), "id"].tolist()
     if out:
         these = ids_condition(out, "t.id")
-        writer.set_subscription(entity, these, False, source=source,
-                                note="opted out in the imported file")
+        updated_out = sorted(set(out) - set(created.tolist()))  # new rows start opted out
+        if updated_out:
+            writer.set_subscription(entity, ids_condition(updated_out, "t.id"), False,
+                                    source=source, note="opted out in the imported file")
         addresses = [r["email"] for r in writer.tx.fetch_all(
             f"SELECT t.email FROM {table} t WHERE {these.sql} AND trim(t.email) <> ''",
             these.params)]
