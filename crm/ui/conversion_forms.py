@@ -31,11 +31,13 @@ def convert_button(user: User, db: Database, lead: dict[str, Any]) -> None:
         return
     if st.button("Convert", icon=":material/swap_horiz:", key=f"convert_{lead['id']}",
                  help="Turn this lead into a contact at a company"):
-        convert_dialog(user, db, lead["id"])
+        convert_dialog(user, db, lead["id"], lead["row_version"])
 
 
 @st.dialog("Convert lead", width="large")
-def convert_dialog(user: User, db: Database, lead_id: int) -> None:
+def convert_dialog(user: User, db: Database, lead_id: int, seen: int | None = None) -> None:
+    """`seen`: the lead's version on the page the dialog was opened from (the dialog keeps
+    its arguments while it reruns): a lead changed since is refused, not converted unseen."""
     try:
         plan = conversion.plan_conversion(user, db, lead_id)
     except EditRejected as refused:
@@ -60,7 +62,8 @@ def convert_dialog(user: User, db: Database, lead_id: int) -> None:
     if st.button("Convert lead", type="primary", disabled=bool(problems),
                  key=f"convert_{lead_id}_confirm"):
         try:
-            done = conversion.convert_lead(user, db, lead_id, version=plan.version,
+            done = conversion.convert_lead(user, db, lead_id,
+                                           version=plan.version if seen is None else seen,
                                            company=company, contact=contact)
         except EditRejected as refused:
             for problem in refused.problems:
