@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from crm.db import Database
+from crm.names import company_name_key
 from crm.users import Role, User, create_department, create_user, get_user_by_id
 
 STAMP = datetime(2026, 1, 15, 10, 0, 0)
@@ -31,7 +32,8 @@ def company(db: Database, name: str, department_id: int, owner: User | None = No
     return db.scalar(
         "INSERT INTO companies (name, name_key, country_code, department_id, owner_id, "
         "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (name, name.lower(), country, department_id, owner.id if owner else None, STAMP, STAMP),
+        (name, company_name_key(name), country, department_id, owner.id if owner else None,
+         STAMP, STAMP),
     )
 
 
