@@ -10,11 +10,11 @@ source scripts/venv.sh
 ensure_venv requirements.txt
 port="${PORT:-8501}"
 .venv/bin/python -m crm init >/dev/null
-if [[ "$(.venv/bin/python -m crm users list | wc -l)" -le 1 ]]; then
-    echo "No users yet: loading demo data (${DEMO_CONTACTS:-20000} contacts, ${DEMO_LEADS:-20000} leads) ..."
-    .venv/bin/python -m crm demo --contacts "${DEMO_CONTACTS:-20000}" --leads "${DEMO_LEADS:-20000}" >/dev/null
-fi
+# Several servers may start together on one PostgreSQL: the load runs once, under a database
+# lock; the others find the data there and go on.
+echo "Loading demo data into an empty database (${DEMO_CONTACTS:-20000} contacts, ${DEMO_LEADS:-20000} leads) ..."
+.venv/bin/python -m crm demo --if-empty --contacts "${DEMO_CONTACTS:-20000}" \
+    --leads "${DEMO_LEADS:-20000}" | tail -1
 echo
 echo "Leads & Contacts is starting at http://localhost:${port}"
-.venv/bin/python -m crm init
 exec .venv/bin/python -m crm.ui.serve --server.port "$port" --server.headless true

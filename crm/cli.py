@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--contacts", type=_count, default=20_000, help="contacts to create")
     demo.add_argument("--leads", type=_count, default=20_000, help="leads to create")
     demo.add_argument("--seed", type=int, default=7, help="random seed (same seed, same data)")
+    demo.add_argument("--if-empty", action="store_true",
+                      help="load only into an empty database, else do nothing and exit 0 "
+                           "(safe for several servers starting at once)")
     demo.set_defaults(handler=_demo)
 
     _users_parser(commands)
@@ -124,6 +127,17 @@ def _users_parser(commands: argparse._SubParsersAction) -> None:
     reset.add_argument("username")
     reset.set_defaults(handler=_users_reset_password)
 
+    sessions = sub.add_parser("sessions", help="list a user's open sessions")
+    sessions.add_argument("username")
+    sessions.set_defaults(handler=_users_sessions)
+    end = sub.add_parser("end-sessions", help="end all of a user's sessions (signed out "
+                                              "everywhere at their next click)")
+    end.add_argument("username")
+    end.set_defaults(handler=_users_end_sessions)
+    unlock = sub.add_parser("unlock", help="lift a username's sign-in locks")
+    unlock.add_argument("username")
+    unlock.set_defaults(handler=_users_unlock)
+
     for departments_action in ("create-department", "rename-department"):
         # Also reachable as `python -m crm departments ...`.
         alias = sub.add_parser(departments_action, help=f"{departments_action.split('-')[0]} a "
@@ -187,13 +201,18 @@ def _print_demo_sign_ins() -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from crm.demo import DemoError, load_demo
+    from crm.demo import DatabaseNotEmpty, DemoError, load_demo
 
     db = _store(args)
     started = time.perf_counter()
     try:
         summary = load_demo(db, contacts=args.contacts, leads=args.leads, seed=args.seed,
                             progress=lambda message: print(message, flush=True))
+    except DatabaseNotEmpty as problem:
+        if args.if_empty:
+            print("demo data not loaded: the database already has data")
+            return 0
+        raise CommandError(str(problem)) from problem
     except DemoError as problem:
         raise CommandError(str(problem)) from problem
     print(f"demo data loaded in {time.perf_counter() - started:.1f} s: {summary.describe()}")
@@ -274,6 +293,39 @@ def _users_reset_password(args: argparse.Namespace) -> int:
     target = _user(db, args.username)
     users.set_password(None, db, target.id, _read_password())
     print(f"password of {target.username} reset")
+    return 0
+
+
+def _users_sessions(args: argparse.Namespace) -> int:
+    from crm import auth
+
+    db = _store(args)
+    target = _user(db, args.username)
+    found = auth.open_sessions(db, target.id)
+    for session in found:
+        print(f"signed in {session['created_at']:%Y-%m-%d %H:%M}  last active "
+              f"{session['last_seen_at']:%Y-%m-%d %H:%M}  expires "
+              f"{session['expires_at']:%Y-%m-%d %H:%M}  client {session['client_key'][:8]}")
+    print(f"{len(found)} open session{'' if len(found) == 1 else 's'} of {target.username}")
+    return 0
+
+
+def _users_end_sessions(args: argparse.Namespace) -> int:
+    from crm import auth
+
+    db = _store(args)
+    target = _user(db, args.username)
+    ended = auth.end_sessions(None, db, target.id, reason="ended from the command line")
+    print(f"{ended} session{'' if ended == 1 else 's'} of {target.username} ended")
+    return 0
+
+
+def _users_unlock(args: argparse.Namespace) -> int:
+    from crm import auth
+
+    db = _store(args)
+    auth.unlock(None, db, args.username)
+    print(f"sign-in locks of {args.username.strip().lower()} lifted")
     return 0
 
 

@@ -1,8 +1,12 @@
 """Settings and secrets.
 
 Secrets come from the environment first, then `.streamlit/secrets.toml`; none is ever a
-constant in code. The cookie key is generated into the secrets file on first start, so a
-fresh clone works without a manual step while every installation gets its own key.
+constant in code. With the embedded DuckDB database (one server) the cookie key and the
+unsubscribe signing key are generated into the secrets file on first start, so a fresh clone
+works without a manual step while every installation gets its own keys. With PostgreSQL,
+where several app servers share one database, a key generated on one machine would not be
+known to the others (sign-ins and unsubscribe links would work on one server only): there
+every shared secret must be set, the same on every server, and nothing is generated.
 """
 
 from __future__ import annotations
@@ -73,8 +77,37 @@ def read_secrets(path: Path = SECRETS_PATH) -> dict:
         return tomllib.load(handle)
 
 
+# Secrets every app server must agree on: the sign-in cookie's key, the unsubscribe links' key.
+SHARED_SECRETS = ("cookie_key", "unsubscribe_key")
+
+
+class SharedSecretMissing(ValueError):
+    """A secret that several servers must share is not set (PostgreSQL)."""
+
+
+def shares_database() -> bool:
+    """Whether several app servers may share the database (PostgreSQL)."""
+    return database_url().startswith(("postgresql://", "postgres://"))
+
+
+def missing_shared_secrets(path: Path = SECRETS_PATH) -> list[str]:
+    """The shared secrets that are not set (in the environment or the secrets file)."""
+    stored = read_secrets(path)
+    return [name for name in SHARED_SECRETS
+            if not os.environ.get(f"CRM_{name.upper()}") and not stored.get(name)]
+
+
+def shared_secrets_sentence(names: list[str] | tuple[str, ...] = SHARED_SECRETS) -> str:
+    listed = " and ".join(f"CRM_{n.upper()}" for n in names)
+    return (f"{listed} must be set, the same on every app server (in the environment or in "
+            ".streamlit/secrets.toml): with PostgreSQL several servers share the database, "
+            "and a key made up by one of them would not be known to the others. Make each "
+            "with: python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+
+
 def secret(name: str, *, generate: bool = False, path: Path = SECRETS_PATH) -> str:
-    """A secret by name: env `CRM_<NAME>`, else secrets.toml, else generated (if allowed).
+    """A secret by name: env `CRM_<NAME>`, else secrets.toml, else generated (if allowed:
+    never for a shared secret with PostgreSQL, see the module's docstring).
 
     Generated secrets are appended to the secrets file, which git ignores.
     """
@@ -86,6 +119,8 @@ def secret(name: str, *, generate: bool = False, path: Path = SECRETS_PATH) -> s
         return _checked(name, str(stored))
     if not generate:
         raise KeyError(f"secret {name!r} is not set (environment CRM_{name.upper()} or {path})")
+    if name in SHARED_SECRETS and shares_database():
+        raise SharedSecretMissing(shared_secrets_sentence((name,)))
     value = secrets.token_urlsafe(48)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
@@ -104,5 +139,6 @@ def _checked(name: str, value: str) -> str:
 class SignInPolicy:
     """Failed sign-ins allowed per username inside the window before it is locked."""
 
-    max_failures: int = 5
+    max_failures: int = 5  # from one client
     window_minutes: int = 15
+    max_failures_anywhere: int = 20  # from all clients, for clients that never signed in

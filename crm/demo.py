@@ -21,6 +21,7 @@ import calendar
 import importlib
 import numbers
 import re
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -65,6 +66,10 @@ _START_S = _ANCHOR_S - HISTORY_DAYS * _DAY
 
 class DemoError(ValueError):
     """The demo data cannot be loaded (for instance: the database is not empty)."""
+
+
+class DatabaseNotEmpty(DemoError):
+    """Demo data loads only into an empty database (another server may have loaded it)."""
 
 
 @dataclass(frozen=True)
@@ -467,6 +472,9 @@ def _unique(values: Sequence[str]) -> list[str]:
 # ---------------------------------------------------------------------- the loader
 
 
+_loading = threading.Lock()  # one load at a time in this process (DuckDB: one process)
+
+
 def load_demo(
     db: Database,
     *,
@@ -488,7 +496,9 @@ def load_demo(
     say("Preparing name pools…")
     password_hash = hash_password(DEMO_PASSWORD)
     builder = _Builder(seed, say)
-    with db.transaction() as tx:
+    with _loading, db.transaction() as tx:
+        if tx.dialect == "postgres":  # servers starting together: one loads, the others wait
+            tx.execute("SELECT pg_advisory_xact_lock(727003)")
         _require_empty(tx)
         counts = builder.load(tx, contacts=contacts, leads=leads, password_hash=password_hash)
         say("Converting some leads into customers…")
@@ -515,7 +525,7 @@ def _require_empty(tx: Session) -> None:
         if count:
             found.append(f"{count:,} {singular if count == 1 else table}")
     if found:
-        raise DemoError(
+        raise DatabaseNotEmpty(
             "Demo data loads only into an empty database, but this one already has "
             + ", ".join(found) + "."
         )

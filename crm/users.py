@@ -93,7 +93,7 @@ def get_user_by_id(db: Database | Session, user_id: int) -> User | None:
 
 
 def list_users(actor: User, db: Database) -> list[User]:
-    _require_admin(actor)
+    require_admin(actor)
     return [_user(r) for r in db.fetch_all(f"{_USER_SELECT} ORDER BY u.username")]
 
 
@@ -105,7 +105,8 @@ def list_departments(db: Database | Session) -> list[dict]:
     )
 
 
-def _require_admin(actor: User | None) -> None:
+def require_admin(actor: User | None) -> None:
+    """Managing users is for admins (None: the command line, run by whoever runs the server)."""
     from crm.access import can_manage_users
 
     if actor is not None and not can_manage_users(actor):
@@ -119,7 +120,7 @@ def _validate_password(password: str) -> None:
 
 def create_department(actor: User | None, db: Database, name: str) -> int:
     """`actor` None means the system itself (CLI bootstrap, demo)."""
-    _require_admin(actor)
+    require_admin(actor)
     name = name.strip()
     if not name:
         raise UserError("A department needs a name.")
@@ -134,7 +135,7 @@ def create_department(actor: User | None, db: Database, name: str) -> int:
 
 
 def rename_department(actor: User | None, db: Database, department_id: int, name: str) -> None:
-    _require_admin(actor)
+    require_admin(actor)
     name = name.strip()
     if not name:
         raise UserError("A department needs a name.")
@@ -168,7 +169,7 @@ def create_user(
     department_id: int | None,
     email: str = "",
 ) -> int:
-    _require_admin(actor)
+    require_admin(actor)
     username = username.strip().lower()
     if not USERNAME_PATTERN.match(username):
         raise UserError(
@@ -230,7 +231,7 @@ def update_user(
     active: bool | None = None,
 ) -> None:
     """Change role, department, name, email or active flag; one audit entry per field."""
-    _require_admin(actor)
+    require_admin(actor)
     with db.transaction() as tx:
         current = get_user_by_id(tx, user_id)
         if current is None:
@@ -268,11 +269,22 @@ def update_user(
         }
         audit.record(tx, actor, "user", user_id, "update",
                      old={k: old[k] for k in changes}, new=changes)
+        if changes.get("active") is False:
+            end_all_sessions(tx, user_id, "deactivated")
+        elif "role" in changes:
+            end_all_sessions(tx, user_id, "role changed")
+
+
+def end_all_sessions(tx: Session, user_id: int, reason: str) -> int:
+    """End every open session of a user (see crm.auth); returns how many there were."""
+    return max(0, tx.execute("UPDATE sessions SET ended_at = ?, ended_reason = ? "
+                             "WHERE user_id = ? AND ended_at IS NULL",
+                             (now(), reason, user_id)))
 
 
 def set_password(actor: User | None, db: Database, user_id: int, password: str) -> None:
-    """Reset a password (admin). Clears the sign-in throttle for that user."""
-    _require_admin(actor)
+    """Reset a password (admin). Lifts the user's sign-in locks and ends their sessions."""
+    require_admin(actor)
     _validate_password(password)
     with db.transaction() as tx:
         username = tx.scalar("SELECT username FROM users WHERE id = ?", (user_id,))
@@ -282,7 +294,9 @@ def set_password(actor: User | None, db: Database, user_id: int, password: str) 
             "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?",
             (hash_password(password), now(), user_id),
         )
-        tx.execute("DELETE FROM sign_in_attempts WHERE username = ?", (username,))
+        tx.execute("INSERT INTO sign_in_unlocks (username, unlocked_at, user_id) "
+                   "VALUES (?, ?, ?)", (username, now(), actor.id if actor else None))
+        end_all_sessions(tx, user_id, "password reset")
         audit.record(tx, actor, "user", user_id, "password_reset")
 
 

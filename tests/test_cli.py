@@ -174,3 +174,22 @@ def test_export_companies(capsys, database_url, db, tmp_path):
     code, stdout, _ = run(capsys, database_url, "export", "companies", "--user",
                           "company.manager", "-o", str(tmp_path / "companies.csv"))
     assert code == 0 and "exported 2 companies" in stdout
+
+
+def test_sessions_are_listed_and_ended_and_locks_lifted_from_the_command_line(
+        capsys, database_url, db, monkeypatch):
+    run(capsys, database_url, "departments", "create", "Europe")
+    run(capsys, database_url, "users", "create", "bo", "--name", "Bo", "--role", "operator",
+        "--department", "Europe", stdin="first password\n", monkeypatch=monkeypatch)
+    bo = auth.sign_in(db, "bo", "first password")
+    token = auth.start_session(db, bo, client="home")
+    code, out, _ = run(capsys, database_url, "users", "sessions", "bo")
+    assert code == 0 and out.endswith("1 open session of bo\n")
+    assert run(capsys, database_url, "users", "end-sessions", "bo")[1] == (
+        "1 session of bo ended\n")
+    assert auth.session_user(db, token) is None
+    for _ in range(5):
+        with pytest.raises(auth.SignInRefused):
+            auth.sign_in(db, "bo", "wrong password")
+    assert run(capsys, database_url, "users", "unlock", "bo")[0] == 0
+    assert auth.sign_in(db, "bo", "first password").username == "bo"

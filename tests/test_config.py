@@ -56,3 +56,34 @@ def test_session_length_is_short_by_default_and_configurable(monkeypatch):
 def test_the_default_database_is_the_embedded_file(monkeypatch):
     monkeypatch.delenv("CRM_DATABASE_URL", raising=False)
     assert config.database_url().endswith("data/crm.duckdb")
+
+
+def test_with_postgresql_shared_secrets_are_never_made_up(tmp_path, monkeypatch):
+    """Several servers share a PostgreSQL database: a key one of them generated would not be
+    known to the others, so a missing one is an error naming what to set."""
+    monkeypatch.setenv("CRM_DATABASE_URL", "postgresql://crm@db.internal/crm")
+    monkeypatch.delenv("CRM_UNSUBSCRIBE_KEY", raising=False)
+    monkeypatch.setenv("CRM_COOKIE_KEY", "c" * 48)
+    path = tmp_path / "secrets.toml"
+    with pytest.raises(config.SharedSecretMissing, match="CRM_UNSUBSCRIBE_KEY must be set"):
+        config.secret("unsubscribe_key", generate=True, path=path)
+    assert not path.exists()
+    assert config.missing_shared_secrets(path) == ["unsubscribe_key"]
+    monkeypatch.setenv("CRM_DATABASE_URL", "duckdb:///tmp/x.duckdb")
+    assert len(config.secret("unsubscribe_key", generate=True, path=path)) >= 32
+
+
+def test_a_server_on_postgresql_without_shared_secrets_refuses_to_start(monkeypatch, capsys,
+                                                                         tmp_path):
+    from crm.ui import serve
+
+    monkeypatch.setenv("CRM_DATABASE_URL", "postgresql://crm@db.internal/crm")
+    monkeypatch.delenv("CRM_COOKIE_KEY", raising=False)
+    monkeypatch.delenv("CRM_UNSUBSCRIBE_KEY", raising=False)
+    monkeypatch.setattr(config, "SECRETS_PATH", tmp_path / "none.toml")
+    monkeypatch.setattr(config.missing_shared_secrets, "__defaults__",
+                        (tmp_path / "none.toml",))
+    with pytest.raises(SystemExit) as stopped:
+        serve.main(["--server.port", "1"])
+    assert stopped.value.code == 2
+    assert "CRM_COOKIE_KEY and CRM_UNSUBSCRIBE_KEY must be set" in capsys.readouterr().err

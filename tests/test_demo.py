@@ -275,3 +275,33 @@ def test_sequences_continue_after_the_demo_ids(db):
 ])
 def test_company_name_key(name, key):
     assert company_name_key(name) == key
+
+
+def test_servers_starting_together_load_the_demo_once(db, database_url):
+    """Two loads at the same moment (two app servers' first start): one loads, the other
+    finds the data there; with --if-empty that is no error."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from crm.demo import DatabaseNotEmpty
+
+    def load() -> str:
+        try:
+            load_demo(db, contacts=20, leads=20)
+        except DatabaseNotEmpty:
+            return "not empty"
+        return "loaded"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: load(), range(2)))
+    assert outcomes == ["loaded", "not empty"]
+    assert _count(db, "contacts") == 20
+
+
+def test_demo_if_empty_does_nothing_on_a_database_with_data(db, database_url, capsys):
+    from crm.cli import main
+
+    load_demo(db, contacts=20, leads=20)
+    assert main(["--db", database_url, "demo", "--if-empty", "--contacts", "5",
+                 "--leads", "5"]) == 0
+    assert capsys.readouterr().out == "demo data not loaded: the database already has data\n"
+    assert _count(db, "contacts") == 20

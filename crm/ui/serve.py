@@ -20,6 +20,13 @@ def main(argv: list[str]) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
+    from crm import config
+
+    missing = config.missing_shared_secrets() if config.shares_database() else []
+    if missing:  # refuse to start rather than make up keys other servers cannot know
+        print(f"error: {config.shared_secrets_sentence(missing)}", file=sys.stderr)
+        raise SystemExit(2)
+
     PagesManager.uses_pages_directory = False
     sys.argv = ["streamlit", "run", str(APP), *argv]
     cli.main()

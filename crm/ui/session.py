@@ -1,164 +1,153 @@
 """Sign-in, the signed-in user and sign-out, on top of streamlit-authenticator.
 
-streamlit-authenticator keeps the session state and the signed re-authentication cookie
-(a JWT under our own key). We close its gaps around it: the cookie key comes from secrets and
-is never a constant; passwords are checked by `crm.auth`, which throttles failed sign-ins in
-the database and never says whether a username exists; the user is re-read from the database
-on every interaction, so a deactivated user is signed out at once.
+streamlit-authenticator writes and deletes the signed cookie (a JWT under our own key, from
+secrets, never a constant). The session behind it lives on the server (crm.auth): the cookie
+carries the session's random identity, every interaction looks it up, so a sign-out, a
+deactivation, a password reset, a role change or an admin ending it signs the user out in
+every tab and on every server at their next click.
+
+The sign-in form works in its button's callback, which runs before the page script: a rerun
+that interrupts the page (the cookie component reports itself with one, more likely when many
+sign in at once) cannot lose a sign-in that was already checked.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+import jwt
 import streamlit as st
 import streamlit_authenticator as stauth
-from streamlit_authenticator.utilities import LoginError
 
 from crm import auth, config, settings
 from crm.db import Database
 from crm.store import open_store
+from crm.ui import text
 from crm.users import User
 
 COOKIE_NAME = "crm_session"
 _USER_KEY = "crm_user"
-_EXPIRES_KEY = "crm_cookie_expires"  # the expiry in this session's cookie: its identity
+_TOKEN_KEY = "crm_session_token"  # noqa: S105  (a session_state key: the session identity)
+_NEW_COOKIE_KEY = "_crm_write_cookie"  # the cookie still has to be written
+_ERROR_KEY = "_crm_sign_in_error"
 
 
 def database() -> Database:
     return open_store()
 
 
-def _authenticator(db: Database) -> stauth.Authenticate:
-    """Built every run from the active users: a deactivated user's cookie no longer signs in."""
-    rows = db.fetch_all(
-        "SELECT username, full_name, email, role, password_hash FROM users WHERE active"
-    )
-    credentials = {
-        "usernames": {
-            r["username"]: {
-                "name": r["full_name"], "email": r["email"], "password": r["password_hash"],
-                "roles": [r["role"]],
-            }
-            for r in rows
-        }
-    }
-    return stauth.Authenticate(
-        credentials,
+def _authenticator() -> stauth.Authenticate:
+    """The cookie writer. Its credentials are not used: passwords are checked by crm.auth."""
+    authenticator = stauth.Authenticate(
+        {"usernames": {}},
         cookie_name=COOKIE_NAME,
         cookie_key=config.secret("cookie_key", generate=True),
         cookie_expiry_days=config.session_hours() / 24,
         auto_hash=False,
         login_sleep_time=0,
     )
+    cookie = authenticator.cookie_controller.cookie_model
+    cookie._token_encode = lambda: jwt.encode(  # the session's identity in the cookie
+        {"username": st.session_state.get("username", ""), "exp_date": cookie.exp_date,
+         "sid": st.session_state.get(_TOKEN_KEY, "")},
+        cookie.cookie_key, algorithm="HS256")
+    return authenticator
 
 
 def signed_in_user() -> User | None:
     """The signed-in, active user; or None after drawing the sign-in form."""
     db = database()
-    authenticator = _authenticator(db)
+    authenticator = _authenticator()
     if st.session_state.pop("_sign_out_requested", False):
-        _revoke_this_session(db)
+        auth.end_session(db, st.session_state.get(_TOKEN_KEY))
         _forget(authenticator)
-    was_signed_in = bool(st.session_state.get("authentication_status"))
-    try:
-        authenticator.login(location="unrendered")  # restores a session from a valid cookie
-    except LoginError:
-        _forget(authenticator)
-    username = st.session_state.get("username") if st.session_state.get(
-        "authentication_status") else None
-    if username and not was_signed_in:
-        # Restored from the cookie: not if that session signed out (the browser may have
-        # kept the cookie when a reload outran its deletion).
-        expires = _cookie_expiry(username)
-        if expires is None or auth.session_revoked(db, username, expires):
+    token = st.session_state.get(_TOKEN_KEY)
+    restored = False
+    if token is None:
+        token, restored = _cookie_session(), True
+    user = auth.session_user(db, token)
+    if user is None:
+        if token is not None:
             _forget(authenticator)
-            username = None
-        else:
-            st.session_state[_EXPIRES_KEY] = expires
-    user = auth.active_user(db, username)
-    if username and user is None:
-        _forget(authenticator)
-        st.info("You have been signed out.")
-    if user is not None:
-        st.session_state[_USER_KEY] = user
-        return user
-    user = _sign_in_form(db)
-    if user is not None:
-        # Outside the form's placeholder: the cookie is written by a browser component that
-        # must stay on the page, and the placeholder has just been emptied.
-        _remember(authenticator, user)
+            if not restored:
+                st.info("You have been signed out.")
+        return _sign_in_form(db)
+    st.session_state.update({_TOKEN_KEY: token, _USER_KEY: user, "username": user.username,
+                             "authentication_status": True, "logout": False})
+    if st.session_state.get(_NEW_COOKIE_KEY):
+        # After the form: the cookie is written by a browser component that must stay on
+        # the page, so outside the form's placeholder.
+        authenticator.cookie_controller.set_cookie()
+        st.session_state.pop(_NEW_COOKIE_KEY, None)
     return user
 
 
 def _sign_in_form(db: Database) -> User | None:
-    slot = st.empty()
-    with slot.container():
-        st.title("Leads & Contacts")
-        with st.form("sign_in"):
-            st.subheader("Sign in")
-            username = st.text_input("Username", key="sign_in_username", autocomplete="username")
-            password = st.text_input("Password", type="password", key="sign_in_password",
-                                     autocomplete="current-password")
-            submitted = st.form_submit_button("Sign in", type="primary")
-        if submitted:
-            try:
-                user = auth.sign_in(db, username, password)
-            except auth.SignInRefused as refused:
-                st.error(str(refused))
-            else:
-                slot.empty()
-                return user
-        if settings.is_demo(db):
-            _demo_sign_ins()
+    st.title("Leads & Contacts")
+    with st.form("sign_in"):
+        st.subheader("Sign in")
+        st.text_input("Username", key="sign_in_username", autocomplete="username")
+        st.text_input("Password", type="password", key="sign_in_password",
+                      autocomplete="current-password")
+        st.form_submit_button("Sign in", type="primary", on_click=_sign_in, args=(db,))
+    if error := st.session_state.pop(_ERROR_KEY, None):
+        text.error("{}", error)
+    if settings.is_demo(db):
+        _demo_sign_ins()
     return None
 
 
-def _remember(authenticator: stauth.Authenticate, user: User) -> None:
-    st.session_state.update({
-        "authentication_status": True, "username": user.username, "name": user.full_name,
-        "email": user.email, "roles": [user.role.value], "logout": False, _USER_KEY: user,
-    })
-    authenticator.cookie_controller.set_cookie()
-    st.session_state[_EXPIRES_KEY] = authenticator.cookie_controller.cookie_model.exp_date
+def _sign_in(db: Database) -> None:
+    """The form's callback: check, and remember the new session before the page runs."""
+    client = auth.client_key(client_address())
+    try:
+        user = auth.sign_in(db, st.session_state.get("sign_in_username", ""),
+                            st.session_state.get("sign_in_password", ""), client)
+    except auth.SignInRefused as refused:
+        st.session_state[_ERROR_KEY] = str(refused)
+        st.session_state["sign_in_password"] = ""
+        return
+    token = auth.start_session(db, user, client, hours=config.session_hours())
+    st.session_state.update({_TOKEN_KEY: token, _NEW_COOKIE_KEY: True,
+                             "sign_in_password": ""})
 
 
-def _cookie_expiry(username: str) -> float | None:
-    """The expiry in the sign-in cookie the browser sent, which identifies its session."""
-    import jwt
+def client_address() -> str | None:
+    """The client's address (sign-in throttling, the public form's limit); None on a local
+    connection, and under AppTest, where Streamlit has no real connection to ask."""
+    try:
+        address = st.context.ip_address
+    except (AttributeError, RuntimeError):
+        return None
+    return address if isinstance(address, str) and address else None
 
+
+def _cookie_session() -> str | None:
+    """The session identity in the signed cookie the browser sent, if valid."""
     raw = st.context.cookies.get(COOKIE_NAME)
     if not raw:
         return None
     try:
-        token = jwt.decode(raw, config.secret("cookie_key", generate=True),
-                           algorithms=["HS256"])
+        token: dict[str, Any] = jwt.decode(raw, config.secret("cookie_key", generate=True),
+                                           algorithms=["HS256"])
     except jwt.PyJWTError:
         return None
-    if token.get("username") != username or not isinstance(token.get("exp_date"),
-                                                             int | float):
-        return None
-    return float(token["exp_date"])
-
-
-def _revoke_this_session(db: Database) -> None:
-    username, expires = st.session_state.get("username"), st.session_state.get(_EXPIRES_KEY)
-    if username and expires is not None:
-        auth.revoke_session(db, username, expires)
-    st.session_state.pop(_EXPIRES_KEY, None)
+    sid = token.get("sid")
+    return sid if isinstance(sid, str) and sid else None
 
 
 def _forget(authenticator: stauth.Authenticate) -> None:
-    if st.session_state.get("authentication_status"):
-        authenticator.logout(location="unrendered")
-    else:
-        authenticator.cookie_controller.delete_cookie()
-    st.session_state.pop(_USER_KEY, None)
+    """Sign this browser session out: the cookie goes, and so does what we kept."""
+    authenticator.cookie_controller.delete_cookie()
+    for key in (_USER_KEY, _TOKEN_KEY, _NEW_COOKIE_KEY, "username", "authentication_status"):
+        st.session_state.pop(key, None)
 
 
 def _demo_sign_ins() -> None:
     from crm.demo import DEMO_PASSWORD, DEMO_SIGN_INS
 
     with st.expander("Demo sign-ins", expanded=True):
-        st.caption(f"Every demo user's password is `{DEMO_PASSWORD}`.")
+        text.caption("Every demo user's password is **{}**.", DEMO_PASSWORD)
         st.table({"Username": [u for u, _ in DEMO_SIGN_INS],
                   "Role": [r for _, r in DEMO_SIGN_INS]})
 
@@ -174,8 +163,11 @@ def current_user() -> User:
 def sign_out_button() -> None:
     user = current_user()
     with st.sidebar:
-        st.caption(f"Signed in as **{user.full_name}** · {user.role.label}"
-                   + (f" · {user.department_name}" if user.department_name else ""))
+        if user.department_name:
+            text.caption("Signed in as **{}** · {} · {}", user.full_name, user.role.label,
+                         user.department_name)
+        else:
+            text.caption("Signed in as **{}** · {}", user.full_name, user.role.label)
         st.button("Sign out", key="sign_out", on_click=_request_sign_out)
 
 

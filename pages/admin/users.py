@@ -3,7 +3,9 @@
 import pandas as pd
 import streamlit as st
 
+from crm import auth
 from crm.access import can_manage_users
+from crm.ui import text
 from crm.ui.session import current_user, database
 from crm.users import (
     Role,
@@ -33,7 +35,7 @@ NO_DEPARTMENT = "— none —"
 def department_choice(label: str, key: str, current: int | None = None) -> int | None:
     options = [None, *department_names]
     index = options.index(current) if current in options else 0
-    return st.selectbox(label, options, index=index, key=key,
+    return st.selectbox(text.plain(label), options, index=index, key=key,
                         format_func=lambda d: NO_DEPARTMENT if d is None else department_names[d])
 
 
@@ -41,14 +43,41 @@ def attempt(action, success: str) -> None:
     try:
         action()
     except (UserError, PermissionError) as problem:
-        st.error(str(problem))
+        text.error("{}", problem)
     else:
         st.session_state["admin_flash"] = success
         st.rerun()
 
 
+def sessions_of(target) -> None:
+    """The user's open sessions and sign-in lock, each with a way to end it."""
+    st.markdown("**Sessions and sign-in**")
+    sessions = auth.open_sessions(db, target.id)
+    if sessions:
+        st.dataframe(pd.DataFrame({
+            "Signed in": [s["created_at"] for s in sessions],
+            "Last active": [s["last_seen_at"] for s in sessions],
+            "Expires": [s["expires_at"] for s in sessions],
+            "Client": [s["client_key"][:8] for s in sessions]}),
+            hide_index=True, width="stretch")
+        if st.button(text.md("End all {n} sessions of {name}", n=len(sessions),
+                             name=target.username), key="end_sessions"):
+            attempt(lambda: auth.end_sessions(actor, db, target.id),
+                    f"Every session of {target.username} ended: signed out everywhere.")
+    else:
+        text.caption("{} has no open session.", target.username)
+    failures = auth.recent_failures(db, target.username)
+    if failures:
+        text.caption("{n} failed sign-ins for {name} in the last 30 minutes.", n=failures,
+                     name=target.username)
+        if st.button("Lift sign-in locks", key="unlock_user",
+                     help="Failed sign-ins from any client no longer count."):
+            attempt(lambda: auth.unlock(actor, db, target.username),
+                    f"Sign-in locks of {target.username} lifted.")
+
+
 if flash := st.session_state.pop("admin_flash", None):
-    st.success(flash)
+    text.success("{}", flash)
 
 users_tab, departments_tab = st.tabs(["Users", "Departments"])
 
@@ -97,11 +126,12 @@ with users_tab:
                                                 email=email, active=active),
                             f"User {target.username} saved.")
             with st.form("reset_password", clear_on_submit=True):
-                new_password = st.text_input(f"New password for {target.username}",
+                new_password = st.text_input(text.md("New password for {}", target.username),
                                              type="password")
                 if st.form_submit_button("Reset password"):
                     attempt(lambda: set_password(actor, db, target.id, new_password),
                             f"Password of {target.username} reset.")
+            sessions_of(target)
 
 with departments_tab:
     st.dataframe(

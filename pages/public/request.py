@@ -5,31 +5,25 @@ kept); a rate limit per client stops floods."""
 import streamlit as st
 
 from crm.requests import RATE_LIMIT, RATE_WINDOW, Receipt, receive_public_request
+from crm.ui import text
 from crm.ui.request_forms import request_inputs
-from crm.ui.session import database
+from crm.ui.session import client_address, database
 
 SENT = "request_form_sent"
 HONEYPOT = "request_form_website"
-THANKS = "Thank you! We received your request and will get back to you soon."
-
-# Our own constant CSS: people never see the honeypot field; form-filling bots do.
-st.html(f"<style>.st-key-{HONEYPOT} {{ display: none; }}</style>")
 
 
+def hide_honeypot() -> None:
+    """Our own constant CSS: people never see the honeypot field; form-filling bots do."""
+    st.html(f"<style>.st-key-{HONEYPOT} {{ display: none; }}</style>")
 
-def client_ip() -> str | None:
-    """The sender's address for the rate limit; None on a local connection (and under
-    AppTest, where Streamlit has no real connection to ask)."""
-    try:
-        address = st.context.ip_address
-    except (AttributeError, RuntimeError):
-        return None
-    return address if isinstance(address, str) and address else None
+
+hide_honeypot()
 
 
 st.title("Send us a request")
 if st.session_state.get(SENT):
-    st.success(THANKS)
+    st.success("Thank you! We received your request and will get back to you soon.")
     if st.button("Send another request"):
         st.session_state.pop(SENT)
         st.rerun()
@@ -45,17 +39,17 @@ with st.form("request_form"):
     submitted = st.form_submit_button("Send request", type="primary")
 
 if submitted:
-    result = receive_public_request(db, values, ip_address=client_ip(),
+    result = receive_public_request(db, values, ip_address=client_address(),
                                     honeypot=honeypot)
     if result.receipt is Receipt.ACCEPTED:
         st.session_state[SENT] = True
         st.rerun()
     elif result.receipt is Receipt.INVALID:
         for problem in result.problems:
-            st.error(problem.message)
+            text.error("{}", problem.message)
     elif result.receipt is Receipt.RATE_LIMITED:
         minutes = int(RATE_WINDOW.total_seconds() // 60)
-        st.error(f"We received {RATE_LIMIT} requests from your network in the last {minutes} "
-                 "minutes. Please try again later.")
+        text.error("We received {} requests from your network in the last {} minutes. "
+                   "Please try again later.", RATE_LIMIT, minutes)
     else:
         st.error("The request form is not available right now. Please try again later.")

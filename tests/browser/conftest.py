@@ -48,7 +48,8 @@ class AppServer:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / "server.log"
-        env = {**os.environ, "CRM_DATABASE_URL": database_url, "CRM_COOKIE_KEY": "e" * 48,
+        env = {"CRM_UNSUBSCRIBE_KEY": "u" * 48, **os.environ,
+               "CRM_DATABASE_URL": database_url, "CRM_COOKIE_KEY": "e" * 48,
                "PYTHONPATH": str(ROOT)}
         self._process = subprocess.Popen(
             [sys.executable, "-m", "crm.ui.serve", "--server.port",
