@@ -7,6 +7,7 @@ PostgreSQL fails, not skips, when it cannot connect: the fixture raises.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Iterator
 
@@ -18,6 +19,15 @@ from crm.db import Database
 from crm.store import close_store, open_store
 
 PG_BASE = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown(markdown_text: str) -> str:
+    """What the screen shows of Markdown text that crm.ui.text escaped: every backslash
+    escape of a punctuation character is dropped (`Saved\\.` shows as `Saved.`), so a test
+    asserts the words the user reads."""
+    return _ESCAPED.sub(r"\1", markdown_text)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

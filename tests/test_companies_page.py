@@ -10,6 +10,7 @@ from crm import search
 from crm.access import Entity
 from crm.names import company_name_key
 from tests import factories
+from tests.conftest import shown
 from tests.test_pages import sign_in
 
 COMPANIES_PAGE = "pages/workspace/companies.py"
@@ -169,7 +170,7 @@ def add_company(at: AppTest, name: str, country: str) -> AppTest:
 def test_adding_a_loose_duplicate_in_the_same_country_warns_and_adds_nothing(world, db):
     at = open_companies("sales.east")
     add_company(at, "EASTWIND", "DE")
-    assert [w.value for w in at.warning] == [
+    assert [shown(w.value) for w in at.warning] == [
         f"A company named like “Eastwind GmbH” already exists in this country "
         f"(ID {world.companies['east']}). Use it, or tell the names apart (for example by "
         "adding the city)."]
@@ -179,7 +180,7 @@ def test_adding_a_loose_duplicate_in_the_same_country_warns_and_adds_nothing(wor
 def test_a_duplicate_in_another_department_is_not_named(world, db):
     at = open_companies("sales.east")
     add_company(at, "Westbrook", "GB")
-    assert [w.value for w in at.warning] == [
+    assert [shown(w.value) for w in at.warning] == [
         "A company named like “Westbrook” already exists in this country in another "
         "department. Use it, or tell the names apart (for example by adding the city)."]
     assert db.scalar("SELECT count(*) FROM companies") == 3
@@ -190,5 +191,5 @@ def test_the_same_name_in_another_country_is_added(world, db):
     add_company(at, "Eastwind", "AT")
     assert not at.warning
     new_id = db.scalar("SELECT id FROM companies WHERE country_code = 'AT'")
-    assert [s.value for s in at.success] == [f"Company {new_id} added."]
+    assert [shown(s.value) for s in at.success] == [f"Company {new_id} added."]
     assert sentence(at) == "3 companies"

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from crm import search
 from crm.access import Entity
 from tests import factories
+from tests.conftest import shown
 from tests.test_pages import sign_in
 
 CONTACTS_PAGE = "pages/workspace/contacts.py"
@@ -63,7 +64,7 @@ def open_contacts(username: str, **params: str) -> AppTest:
 
 def sentence(at: AppTest) -> str:
     """The bold "N contacts where …" line above the grid."""
-    return next(m.value.strip("*") for m in at.markdown if m.value.startswith("**"))
+    return next(shown(m.value.strip("*")) for m in at.markdown if m.value.startswith("**"))
 
 
 def names(at: AppTest) -> list[str]:
@@ -175,7 +176,8 @@ def test_another_departments_contact_does_not_exist_for_a_sales_manager(world):
 
 
 def export_all_caption(at: AppTest) -> str:
-    return next(c.value for c in at.caption if "export" in c.value or "assigned" in c.value)
+    return next(shown(c.value) for c in at.caption
+                if "export" in c.value or "assigned" in c.value)
 
 
 def test_export_all_says_it_holds_only_the_users_own_contacts(world):
@@ -204,7 +206,7 @@ def test_add_tags_to_every_matching_contact(world, db):
     assert apply.label == "Add tags: 2 contacts"
     apply.click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Added 2 tag(s) to contacts."]
+    assert [shown(s.value) for s in at.success] == ["Added 2 tag(s) to contacts."]
     assert tagged(db, "Key account") == {"Eastone", "Easttwo"}
     assert sentence(at) == "2 contacts where industry is Machinery"
     # The tag filter offers the new tag at once.
@@ -218,7 +220,7 @@ def test_a_sales_manager_creates_a_tag_but_cannot_rename_or_merge(world, db):
     next(t for t in at.text_input if t.label == "New tag").input("Newsletter 2026")
     at.button(key="FormSubmitter:tag_create-Create tag").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Tag “Newsletter 2026” ready."]
+    assert [shown(s.value) for s in at.success] == ["Tag “Newsletter 2026” ready."]
     assert db.scalar("SELECT count(*) FROM tags WHERE name = 'Newsletter 2026'") == 1
 
 
@@ -230,7 +232,7 @@ def test_a_company_manager_renames_a_tag(world, db):
     next(t for t in at.text_input if t.label == "New name").input("Fair 2027")
     at.button(key="FormSubmitter:tag_rename-Rename").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Tag renamed."]
+    assert [shown(s.value) for s in at.success] == ["Tag renamed."]
     assert tagged(db, "Fair 2027") == {"Adler", "Becker", "Westone"}
 
 
@@ -243,7 +245,7 @@ def test_the_bulk_export_counts_only_the_users_own_matching_contacts(world):
     assert button.proto.label == "Download 1 contact"
     assert not button.proto.disabled
     assert "1 of the 2 matching contacts is assigned to you; the file has that one." in [
-        c.value for c in at.caption]
+        shown(c.value) for c in at.caption]
 
 
 def test_the_bulk_export_of_checked_colleagues_contacts_is_disabled(world):
@@ -259,4 +261,4 @@ def test_the_bulk_export_of_checked_colleagues_contacts_is_disabled(world):
     assert button.proto.label == "Download 0 contacts"
     assert button.proto.disabled
     assert "None of the 1 checked contact is assigned to you; nothing to export." in [
-        c.value for c in at.caption]
+        shown(c.value) for c in at.caption]

@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm import contacts, importing
 from tests import factories
+from tests.conftest import shown
 from tests.test_pages import sign_in
 
 IMPORT_PAGE = "pages/workspace/imports.py"
@@ -120,7 +121,7 @@ def test_a_file_is_previewed_corrected_partly_left_out_and_imported(world, db):
     assert at.checkbox(key="import_leave_out").label.startswith("Leave out the 1 rows")
     at.button(key="import_commit").click().run()
     assert not at.exception
-    [success] = [s.value for s in at.success]
+    [success] = [shown(s.value) for s in at.success]
     assert "2 created, 0 updated, 0 skipped, 1 rejected" in success
     assert [d.label for d in at.download_button] == ["Template", "Rejected rows (.xlsx)"]
     assert imported(db) == {"Goodrow", "Badmail"}
@@ -152,11 +153,12 @@ def test_undo_from_the_history_tab_removes_the_batch(world, db):
     result = committed_batch(db, world.users["sales_east"], PEOPLE[:1])
     assert imported(db) == {"Goodrow"}
     at = open_import("sales.east")
-    [entry] = [m.value for m in at.markdown if m.value.startswith(f"**Batch {result.batch_id}**")]
+    [entry] = [shown(m.value) for m in at.markdown
+               if m.value.startswith(f"**Batch {result.batch_id}**")]
     assert "people.xlsx" in entry and "1 created" in entry
     at.button(key=f"import_undo_{result.batch_id}").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == [
+    assert [shown(s.value) for s in at.success] == [
         f"Batch {result.batch_id} undone: 1 removed, 0 restored."]
     assert imported(db) == set()
     assert f"import_undo_{result.batch_id}" not in [b.key for b in at.button]
@@ -172,7 +174,7 @@ def test_undo_after_a_later_edit_asks_and_goes_ahead_only_when_told(world, db):
     undo, force = f"import_undo_{result.batch_id}", f"import_force_{result.batch_id}"
     at.button(key=undo).click().run()
     assert not at.exception
-    [warning] = [w.value for w in at.warning]
+    [warning] = [shown(w.value) for w in at.warning]
     assert f"contact {contact_id}: changed by Sales.East2 at " in warning
     assert "Undo the rest" in warning
     assert imported(db) == {"Goodrow"}
@@ -181,7 +183,7 @@ def test_undo_after_a_later_edit_asks_and_goes_ahead_only_when_told(world, db):
     at.checkbox(key=force).check().run()
     at.button(key=undo).click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == [
+    assert [shown(s.value) for s in at.success] == [
         f"Batch {result.batch_id} undone: 0 removed, 0 restored, 1 kept as they are."]
     # The contact someone edited after the import is kept, with that edit.
     assert imported(db) == {"Goodrow"}

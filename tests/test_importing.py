@@ -425,8 +425,10 @@ def test_a_company_of_another_department_is_refused(db, world):
     companies.create_company(admin, db, {"name": "Westco", "country_code": "GB"},
                              department_id=world.west)
     preview = preview_of(world.users["sales_east"], db, "contact", [
-        ["Name", "Company", "Country"], ["Anna Berg", "Westco", "GB"]])
-    assert "outside your access" in preview.problems[0].message
+        ["Name", "Company", "Country"], ["Anna Berg", "WESTCO Limited", "GB"]])
+    # Named only as the file spells it: the other department's company has no name here.
+    assert preview.problems[0].message == ("a company named like “WESTCO Limited” exists in "
+                                           "this country in another department")
 
 
 # ------------------------------------------------------------------------------ undo

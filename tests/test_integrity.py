@@ -21,6 +21,7 @@ from crm.mailing import campaigns, sending, subscriptions, tokens
 from crm.mailing.recipients import Selection, audience
 from crm.writer import Writer
 from tests import factories
+from tests.conftest import shown
 from tests.mailing_fixtures import mail_env, mailing_world, subscribe  # noqa: F401
 from tests.test_importing import preview_of
 from tests.test_leads_page import open_leads, world  # noqa: F401  (the page's fixture)
@@ -78,14 +79,14 @@ def test_a_grid_save_over_someone_elses_save_is_refused_naming_them(world, db): 
                      [RowEdit(adler, 1, {"email": "anna.saved@adler.example"})])
     at.button(key="lead_save").click().run()
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [shown(e.value) for e in at.error]
     assert error.startswith(f"Lead {adler} was changed by Sales.East2 at ")
     assert "nothing was saved" in error
     assert lead(db, adler)["email"] == "anna.saved@adler.example"
     # The typed value is still pending in the grid, over the row it was typed on.
     assert pending_edits(at) == {0: {"email": "anna.typed@adler.example"}}
     assert at.data_editor[0].value["id"].tolist()[0] == adler
-    assert [i.value for i in at.info] == ["1 edited row(s) not saved yet."]
+    assert [shown(i.value) for i in at.info] == ["1 edited row(s) not saved yet."]
     at.button(key="lead_discard").click().run()
     assert grid_emails(at)[0] == "anna.saved@adler.example"
     assert not at.info
@@ -102,7 +103,7 @@ def test_a_grid_edit_reaches_the_record_it_was_typed_on(world, db):  # noqa: F81
                             "email": "nora@neu.example"})
     at.button(key="lead_save").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Saved changes to 1 lead."]
+    assert [shown(s.value) for s in at.success] == ["Saved changes to 1 lead."]
     assert lead(db, world.leads["Conrad"])["email"] == "clara.typed@conrad.example"
     assert lead(db, newcomer)["email"] == "nora@neu.example"
     assert at.data_editor[0].value["name"].tolist()[0] == "Nora Neu"
@@ -118,12 +119,12 @@ def test_a_detail_form_saved_after_someone_else_is_refused_not_dropped(world, db
     [save] = [b for b in at.button if b.label == "Save"]
     save.click().run()
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [shown(e.value) for e in at.error]
     assert error.startswith(f"Lead {adler} was changed by Sales.East2 at ")
     assert (lead(db, adler)["email"], lead(db, adler)["city"]) == ("anna@adler.example", "Bonn")
     # What the user typed is still there; the page says the record moved on.
     assert [t.value for t in at.text_input if t.label == "Email"] == ["anna.form@adler.example"]
-    assert any("changed after you opened it" in w.value for w in at.warning)
+    assert any("changed after you opened it" in shown(w.value) for w in at.warning)
 
 
 def test_checked_rows_that_moved_refuse_a_bulk_action(world, db):  # noqa: F811
@@ -467,15 +468,15 @@ def test_an_import_commits_only_over_the_preview_the_user_saw(db, database_url, 
     contacts.save_edits(w.users["sales_east_2"], db, [RowEdit(anna, 1, {"city": "Wien"})])
     at.button(key="import_commit").click().run()
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [shown(e.value) for e in at.error]
     assert "changed after the preview; nothing was imported" in error
-    assert [c.value for c in at.caption if c.value.startswith("Row ")] == [
+    assert [shown(c.value) for c in at.caption if c.value.startswith("Row ")] == [
         f"Row 2: contact {anna} was changed after the preview"]
     assert db.scalar("SELECT count(*) FROM import_batches") == 0
     # The preview now on screen shows the record as it is; importing it goes through.
     at.button(key="import_commit").click().run()
-    assert [s.value for s in at.success][0].startswith("Imported from people.xlsx: 0 created, "
-                                                        "1 updated")
+    assert shown(at.success[0].value).startswith(
+        "Imported from people.xlsx: 0 created, 1 updated")
 
 
 def test_a_bulk_vip_on_checked_rows_that_moved_is_refused_on_screen(world, db):  # noqa: F811
@@ -486,6 +487,6 @@ def test_a_bulk_vip_on_checked_rows_that_moved_is_refused_on_screen(world, db): 
     at.selectbox(key="lead_bulk_action").set_value("remove_vip").run()
     at.button(key="lead_bulk_apply").click().run()
     assert not at.exception
-    [error] = [e.value for e in at.error]
+    [error] = [shown(e.value) for e in at.error]
     assert error.startswith(f"Lead {becker} was changed by Sales.East2 at ")
     assert lead(db, becker)["vip"] is True

@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from crm import search
 from crm.access import Entity
 from tests import factories
+from tests.conftest import shown
 from tests.test_pages import sign_in
 
 LEADS_PAGE = "pages/workspace/leads.py"
@@ -54,8 +55,8 @@ def open_leads(username: str, **params: str) -> AppTest:
 
 
 def sentence(at: AppTest) -> str:
-    """The bold "N leads where …" line above the grid."""
-    return next(m.value.strip("*") for m in at.markdown if m.value.startswith("**"))
+    """The bold "N leads where …" line above the grid, as shown."""
+    return next(shown(m.value.strip("*")) for m in at.markdown if m.value.startswith("**"))
 
 
 def names(at: AppTest) -> list[str]:
@@ -218,7 +219,7 @@ def test_set_vip_on_all_matching_leads(world, db):
     assert apply.label == "Set VIP: 3 leads"
     apply.click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Set VIP on 3 leads."]
+    assert [shown(s.value) for s in at.success] == ["Set VIP on 3 leads."]
     assert vip_leads(db) == {"Adler", "Becker", "Conrad", "Eastlead", "Wagner"}
     assert sentence(at) == "0 leads where not VIP"
     # The filter counts follow the user's own change at once; the emptied choice stays.
@@ -238,7 +239,7 @@ def test_set_vip_on_checked_rows_only(world, db):
     assert apply.label == "Set VIP: 2 leads"
     apply.click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Set VIP on 2 leads."]
+    assert [shown(s.value) for s in at.success] == ["Set VIP on 2 leads."]
     assert vip_leads(db) == {"Adler", "Becker", "Conrad", "Wagner"}
     assert bulk_target(at) == ("Checked rows", ["0 checked", "4 matching"])
 

@@ -141,7 +141,10 @@ def test_mailings_are_seen_with_the_recipients_of_ones_own_scope(db, world):
     company_wide = campaigns.get_mailing(world.users["sales_east"], db, everyone)
     assert company_wide.department is None and not company_wide.may_send
     assert company_wide.counts.recipients == 2
-    assert campaigns.get_mailing(world.users["company_manager"], db, everyone).may_send
+    # How it was chosen and who was left out speak of other departments: not shown to them.
+    assert (company_wide.selection, company_wide.excluded) == ("", None)
+    wide = campaigns.get_mailing(world.users["company_manager"], db, everyone)
+    assert wide.may_send and wide.selection and wide.excluded is not None
 
 
 def test_a_draft_can_be_changed_and_deleted_but_only_in_scope(db, world):

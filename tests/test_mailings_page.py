@@ -12,6 +12,7 @@ from crm import search
 from crm.access import Entity
 from crm.mailing import campaigns, tokens
 from crm.mailing.recipients import Selection
+from tests.conftest import shown
 from tests.mailing_fixtures import contact, lead, mail_env, mailing_world  # noqa: F401
 from tests.test_pages import APP, sign_in
 
@@ -64,7 +65,8 @@ def follow(at: AppTest) -> None:
 
 
 def texts(elements) -> list[str]:
-    return [e.value for e in elements]
+    """The elements' texts as shown (Markdown escapes of what crm.ui.text escaped dropped)."""
+    return [shown(e.value) for e in elements]
 
 
 def test_checked_leads_become_a_draft_and_are_sent_to_the_outbox(world, db, mail_env):  # noqa: F811

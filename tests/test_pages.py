@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from crm import settings
 from crm.users import get_user, update_user
 from tests import factories
+from tests.conftest import shown
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 ADMIN_PAGE = "pages/admin/users.py"
@@ -57,7 +58,7 @@ def test_a_visitor_reaches_no_page_script_before_sign_in(world):
 def test_a_wrong_password_is_refused_without_saying_whether_the_user_exists(world):
     wrong = sign_in("sales.east", "wrong password")
     unknown = sign_in("nobody.here", "wrong password")
-    assert [e.value for e in wrong.error] == [e.value for e in unknown.error] == [
+    assert [shown(e.value) for e in wrong.error] == [shown(e.value) for e in unknown.error] == [
         "Username or password is incorrect."]
     assert not wrong.metric
 
@@ -93,7 +94,7 @@ def test_an_admin_creates_a_department_on_the_admin_page(world, db):
     form_input.input("North")
     next(b for b in at.button if b.label == "Create department").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Department North created."]
+    assert [shown(s.value) for s in at.success] == ["Department North created."]
     assert db.scalar("SELECT count(*) FROM departments WHERE name = 'North'") == 1
 
 
@@ -102,7 +103,7 @@ def test_an_admin_sees_a_clear_error_for_a_duplicate_department(world, db):
     at.switch_page(ADMIN_PAGE).run()
     next(t for t in at.text_input if t.label == "New department").input("East")
     next(b for b in at.button if b.label == "Create department").click().run()
-    assert [e.value for e in at.error] == ["A department named 'East' already exists."]
+    assert [shown(e.value) for e in at.error] == ["A department named 'East' already exists."]
 
 
 def test_a_deactivated_user_is_signed_out_at_their_next_interaction(world, db):
@@ -113,6 +114,37 @@ def test_a_deactivated_user_is_signed_out_at_their_next_interaction(world, db):
     assert not at.metric
     assert at.text_input(key="sign_in_username")
     assert [i.value for i in at.info] == ["You have been signed out."]
+
+
+def test_a_session_ended_elsewhere_signs_the_tab_out_at_its_next_click(world, db):
+    """Sign-out in another tab, an admin ending the sessions, a password reset or a role
+    change: the session is ended on the server, and this tab learns it at its next run."""
+    at = sign_in("sales.east")
+    other = sign_in("sales.east")  # a second tab or device: a session of its own
+    assert at.metric and other.metric
+    other.button(key="sign_out").click().run()
+    at.run()
+    assert at.metric  # that sign-out ended the other session only
+    from crm import auth
+
+    auth.end_sessions(world.users["admin"], db, world.users["sales_east"].id)
+    at.run()
+    assert not at.metric and at.text_input(key="sign_in_username")
+    assert [i.value for i in at.info] == ["You have been signed out."]
+
+
+def test_an_admin_sees_a_users_sessions_and_ends_them(world, db):
+    sign_in("sales.east")
+    at = sign_in("admin")
+    at.switch_page(ADMIN_PAGE).run()
+    at.selectbox(key="edit_user_pick").set_value("sales.east").run()
+    assert not at.exception
+    end = at.button(key="end_sessions")
+    assert shown(end.label) == "End all 1 sessions of sales.east"
+    end.click().run()
+    assert [shown(s.value) for s in at.success] == [
+        "Every session of sales.east ended: signed out everywhere."]
+    assert "sales.east has no open session." in [shown(c.value) for c in at.caption]
 
 
 def test_signing_out_returns_to_the_sign_in_form(world):

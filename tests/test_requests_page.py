@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm import requests
 from tests import factories
+from tests.conftest import shown
 from tests.test_conversion import company
 from tests.test_pages import APP, sign_in
 
@@ -64,7 +65,7 @@ def test_a_visitor_sends_a_request_through_the_public_form_without_signing_in(wo
 def test_the_public_form_says_what_is_missing(world, db):
     at = fill_form(open_form(), first="Kai", email="not an address")
     send(at)
-    errors = [e.value for e in at.error]
+    errors = [shown(e.value) for e in at.error]
     assert any("not a valid email address" in e for e in errors)
     assert "Say what the request is about (subject or message)." in errors
     assert not at.success
@@ -101,7 +102,7 @@ def open_requests(username: str, **params: str) -> AppTest:
 
 
 def sentence(at: AppTest) -> str:
-    return next(m.value.strip("*") for m in at.markdown if m.value.startswith("**"))
+    return next(shown(m.value.strip("*")) for m in at.markdown if m.value.startswith("**"))
 
 
 def add_requests(db, world):
@@ -139,7 +140,7 @@ def test_create_deal_on_a_request_of_a_known_company_creates_a_contact(world, db
     next(t for t in at.text_input if t.label == "Amount").input("8000")
     at.button(key=f"FormSubmitter:deal_{east}-Create deal").click().run()
     assert not at.exception
-    assert [s.value for s in at.success][:1] == ["Deal created."]
+    assert [shown(s.value) for s in at.success][:1] == ["Deal created."]
     deal = db.fetch_one("SELECT * FROM deals")
     assert (deal["name"], str(deal["amount"]), deal["company_id"]) == (
         "50 pumps", "8000.00", world.companies["nordlicht"])
@@ -158,7 +159,7 @@ def test_a_sales_manager_adds_a_request_by_hand(world, db):
     next(b for b in at.button if b.label == "Add request").click()
     at.button(key="FormSubmitter:add_request-Save request").click().run()
     assert not at.exception
-    assert [s.value for s in at.success] == ["Request added."]
+    assert [shown(s.value) for s in at.success] == ["Request added."]
     row = db.fetch_one("SELECT * FROM requests")
     assert (row["first_name"], row["channel"], row["department_id"], row["owner_id"]) == (
         "Pia", "manual", world.east, world.users["sales_east"].id)
@@ -171,5 +172,5 @@ def test_checked_requests_are_dismissed_from_the_action_bar(world, db):
     at.radio(key="request_bulk_target").set_value("all").run()
     at.selectbox(key="request_bulk_action").set_value("dismiss").run()
     at.button(key="request_bulk_apply").click().run()
-    assert [s.value for s in at.success] == ["Dismissed 1 request (new ones only)."]
+    assert [shown(s.value) for s in at.success] == ["Dismissed 1 request (new ones only)."]
     assert db.scalar("SELECT status FROM requests WHERE id = ?", (east,)) == "dismissed"

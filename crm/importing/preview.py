@@ -358,8 +358,11 @@ def _companies(tx: Session, user: User, rows: pd.DataFrame, text, header_of: dic
         where = (rows["_company_key"] == key[0]) & (
             rows["country_code"].isna() if key[1] is None else rows["country_code"] == key[1])
         if not bool(company.allowed):
-            checks.add_where(header, where, f"a company named like “{company.name}” exists in "
-                             "this country in a department outside your access")
+            # Only as the file spells it: a company outside the user's scope has no name
+            # for them (a name must stay unique in its country, so the row cannot go in).
+            for typed in pd.unique(names[where]):
+                checks.add_where(header, where & (names == typed), f"a company named like "
+                                 f"“{typed}” exists in this country in another department")
             continue
         rows.loc[where, "company_id"] = int(company.id)
         company_department[where] = int(company.department_id)

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from crm import audit
-from crm.access import EVERYTHING, Action, Entity, can, mailing_scope, scope
+from crm.access import EVERYTHING, Action, Entity, can, mailing_scope, scope, sees_all_departments
 from crm.clock import now
 from crm.db import Database, Session
 from crm.mailing import compose
@@ -183,9 +183,14 @@ def get_mailing(user: User, db: Database | Session, mailing_id: int) -> Mailing 
     excluded = None
     if row["excluded_unsubscribed"] is not None:
         excluded = {reason: int(row[f"excluded_{reason.value}"] or 0) for reason in Exclusion}
+    selection = row["selection"]
+    if row["department_id"] is None and not sees_all_departments(user):
+        # A company-wide mailing seen by department staff: how it was chosen and who was
+        # left out speak of other departments' records, which do not exist for them.
+        selection, excluded = "", None
     return Mailing(
         id=int(row["id"]), name=row["name"], subject=row["subject"], body=row["body"],
-        status=row["status"], entity=row["entity"], selection=row["selection"],
+        status=row["status"], entity=row["entity"], selection=selection,
         department=row["department_name"], created_by=row["created_by_name"],
         created_at=row["created_at"], started_at=row["started_at"],
         finished_at=row["finished_at"], last_error=row["last_error"], sender=row["sender"],

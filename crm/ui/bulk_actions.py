@@ -15,6 +15,7 @@ from crm.access import Action, can
 from crm.db import Database
 from crm.export import ExportColumn
 from crm.listing import ListQuery, ListSpec
+from crm.ui import text
 from crm.users import User
 
 CHECKED = "checked"
@@ -68,7 +69,7 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
             "Apply to", [CHECKED, ALL_MATCHING], horizontal=True,
             key=f"{spec.noun}_bulk_target",
             format_func=lambda t: "Checked rows" if t == CHECKED else "All matching rows",
-            captions=[f"{len(checked):,} checked", f"{total:,} matching"],
+            captions=[text.md("{:,} checked", len(checked)), text.md("{:,} matching", total)],
         )
         parameter = None
         if name in extra and extra[name].parameter is not None:
@@ -76,7 +77,7 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
         count = len(checked) if target == CHECKED else total
         noun = spec.noun if count == 1 else spec.noun_plural
         if count == 0:
-            right.button(labels[name], disabled=True, key=f"{spec.noun}_bulk_none",
+            right.button(text.plain(labels[name]), disabled=True, key=f"{spec.noun}_bulk_none",
                          help="Tick rows in the table, or choose all matching.")
             return None
         if name == "export":
@@ -87,16 +88,17 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
             rows = list_export.plan(user, db, spec, query, ids, fmt).rows
             stamp = datetime.now().strftime("%Y%m%d-%H%M")
             right.download_button(
-                f"Download {rows:,} {spec.noun if rows == 1 else spec.noun_plural}",
+                text.md("Download {:,} {}", rows,
+                        spec.noun if rows == 1 else spec.noun_plural),
                 key=f"{spec.noun}_bulk_export",
                 data=lambda: export_bytes(user, db, spec, export_columns, query, ids, fmt),
                 file_name=list_export.file_name(spec, fmt, stamp), on_click="ignore",
                 type="primary", icon=":material/download:", disabled=rows == 0)
             note = export_note(ids) if export_note else None
             if note:
-                st.caption(note)
+                text.caption("{}", note)
             return None
-        if right.button(f"{labels[name]}: {count:,} {noun}", type="primary",
+        if right.button(text.md("{}: {:,} {}", labels[name], count, noun), type="primary",
                         key=f"{spec.noun}_bulk_apply"):
             return BulkAction(name, target, parameter)
     return None

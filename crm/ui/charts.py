@@ -20,6 +20,7 @@ import streamlit as st
 
 from crm.export import ExportColumn, write_xlsx
 from crm.newsletter import LOOKS, NewsletterStatus
+from crm.ui import text
 from crm.ui.list_links import ListLink, link_to_list, open_list
 
 PICK = "pick"
@@ -52,7 +53,7 @@ class Panel:
 def draw(panel: Panel) -> None:
     """The chart in a bordered box, its caption, its download and its link to the list."""
     with st.container(border=True):
-        st.markdown(f"**{panel.title}**")
+        text.markdown("**{}**", panel.title)
         if panel.chart is None or panel.sheet.empty:
             st.info("Nothing to count here for these filters.")
         else:
@@ -63,7 +64,7 @@ def draw(panel: Panel) -> None:
             target = _picked(panel, state)
             if target is not None:
                 open_list(target)
-        st.caption(panel.caption)
+        text.caption("{}", panel.caption)
         download, link = st.columns([1, 2], vertical_alignment="center")
         download.download_button(
             "Data (.xlsx)", key=f"{panel.key}_xlsx", icon=":material/download:",

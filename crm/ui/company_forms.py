@@ -11,6 +11,7 @@ from crm import audit, companies, vocabulary
 from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.editing import EditRejected, RowEdit
+from crm.ui import text
 from crm.ui.record_view import (
     as_seen,
     attempt,
@@ -70,13 +71,13 @@ def add_company_dialog(user: User, db: Database) -> None:
         new_id = companies.create_company(user, db, values, industry_ids=industry_ids,
                                           department_id=department_id)
     except companies.DuplicateCompany as clash:
-        st.warning(str(clash))
+        text.warning("{}", clash)
         if clash.same.id is not None:
-            st.markdown(f"[Open the existing company](?id={clash.same.id})")
+            text.markdown("[Open the existing company](?id={})", clash.same.id)
         return
     except EditRejected as rejected:
         for problem in rejected.problems:
-            st.error(problem.message)
+            text.error("{}", problem.message)
         return
     st.session_state[FLASH] = f"Company {new_id} added."
     st.rerun()
@@ -88,11 +89,11 @@ def company_detail(user: User, db: Database, raw_id: str) -> None:
     st.page_link("pages/workspace/companies.py", label="Back to companies",
                  icon=":material/arrow_back:")
     if company is None:
-        st.error(f"Company {raw_id} does not exist.")
+        text.error("Company {} does not exist.", raw_id)
         return
-    st.title(company["name"])
+    text.title("{}", company["name"])
     if flash := st.session_state.pop(FLASH, None):
-        st.success(flash)
+        text.success("{}", flash)
     details, people, edit, changes = st.tabs(["Details", "Contacts", "Edit", "History"])
     with details:
         facts({

@@ -10,6 +10,7 @@ from crm import companies, contacts, tags, vocabulary
 from crm.access import Action, Entity, can, can_manage_tags
 from crm.db import Database
 from crm.editing import RowEdit
+from crm.ui import text
 from crm.ui.conversion_forms import deals_table
 from crm.ui.newsletter import badge_html
 from crm.ui.newsletter_history import newsletter_tab
@@ -40,9 +41,9 @@ def add_contact_dialog(user: User, db: Database) -> None:
     industry_ids: list[int] = []
     values: dict[str, Any] = {}
     if mode == "Existing company":
-        text = st.text_input("Find a company", key="add_contact_company_search",
-                             placeholder="Type part of the name")
-        found = companies.choices(user, db, text)
+        typed = st.text_input("Find a company", key="add_contact_company_search",
+                              placeholder="Type part of the name")
+        found = companies.choices(user, db, typed)
         values["company_id"] = choice("Company", found, None, "add_contact_company")
     else:
         a, b = st.columns(2)
@@ -80,14 +81,14 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
     st.page_link("pages/workspace/contacts.py", label="Back to contacts",
                  icon=":material/arrow_back:")
     if contact is None:
-        st.error(f"Contact {raw_id} does not exist.")
+        text.error("Contact {} does not exist.", raw_id)
         return
     name = " ".join(p for p in (contact["first_name"], contact["middle_name"],
                                 contact["last_name"]) if p)
-    st.title(name or f"Contact {contact_id}")
-    st.markdown(badge_html(contact["newsletter"]), unsafe_allow_html=True)
+    st.title(text.plain(name) if name else text.md("Contact {}", contact_id))
+    badge_html(contact["newsletter"])
     if flash := st.session_state.pop(FLASH, None):
-        st.success(flash)
+        text.success("{}", flash)
     details, edit, tag_tab, newsletter, changes = st.tabs(
         ["Details", "Edit", "Tags", "Newsletter", "History"])
     with details:
@@ -104,7 +105,7 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
             "Last changed": contact["updated_at"], "Changed by": contact["modified_by_name"],
             "Description": contact["description"],
         })
-        st.page_link("pages/workspace/companies.py", label=f"Open {contact['company']}",
+        st.page_link("pages/workspace/companies.py", label=text.md("Open {}", contact["company"]),
                      query_params={"id": str(contact["company_id"])}, icon=":material/business:")
         if contact["source_lead_id"] is not None:
             st.page_link("pages/workspace/leads.py", label="Converted from a lead",

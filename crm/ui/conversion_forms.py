@@ -16,6 +16,7 @@ from crm.conversion import NEW, BulkConversion, ConversionPlan, Outcome
 from crm.db import Database
 from crm.editing import EditRejected
 from crm.listing import ListQuery
+from crm.ui import text
 from crm.ui.bulk_actions import ExtraAction
 from crm.users import User
 
@@ -41,12 +42,12 @@ def convert_dialog(user: User, db: Database, lead_id: int, seen: int | None = No
     try:
         plan = conversion.plan_conversion(user, db, lead_id)
     except EditRejected as refused:
-        st.error(str(refused))
+        text.error("{}", refused)
         return
     blocking = plan.blocking()  # converted, disqualified, required data missing
     if blocking:
         for problem in blocking:
-            st.error(problem)
+            text.error("{}", problem)
         st.caption("Close this dialog and complete the lead in its Edit tab.")
         return
     st.markdown("Nothing is written until you press **Convert lead**. The lead is then kept, "
@@ -55,7 +56,7 @@ def convert_dialog(user: User, db: Database, lead_id: int, seen: int | None = No
     company = _choose_company(plan) if contact == NEW else _linked_company(plan, contact)
     problems = plan.problems(company, contact)
     for problem in problems:
-        st.warning(problem)
+        text.warning("{}", problem)
     st.caption("The contact gets the lead's person data, tags, lead source, manager, newsletter "
                "status and mailing history, and the lead's deals. A company or contact you link "
                "to keeps its own data; only its empty fields are filled from the lead.")
@@ -67,7 +68,7 @@ def convert_dialog(user: User, db: Database, lead_id: int, seen: int | None = No
                                            company=company, contact=contact)
         except EditRejected as refused:
             for problem in refused.problems:
-                st.error(problem.message)
+                text.error("{}", problem.message)
             return
         made = ("a new contact" if done.contact_created else "an existing contact") + (
             " at a new company" if done.company_created else " at an existing company")
@@ -78,11 +79,12 @@ def convert_dialog(user: User, db: Database, lead_id: int, seen: int | None = No
 def _choose_contact(plan: ConversionPlan) -> int | str:
     st.markdown("**Contact person**")
     if not plan.contact_matches:
-        st.caption(f"No contact matches (same email, or same name and phone): a new contact "
-                   f"“{plan.name}” will be created.")
+        text.caption("No contact matches (same email, or same name and phone): a new contact "
+                     "“{}” will be created.", plan.name)
         return NEW
-    labels = {NEW: f"Create a new contact: {plan.name}",
-              **{m.id: f"Link to {m.label()}" for m in plan.contact_matches}}
+    # A radio draws its options as Markdown: each label is built escaped.
+    labels = {NEW: text.md("Create a new contact: {}", plan.name),
+              **{m.id: text.md("Link to {}", m.label()) for m in plan.contact_matches}}
     return st.radio("Contact person", list(labels), format_func=labels.get,
                     label_visibility="collapsed", key=f"convert_{plan.lead_id}_contact",
                     index=1)
@@ -90,15 +92,15 @@ def _choose_contact(plan: ConversionPlan) -> int | str:
 
 def _choose_company(plan: ConversionPlan) -> int | str:
     st.markdown("**Company**")
-    country = f" ({plan.country or 'no country'})"
-    labels: dict[int | str, str] = {}
+    labels: dict[int | str, str] = {}  # radio options are Markdown: built escaped
     if plan.can_create_company:
-        labels[NEW] = f"Create a new company: {plan.company_name}{country}"
-    labels.update({m.id: f"Link to {m.label()}" for m in plan.company_matches})
+        labels[NEW] = text.md("Create a new company: {} ({})", plan.company_name,
+                              plan.country or "no country")
+    labels.update({m.id: text.md("Link to {}", m.label()) for m in plan.company_matches})
     if not plan.company_matches:
         if plan.can_create_company:
-            st.caption("No company matches (by name, email or website domain): "
-                       f"“{plan.company_name}” will be created.")
+            text.caption("No company matches (by name, email or website domain): "
+                         "“{}” will be created.", plan.company_name)
         return NEW
     if plan.company_name.strip() and not plan.can_create_company:
         st.caption("A company with this name already exists in this country, so the lead is "
@@ -112,7 +114,7 @@ def _choose_company(plan: ConversionPlan) -> int | str:
 def _linked_company(plan: ConversionPlan, contact_id: int | str) -> int | str:
     match = next(m for m in plan.contact_matches if m.id == contact_id)
     st.markdown("**Company**")
-    st.caption(f"The lead is linked to the contact's company, {match.company}.")
+    text.caption("The lead is linked to the contact's company, {}.", match.company)
     return match.company_id if match.company_id is not None else NEW
 
 
@@ -138,7 +140,8 @@ def conversion_report(user: User, db: Database, query: ListQuery, total: int) ->
     order = [Outcome.NEEDS_REVIEW, Outcome.NEEDS_DATA, Outcome.NOT_CONVERTED, Outcome.CONVERTED]
     outcomes = sorted(report.outcomes, key=lambda o: order.index(o.outcome))  # stable
     noun = "lead" if len(outcomes) == 1 else "leads"
-    with st.expander(f"Conversion report: {len(outcomes):,} {noun}, those to review first",
+    with st.expander(text.md("Conversion report: {:,} {}, those to review first",
+                             len(outcomes), noun),
                      expanded=report.count(Outcome.CONVERTED) < len(outcomes)):
         frame = pd.DataFrame([{
             "lead": f"?id={o.lead_id}", "name": o.name, "outcome": o.outcome.value.capitalize(),
@@ -163,17 +166,20 @@ def converted_links(lead: dict[str, Any]) -> None:
     """Where a converted lead went: its contact and company."""
     if lead["converted_at"] is None:
         return
-    when = f"{lead['converted_at']:%Y-%m-%d}"
-    by = f" by {lead['converted_by_name']}" if lead.get("converted_by_name") else ""
-    st.info(f"This lead was converted on {when}{by} and is kept read-only as history.")
+    if lead.get("converted_by_name"):
+        text.info("This lead was converted on {when:%Y-%m-%d} by {by} and is kept read-only "
+                  "as history.", when=lead["converted_at"], by=lead["converted_by_name"])
+    else:
+        text.info("This lead was converted on {when:%Y-%m-%d} and is kept read-only as "
+                  "history.", when=lead["converted_at"])
     left, right, _ = st.columns([1, 1, 2])
     if lead["contact_id"] is not None:
         with left:
-            st.page_link(CONTACTS_PAGE, label="Open the contact", icon=":material/person:",
+            st.page_link(page=CONTACTS_PAGE, label="Open the contact", icon=":material/person:",
                          query_params={"id": str(lead["contact_id"])})
     if lead["company_id"] is not None:
         with right:
-            st.page_link(COMPANIES_PAGE, label="Open the company", icon=":material/business:",
+            st.page_link(page=COMPANIES_PAGE, label="Open the company", icon=":material/business:",
                          query_params={"id": str(lead["company_id"])})
 
 

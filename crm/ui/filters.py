@@ -9,6 +9,7 @@ import streamlit as st
 from crm import listing
 from crm.db import Database
 from crm.listing import DATE_RANGE, Filter, ListSpec, Option
+from crm.ui import text
 from crm.ui.list_state import filter_key, reset_page, state_key
 from crm.users import User
 
@@ -47,7 +48,7 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
             st.session_state[key] = chosen
             counts = {o.value: o.count for o in offered}
             st.multiselect(
-                flt.label,
+                text.plain(flt.label),
                 options=[o.value for o in offered],
                 format_func=lambda v, f=flt.key, c=counts: f"{labels[f][v]} ({c[v]:,})",
                 key=key,
@@ -70,12 +71,12 @@ def _date_range(spec: ListSpec, flt: Filter) -> None:
     shown = _valid_range(st.session_state.get(key) or [])
     st.session_state[key] = [shown] if shown else []
     start, end = listing.parse_date_range(shown) if shown else (None, None)
-    st.date_input(flt.label, value=tuple(d for d in (start, end) if d is not None),
+    st.date_input(text.plain(flt.label), value=tuple(d for d in (start, end) if d is not None),
                   min_value=date(1990, 1, 1), max_value=date(2100, 12, 31),
                   key=f"{key}_picker_{shown}", on_change=_range_picked,
                   args=(spec, key, f"{key}_picker_{shown}"), format="YYYY-MM-DD")
     if shown and (start is None or end is None):
-        st.caption(listing.date_range_words(flt.label, [shown]))
+        text.caption("{}", listing.date_range_words(flt.label, [shown]))
 
 
 def _valid_range(values: list[str]) -> str:

@@ -8,6 +8,7 @@ from crm import leads
 from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.editing import RowEdit
+from crm.ui import text
 from crm.ui.conversion_forms import convert_button, converted_links, deals_table
 from crm.ui.newsletter import badge_html
 from crm.ui.newsletter_history import newsletter_tab
@@ -47,13 +48,13 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
     lead = leads.get_lead(user, db, lead_id)
     st.page_link("pages/workspace/leads.py", label="Back to leads", icon=":material/arrow_back:")
     if lead is None:
-        st.error(f"Lead {raw_id} does not exist.")
+        text.error("Lead {} does not exist.", raw_id)
         return
     name = " ".join(p for p in (lead["first_name"], lead["middle_name"], lead["last_name"]) if p)
-    st.title(name or f"Lead {lead_id}")
-    st.markdown(badge_html(lead["newsletter"]), unsafe_allow_html=True)
+    st.title(text.plain(name) if name else text.md("Lead {}", lead_id))
+    badge_html(lead["newsletter"])
     if flash := st.session_state.pop(FLASH, None):
-        st.success(flash)
+        text.success("{}", flash)
     read_only = lead["converted_at"] is not None
     converted_links(lead)
     convert_button(user, db, lead)

@@ -11,6 +11,7 @@ import streamlit as st
 from crm.access import Entity
 from crm.listing import ListQuery
 from crm.segments import spec_of
+from crm.ui import text
 from crm.ui.list_state import url_params
 
 LIST_PAGES = {Entity.LEAD: "pages/workspace/leads.py",
@@ -47,5 +48,5 @@ def open_list(link: ListLink) -> None:
 
 def link_to_list(link: ListLink, label: str) -> None:
     """A plain link to the list: works without a chart click, and opens in a new tab too."""
-    st.page_link(link.page, label=label, icon=":material/open_in_new:",
+    st.page_link(page=link.page, label=text.plain(label), icon=":material/open_in_new:",
                  query_params=link.params, help="Opens the list with these filters set.")

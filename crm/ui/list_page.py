@@ -17,7 +17,7 @@ from crm.db import Database
 from crm.editing import Conflict, EditRejected, RowEdit
 from crm.export import ExportColumn
 from crm.listing import ListQuery, ListSpec
-from crm.ui import filters, list_state
+from crm.ui import filters, list_state, text
 from crm.ui.bulk_actions import ALL_MATCHING, BulkAction, ExtraAction, bulk_bar, export_bytes
 from crm.ui.grid import GridResult, grid
 from crm.ui.newsletter import icon_uri, label, legend
@@ -62,14 +62,14 @@ def render(page: ListPage, user: User, db: Database) -> None:
     query = list_state.current(spec, user)
     result_page = listing.fetch_page(user, db, spec, query)
     list_state.write_to_url(spec, query)
-    st.markdown(f"**{listing.describe(spec, query, result_page.total, labels, user)}**")
+    text.markdown("**{}**", listing.describe(spec, query, result_page.total, labels, user))
     if "newsletter" in result_page.rows.columns:
         legend()
     if page.buttons is not None:
         page.buttons(user, db, query, result_page.total)
     flash_key = f"{spec.noun}_flash"
     if flash := st.session_state.pop(flash_key, None):
-        st.success(flash)
+        text.success("{}", flash)
 
     owners = owners_in_reach(user, db)
     rows = result_page.rows
@@ -109,9 +109,9 @@ def _toolbar(page: ListPage, user: User, db: Database) -> None:
     spec = page.spec
     title, add, import_, export_all = st.columns([5, 1.4, 1.1, 1.4],
                                                  vertical_alignment="bottom")
-    title.title(page.title)
+    text.title("{}", page.title, place=title)
     if page.add is not None and can(user, Action.EDIT, spec.entity) and add.button(
-            page.add_label, icon=":material/add:", width="stretch"):
+            text.plain(page.add_label), icon=":material/add:", width="stretch"):
         page.add(user, db)
     if page.importable and can(user, Action.IMPORT, spec.entity) and import_.button(
             "Import", icon=":material/upload:", width="stretch", key=f"{spec.noun}_import"):
@@ -123,9 +123,11 @@ def _toolbar(page: ListPage, user: User, db: Database) -> None:
         everything = list_export.plan(user, db, spec, ListQuery(), fmt=fmt)
         note = list_export.scope_note(user, db, spec, ListQuery(), None)
         # The scope note ends a sentence and already gives the count ("...has those 12.").
-        st.caption((note.removesuffix(".") if note
-                    else f"Every {spec.noun} you may export: {everything.rows:,} rows")
-                   + (f", split over {everything.sheets} sheets." if everything.split else "."))
+        st.caption((text.plain(note.removesuffix(".")) if note
+                    else text.md("Every {} you may export: {:,} rows", spec.noun,
+                                 everything.rows))
+                   + (text.md(", split over {} sheets.", everything.sheets) if everything.split
+                      else "."))
         stamp = datetime.now().strftime("%Y%m%d-%H%M")
         st.download_button(
             "Download", key=f"{spec.noun}_export_all", type="primary", on_click="ignore",
@@ -138,7 +140,7 @@ def _pager(spec: ListSpec, result_page: listing.Page) -> None:
     left, middle, _ = st.columns([2, 3, 2], vertical_alignment="center")
     left.selectbox("Rows per page", listing.PAGE_SIZES, key=list_state.state_key(spec, "size"),
                    on_change=list_state.reset_page, args=(spec,))
-    middle.number_input(f"Page (of {result_page.pages:,})", min_value=1,
+    middle.number_input(text.md("Page (of {:,})", result_page.pages), min_value=1,
                         max_value=result_page.pages, key=list_state.state_key(spec, "page"))
 
 
@@ -153,7 +155,7 @@ def _save_edits(page: ListPage, user: User, db: Database, result: GridResult,
     by_name = {name: owner_id for owner_id, name in owners.items()}
     edits = [RowEdit(row_id, result.versions[row_id], page.to_changes(values, by_name))
              for row_id, values in result.changed.items()]
-    st.info(f"{len(edits)} edited row(s) not saved yet.")
+    text.info("{} edited row(s) not saved yet.", len(edits))
     save, discard, _ = st.columns([1, 1.4, 3])
     if discard.button("Discard my edits", key=f"{spec.noun}_discard"):
         st.session_state[version_key] = version + 1
@@ -163,7 +165,7 @@ def _save_edits(page: ListPage, user: User, db: Database, result: GridResult,
             saved = page.save_edits(user, db, edits)
         except EditRejected as rejected:
             for problem in rejected.problems:
-                st.error(problem.message)
+                text.error("{}", problem.message)
             if isinstance(rejected, Conflict):
                 st.caption("Your edits are still in the table: discard them to see the "
                            "current values, then edit again.")
@@ -195,10 +197,10 @@ def _apply(page: ListPage, user: User, db: Database, query: ListQuery, action: B
             return
     except EditRejected as rejected:
         for problem in rejected.problems:
-            st.error(problem.message)
+            text.error("{}", problem.message)
         return
     except ValueError as problem:
-        st.error(str(problem))
+        text.error("{}", problem)
         return
     st.session_state[version_key] = version + 1
     st.session_state[f"{spec.noun}_flash"] = message

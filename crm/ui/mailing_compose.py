@@ -10,12 +10,10 @@ from crm.db import Database
 from crm.mailing import campaigns, compose
 from crm.mailing.compose import Person
 from crm.mailing.recipients import Selection, describe, sample, spec_for
+from crm.ui import text
 from crm.ui.mailing_start import forget_selection
 from crm.users import User
 
-PLACEHOLDER_HELP = ("Placeholders: `{first_name}`, `{last_name}`, `{company}`. Markdown: "
-                    "`**bold**`, `*italic*`, `[link text](https://…)`, `- list items`, "
-                    "`# Heading`. HTML tags are shown as text.")
 PREVIEW_TOKEN = "personal-link"  # noqa: S105  (a stand-in: previews hold no working link)
 EXAMPLE_BODY = ("Dear {first_name} {last_name},\n\n"
                 "We are glad to share our latest news with **{company}**.\n\n"
@@ -26,7 +24,7 @@ def compose_view(user: User, db: Database, selection: Selection) -> None:
     spec = spec_for(selection.entity)
     st.title("New mass mailing")
     reach = campaigns.preview_audience(user, db, selection)
-    st.caption(f"From {describe(user, db, selection, reach.selected)}.")
+    text.caption("From {}.", describe(user, db, selection, reach.selected))
     _audience(reach, spec.noun, spec.noun_plural)
     if reach.recipients == 0:
         if st.button("Back", key="compose_cancel"):
@@ -39,20 +37,20 @@ def compose_view(user: User, db: Database, selection: Selection) -> None:
                             placeholder="News for {first_name}")
     st.session_state.setdefault("compose_body", EXAMPLE_BODY)
     body = st.text_area("Message (Markdown)", key="compose_body", height=260)
-    st.caption(PLACEHOLDER_HELP)
+    placeholder_help()
     people = sample(user, db, selection)
     preview(subject, body, people, key="compose_preview")
     problems = compose.check_content(subject, body)
     for problem in problems:
-        st.warning(problem)
+        text.warning("{}", problem)
     create, cancel, _ = st.columns([1.4, 1, 5])
-    if create.button(f"Create draft for {reach.recipients:,}", type="primary",
+    if create.button(text.md("Create draft for {:,}", reach.recipients), type="primary",
                      key="compose_create", disabled=bool(problems)):
         try:
             mailing_id = campaigns.create_mailing(user, db, selection, subject=subject,
                                                   body=body, name=name)
         except (campaigns.MailingError, PermissionError) as problem:
-            st.error(str(problem))
+            text.error("{}", problem)
             return
         forget_selection()
         for key in ("compose_name", "compose_subject", "compose_body"):
@@ -66,13 +64,19 @@ def compose_view(user: User, db: Database, selection: Selection) -> None:
         st.rerun()
 
 
+def placeholder_help() -> None:
+    st.caption("Placeholders: `{first_name}`, `{last_name}`, `{company}`. Markdown: "
+               "`**bold**`, `*italic*`, `[link text](https://…)`, `- list items`, "
+               "`# Heading`. HTML tags are shown as text.")
+
+
 def _audience(reach, noun: str, noun_plural: str) -> None:
-    recipients = f"{reach.recipients:,} recipient{'s' if reach.recipients != 1 else ''}"
-    st.markdown(f"**{recipients}** of {reach.selected:,} selected "
-                f"{noun if reach.selected == 1 else noun_plural}.")
+    text.markdown("**{n:,} recipient{s}** of {selected:,} selected {noun}.", n=reach.recipients,
+                  s="s" if reach.recipients != 1 else "", selected=reach.selected,
+                  noun=noun if reach.selected == 1 else noun_plural)
     if reach.exclusion_sentence():
-        st.caption(reach.exclusion_sentence() + " Only people who are subscribed, not "
-                   "disqualified and have a valid email address are mailed, each address once.")
+        text.caption("{} Only people who are subscribed, not disqualified and have a valid "
+                     "email address are mailed, each address once.", reach.exclusion_sentence())
     if reach.recipients == 0:
         st.warning("Nobody in this selection can be mailed.")
 
@@ -90,17 +94,17 @@ def preview(subject: str, body: str, people: list[tuple[int, Person]], key: str)
         person = by_id[chosen]
         stand_in = links.public_link(links.UNSUBSCRIBE, token=PREVIEW_TOKEN)
         rendered = compose.render(subject, body, person, stand_in)
-        st.markdown(f"**Subject:** {markdown_text(rendered.subject) or '—'}")
-        st.markdown(f"**To:** {markdown_text(person.display_name)} <{markdown_text(person.email)}>")
-        # Our own HTML, with every piece of user text already escaped; st.html sanitises
-        # it once more and runs no scripts.
-        st.html(f"<div style='padding:4px 8px'>{rendered.html_body}"
-                "<hr><p style='font-size:12px;color:#777'>You receive this because you "
-                "subscribed to our newsletter. <u>Unsubscribe</u> (a personal link)</p></div>")
+        text.markdown("**Subject:** {}", rendered.subject or "—")
+        text.markdown("**To:** {} <{}>", person.display_name, person.email)
+        message_html(rendered.html_body)
         with st.expander("Plain-text version"):
             st.code(rendered.text, language=None, wrap_lines=True)
 
 
-def markdown_text(text: str) -> str:
-    """User text inside st.markdown: Markdown characters shown as themselves, never markup."""
-    return "".join(f"\\{c}" if c in "\\`*_{}[]()#+-.!<>|~" else c for c in text)
+def message_html(body: str) -> None:
+    """The message body as HTML, as crm.mailing.compose renders it (raw HTML disabled, user
+    text escaped, unsafe link targets refused); st.html sanitises it once more and runs no
+    scripts. The footer is our own constant."""
+    st.html(f"<div style='padding:4px 8px'>{body}"
+            "<hr><p style='font-size:12px;color:#777'>You receive this because you "
+            "subscribed to our newsletter. <u>Unsubscribe</u> (a personal link)</p></div>")

@@ -15,6 +15,7 @@ from crm.access import Action, Entity, can
 from crm.db import Database
 from crm.listing import ListQuery
 from crm.mailing.recipients import Selection
+from crm.ui import text
 from crm.ui.bulk_actions import ExtraAction
 from crm.users import User
 
@@ -57,6 +58,7 @@ def massmail_button(user: User, entity: Entity, query: ListQuery, total: int) ->
     noun = "contact" if total == 1 else "contacts"
     if st.button("Make massmail", icon=":material/campaign:", key=f"{entity.value}_massmail",
                  disabled=total == 0,
-                 help=f"A mass mailing to the {total:,} matching {noun} (those who can be "
-                      "mailed; the next screen says who is left out and why)"):
+                 help=text.md("A mass mailing to the {:,} matching {} (those who can be "
+                              "mailed; the next screen says who is left out and why)",
+                              total, noun)):
         start_mailing(entity, query, None)

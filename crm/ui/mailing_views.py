@@ -12,7 +12,8 @@ from crm.db import Database
 from crm.mailing import campaigns, sending, transport
 from crm.mailing.campaigns import Mailing
 from crm.mailing.recipients import EXCLUSION_LABELS
-from crm.ui.mailing_compose import PLACEHOLDER_HELP, markdown_text, preview
+from crm.ui import text
+from crm.ui.mailing_compose import placeholder_help, preview
 from crm.ui.record_view import record_id
 from crm.users import User
 
@@ -65,19 +66,19 @@ def mailing_list(user: User, db: Database) -> None:
 
 
 def mailing_detail(user: User, db: Database, raw_id: str) -> None:
-    st.page_link(PAGE, label="All mailings", icon=":material/arrow_back:",
+    st.page_link(page=PAGE, label="All mailings", icon=":material/arrow_back:",
                  query_params={})
     mailing = campaigns.get_mailing(user, db, record_id(raw_id))
     if mailing is None:
-        st.error(f"Mailing {raw_id} does not exist.")
+        text.error("Mailing {} does not exist.", raw_id)
         return
-    st.title(markdown_text(mailing.name))
+    text.title("{}", mailing.name)
     if flash := st.session_state.pop(FLASH, None):
-        st.success(flash)
-    st.caption(markdown_text(_about(mailing)))
+        text.success("{}", flash)
+    text.caption("{}", _about(mailing))
     _figures(mailing)
     if mailing.last_error:
-        st.warning(mailing.last_error)
+        text.warning("{}", mailing.last_error)
     if mailing.may_send and mailing.status != campaigns.SENT:
         _send_panel(user, db, mailing)
     message, people, problems = st.tabs(["Message", "Recipients", "Problems"])
@@ -113,43 +114,43 @@ def _figures(mailing: Mailing) -> None:
     if mailing.excluded is not None:
         parts = [f"{n:,} {EXCLUSION_LABELS[r]}" for r, n in mailing.excluded.items() if n]
         if parts:
-            st.caption(f"Left out when it was created: {', '.join(parts)}.")
+            text.caption("Left out when it was created: {}.", ", ".join(parts))
     if k.skipped:
-        st.caption(f"{k.skipped:,} skipped when their turn came (unsubscribed or changed "
-                   "since); see Problems.")
+        text.caption("{:,} skipped when their turn came (unsubscribed or changed since); "
+                     "see Problems.", k.skipped)
 
 
 def _send_panel(user: User, db: Database, mailing: Mailing) -> None:
     try:
         mail = transport.settings()
     except ValueError as problem:
-        st.error(f"Mail settings: {problem}")
+        text.error("Mail settings: {}", problem)
         return
     route = transport.transport_for(mail, mailing.id)
     left = mailing.counts.pending + mailing.counts.sending
     with st.container(border=True):
         if mail.uses_smtp:
-            st.markdown(f"Messages go out through {route.describe()}, from {mail.sender}.")
+            text.markdown("Messages go out through {}, from {}.", route.describe(), mail.sender)
         else:
-            st.markdown("No mail server is configured (`CRM_SMTP_HOST`), so messages are "
-                        f"written as `.eml` files to `{route.folder}`.")
+            text.markdown("No mail server is configured (`CRM_SMTP_HOST`), so messages are "
+                          "written as `.eml` files to {}.", text.code(route.folder))
         minutes = left / mail.rate / 60
         duration = ("under a minute" if minutes < 1 else
                     f"about {round(minutes):,} minute{'s' if round(minutes) != 1 else ''}")
-        st.caption(f"{mail.rate:g} messages per second: {duration} for {left:,} "
-                   f"message{'s' if left != 1 else ''}. Keep this "
-                   "page open while it sends; if it stops, Resume goes on where it stopped and "
-                   "nobody gets the mailing twice. For large mailings: "
-                   f"`python -m crm mailings send {mailing.id}`.")
+        text.caption("{rate:g} messages per second: {duration} for {left:,} message{s}. Keep "
+                     "this page open while it sends; if it stops, Resume goes on where it "
+                     "stopped and nobody gets the mailing twice. For large mailings: "
+                     "`python -m crm mailings send {id}`.", rate=mail.rate, duration=duration,
+                     left=left, s="s" if left != 1 else "", id=mailing.id)
         if sending.being_sent_elsewhere(mailing):
             st.info("This mailing is being sent by another session or process right now.")
             st.button("Refresh", key="mailing_refresh")
             return
         if left == 0:
             return
-        label = (f"Send to {left:,} recipient{'s' if left != 1 else ''}" if mailing.is_draft
-                 else f"Resume sending ({left:,} left)")
-        if st.button(label, type="primary", key="mailing_send", icon=":material/send:"):
+        if st.button(text.md("Send to {:,} recipient{}", left, "s" if left != 1 else "")
+                     if mailing.is_draft else text.md("Resume sending ({:,} left)", left),
+                     type="primary", key="mailing_send", icon=":material/send:"):
             _send(user, db, mailing, route.describe())
         if mailing.is_draft:
             _edit_draft(user, db, mailing)
@@ -169,7 +170,7 @@ def _send(user: User, db: Database, mailing: Mailing, where: str) -> None:
     try:
         report = sending.send_mailing(user, db, mailing.id, progress=update)
     except (sending.SendRefused, ValueError) as problem:
-        st.error(str(problem))
+        text.error("{}", problem)
         return
     st.session_state[FLASH] = report.sentence(where)
     st.rerun()
@@ -181,14 +182,14 @@ def _edit_draft(user: User, db: Database, mailing: Mailing) -> None:
             name = st.text_input("Name", value=mailing.name)
             subject = st.text_input("Subject", value=mailing.subject)
             body = st.text_area("Message (Markdown)", value=mailing.body, height=220)
-            st.caption(PLACEHOLDER_HELP)
+            placeholder_help()
             saved = st.form_submit_button("Save draft")
         if saved:
             try:
                 campaigns.update_draft(user, db, mailing.id, name=name, subject=subject,
                                        body=body)
             except campaigns.MailingError as problem:
-                st.error(str(problem))
+                text.error("{}", problem)
             else:
                 st.session_state[FLASH] = "Draft saved."
                 st.rerun()

@@ -15,8 +15,8 @@ _MAILBOX = (
 )
 
 
-def badge_html(status: NewsletterStatus | str, count: int | None = None) -> str:
-    """Icon plus text label; only our own constant strings go into the HTML."""
+def _badge(status: NewsletterStatus | str, count: int | None = None) -> str:
+    """Icon plus text label, as HTML; only our own constant strings go into it."""
     look = LOOKS[NewsletterStatus(status)]
     text = html.escape(look.label)
     if count is not None:
@@ -25,11 +25,18 @@ def badge_html(status: NewsletterStatus | str, count: int | None = None) -> str:
             f"{_MAILBOX.format(colour=look.colour)} {text}</span>")
 
 
+def badge_html(*statuses: NewsletterStatus | str, meaning: bool = False) -> None:
+    """Draw the badges of `statuses` on one line (with `meaning`, the first one's meaning
+    after a dash). The one place this module draws raw HTML: only our own constants (status
+    labels, meanings and colours) go into it."""
+    markup = " &nbsp; ".join(_badge(status) for status in statuses)
+    if meaning and statuses:
+        markup += f" — {html.escape(LOOKS[NewsletterStatus(statuses[0])].meaning)}"
+    st.html(f"<div>{markup}</div>")
+
+
 def legend() -> None:
-    st.markdown(
-        " &nbsp; ".join(badge_html(status) for status in NewsletterStatus),
-        unsafe_allow_html=True,
-    )
+    badge_html(*NewsletterStatus)
 
 
 def icon_uri(status: NewsletterStatus | str) -> str:

@@ -9,7 +9,7 @@ import streamlit as st
 from crm.access import Entity, can_resubscribe_others
 from crm.db import Database
 from crm.mailing import campaigns, subscriptions
-from crm.newsletter import LOOKS, NewsletterStatus
+from crm.newsletter import NewsletterStatus
 from crm.ui.newsletter import badge_html
 from crm.ui.record_view import attempt
 from crm.users import User
@@ -21,7 +21,7 @@ EVENT_LABELS = {"subscribed": "Subscribed", "unsubscribed": "Unsubscribed",
 def newsletter_tab(user: User, db: Database, entity: Entity, person: dict,
                    flash_key: str) -> None:
     status = NewsletterStatus(person["newsletter"])
-    st.markdown(f"{badge_html(status)} — {LOOKS[status].meaning}", unsafe_allow_html=True)
+    badge_html(status, meaning=True)
     _actions(user, db, entity, person, flash_key)
     st.markdown("**Subscription history**")
     events = subscriptions.events(user, db, entity, person["id"])

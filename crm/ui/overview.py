@@ -20,7 +20,7 @@ from crm.leads import LeadStatus
 from crm.listing import NONE_VALUE, date_range_value
 from crm.newsletter import LOOKS, NewsletterStatus
 from crm.overview import Figures, OverviewFilter
-from crm.ui import charts
+from crm.ui import charts, text
 from crm.ui.charts import Panel
 from crm.ui.list_links import ListLink
 from crm.users import User
@@ -46,7 +46,7 @@ def sidebar_filter(user: User, db: Database) -> OverviewFilter:
                                     placeholder="All departments")
             chosen = tuple(int(d) for d in picked)
         elif user.department_name:
-            st.caption(f"Department: {user.department_name}")
+            text.caption("Department: {}", user.department_name)
         period = st.selectbox("Period (date added)", list(overview.PERIODS),
                               format_func=overview.PERIODS.get, key="overview_period")
         today = now().date()
@@ -100,9 +100,9 @@ def headline(figs: Figures) -> None:
     cols[2].metric("Contacts", f"{h.contacts:,}")
     cols[3].metric("Companies", f"{h.companies:,}")
     cols[4].metric("VIP share of contacts", f"{h.vip_contact_share:.1%}",
-                   help=f"{h.vip_contacts:,} of {h.contacts:,} contacts are VIP")
+                   help=text.md("{:,} of {:,} contacts are VIP", h.vip_contacts, h.contacts))
     cols[5].metric("VIP share of leads", f"{h.vip_lead_share:.1%}",
-                   help=f"{h.vip_leads:,} of {h.leads:,} leads are VIP")
+                   help=text.md("{:,} of {:,} leads are VIP", h.vip_leads, h.leads))
 
 
 # ----------------------------------------------------------------------- panels

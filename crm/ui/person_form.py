@@ -9,6 +9,7 @@ import streamlit as st
 from crm import people, vocabulary
 from crm.access import Entity
 from crm.db import Database
+from crm.ui import text
 from crm.ui.record_view import choice
 from crm.users import User, eligible_owners
 
@@ -85,9 +86,9 @@ def stopped_by_duplicates(user: User, db: Database, entity: Entity,
     if not found:
         return False
     noun = entity.value
-    st.warning(f"This looks like a {noun} you already have. Open it, or tick “Save even if "
-               "it looks like a duplicate”.")
+    text.warning("This looks like a {} you already have. Open it, or tick “Save even if it "
+                 "looks like a duplicate”.", noun)
     for dup in found:
-        st.markdown(f"- [{dup.name or noun.capitalize()} (ID {dup.id})](?id={dup.id}) · "
-                    f"{dup.reason}")
+        text.markdown("- [{name} (ID {id})](?id={id}) · {reason}",
+                      name=dup.name or noun.capitalize(), id=dup.id, reason=dup.reason)
     return True

@@ -11,6 +11,7 @@ import streamlit as st
 from crm.access import sees_all_departments
 from crm.db import Database
 from crm.editing import EditRejected
+from crm.ui import text
 from crm.users import User, list_departments
 
 
@@ -80,10 +81,10 @@ def attempt(action: Callable[[], Any], flash_key: str, success: str,
         action()
     except EditRejected as rejected:
         for problem in rejected.problems:
-            st.error(problem.message)
+            text.error("{}", problem.message)
         return False
     except (ValueError, PermissionError) as problem:
-        st.error(str(problem))
+        text.error("{}", problem)
         return False
     if forget is not None:
         forget_seen(forget)
@@ -95,7 +96,7 @@ def attempt(action: Callable[[], Any], flash_key: str, success: str,
 def choice(label: str, options: Mapping[Any, str], current: Any = None, key: str = "") -> Any:
     values = [None, *options]
     index = values.index(current) if current in values else 0
-    return st.selectbox(label, values, index=index, key=key or None,
+    return st.selectbox(text.plain(label), values, index=index, key=key or None,
                         format_func=lambda v: "—" if v is None else options[v])
 
 

@@ -16,6 +16,7 @@ from crm.db import Database
 from crm.importing import ImportFileError, ImportRefused
 from crm.listing import ListQuery
 from crm.requests import AUTO, CHANNELS, STATUSES, RequestMatches
+from crm.ui import text
 from crm.ui.bulk_actions import ExtraAction
 from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
 from crm.users import User, eligible_owners
@@ -69,8 +70,8 @@ def toolbar(user: User, db: Database, _query: ListQuery, _total: int) -> None:
     if can(user, Action.IMPORT, Entity.REQUEST) and left.button(
             "Import requests", icon=":material/upload:", key="request_import"):
         import_dialog(user, db)
-    right.caption("Anyone can send a request through the public form: "
-                  f"{links.public_link(links.REQUEST_FORM)}")
+    text.caption("Anyone can send a request through the public form: [{url}]({url})",
+                 url=links.public_link(links.REQUEST_FORM), place=right)
 
 
 @st.dialog("Import requests", width="large")
@@ -87,29 +88,29 @@ def import_dialog(user: User, db: Database) -> None:
         preview = request_import.preview_requests(user, db, upload.getvalue(), upload.name,
                                                   department_id=department_id)
     except ImportFileError as problem:
-        st.error(str(problem))
+        text.error("{}", problem)
         return
     mapped = {h: request_import.FIELDS[k] for h, k in preview.mapping.items() if k}
-    st.markdown(f"**{len(preview.rows):,} requests** in {upload.name}. Columns read: "
-                + ", ".join(f"{h} → {f}" for h, f in mapped.items()))
+    text.markdown("**{:,} requests** in {}. Columns read: {}", len(preview.rows), upload.name,
+                  ", ".join(f"{h} → {f}" for h, f in mapped.items()))
     ignored = [h for h, k in preview.mapping.items() if not k]
     if ignored:
-        st.caption("Left out: " + ", ".join(ignored))
+        text.caption("Left out: {}", ", ".join(ignored))
     if preview.problems:
-        st.error(f"{len(preview.problems):,} problems: correct the file and upload it again. "
-                 "Nothing is imported until every row is right.")
+        text.error("{:,} problems: correct the file and upload it again. Nothing is imported "
+                   "until every row is right.", len(preview.problems))
         st.dataframe(pd.DataFrame([{"Row": p.row, "Column": p.column, "Problem": p.message}
                                    for p in preview.problems]),
                      hide_index=True, width="stretch")
         return
-    if st.button(f"Import {len(preview.rows):,} requests", type="primary",
+    if st.button(text.md("Import {:,} requests", len(preview.rows)), type="primary",
                  key="request_import_commit"):
         try:
             count = request_import.import_requests(user, db, preview,
                                                    department_id=department_id)
         except ImportRefused as refused:
             for problem in refused.problems:
-                st.error(problem.message)
+                text.error("{}", problem.message)
             return
         st.session_state[FLASH] = f"Imported {count:,} requests."
         st.rerun()
@@ -133,13 +134,14 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
     st.page_link("pages/workspace/requests.py", label="Back to requests",
                  icon=":material/arrow_back:")
     if request is None:
-        st.error(f"Request {raw_id} does not exist.")
+        text.error("Request {} does not exist.", raw_id)
         return
-    st.title(request["subject"] or f"Request {request_id}")
-    st.caption(f"{STATUSES[request['status']]} · {CHANNELS[request['channel']]} · received "
-               f"{request['created_at']:%Y-%m-%d %H:%M}")
+    st.title(text.plain(request["subject"]) if request["subject"]
+             else text.md("Request {}", request_id))
+    text.caption("{} · {} · received {:%Y-%m-%d %H:%M}", STATUSES[request["status"]],
+                 CHANNELS[request["channel"]], request["created_at"])
     if flash := st.session_state.pop(FLASH, None):
-        st.success(flash)
+        text.success("{}", flash)
     name = " ".join(p for p in (request["first_name"], request["last_name"]) if p)
     found = requests.request_matches(user, db, request, remember=True)
     left, right = st.columns([3, 2], gap="large")
@@ -170,12 +172,12 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
 
 
 def _outcome(request: dict[str, Any]) -> None:
-    st.success(f"This request became deal {request['deal_id']}.")
+    text.success("This request became deal {}.", request["deal_id"])
     if request["contact_id"] is not None:
-        st.page_link(CONTACTS_PAGE, label="Open the contact", icon=":material/person:",
+        st.page_link(page=CONTACTS_PAGE, label="Open the contact", icon=":material/person:",
                      query_params={"id": str(request["contact_id"])})
     if request["lead_id"] is not None:
-        st.page_link(LEADS_PAGE, label="Open the lead", icon=":material/person_search:",
+        st.page_link(page=LEADS_PAGE, label="Open the lead", icon=":material/person_search:",
                      query_params={"id": str(request["lead_id"])})
 
 
@@ -187,10 +189,10 @@ def _matches(found: RequestMatches) -> None:
     for page, noun, matches in ((CONTACTS_PAGE, "Contact", found.contacts),
                                 (LEADS_PAGE, "Lead", found.leads)):
         for match in matches:
-            st.page_link(page, label=f"{noun}: {match.label()}",
+            st.page_link(page=page, label=text.md("{}: {}", noun, match.label()),
                          query_params={"id": str(match.id)})
     for company in found.companies:
-        st.page_link(COMPANIES_PAGE, label=f"Company: {company.label()}",
+        st.page_link(page=COMPANIES_PAGE, label=text.md("Company: {}", company.label()),
                      query_params={"id": str(company.id)})
 
 
@@ -198,9 +200,11 @@ def _create_deal(user: User, db: Database, request: dict[str, Any],
                  found: RequestMatches) -> None:
     st.subheader("Create deal")
     key = f"deal_{request['id']}"
+    # A radio draws its options as Markdown: each label is built escaped.
     links_: dict[str, str] = {AUTO: "No existing record: create one from the request"}
-    links_.update({f"contact:{m.id}": f"Link to contact {m.label()}" for m in found.contacts})
-    links_.update({f"lead:{m.id}": f"Link to lead {m.label()}" for m in found.leads})
+    links_.update({f"contact:{m.id}": text.md("Link to contact {}", m.label())
+                   for m in found.contacts})
+    links_.update({f"lead:{m.id}": text.md("Link to lead {}", m.label()) for m in found.leads})
     link = AUTO
     if len(links_) > 1:
         link = st.radio("The deal is about", list(links_), format_func=links_.get, index=1,
@@ -212,7 +216,7 @@ def _create_deal(user: User, db: Database, request: dict[str, Any],
             company = st.selectbox("Company", [*companies, None],
                                    format_func=lambda c: companies.get(c, "Not one of these"),
                                    key=f"{key}_company")
-        st.caption(_what_happens(request, company))
+        text.caption("{}", _what_happens(request, company))
     with st.form(key):
         a, b = st.columns(2)
         name = a.text_input("Deal name", requests.default_deal_name(request))

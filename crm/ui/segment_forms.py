@@ -3,7 +3,7 @@ Segments page's table, actions (open, export, start a mass mailing, rename, shar
 and comparison.
 
 Segment names are user text: they appear in grids, select boxes and download names as
-plain text, and inside messages only through `markdown.literal`.
+plain text, and inside messages, labels and flashes only escaped, through crm.ui.text.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from crm.access import Action, Entity, can, segment_visibilities
 from crm.db import Database
 from crm.listing import ListQuery, ListSpec
 from crm.segments import VISIBILITY_LABELS, Comparison, Segment, SegmentError
+from crm.ui import text
 from crm.ui.filters import labels_for
 from crm.ui.list_links import ListLink, open_list
 from crm.ui.mailing_start import start_mailing
-from crm.ui.markdown import literal
 from crm.users import User
 
 FLASH = "segment_flash"
@@ -41,10 +41,10 @@ def save_as_segment(user: User, db: Database, spec: ListSpec, query: ListQuery,
     with st.popover("Save as segment", icon=":material/bookmark_add:"):
         words = listing.definition(spec, query, labels_for(spec, user, db, set(query.filters)),
                                    user)
-        view = literal(words) if words else f"every {spec.noun}"
-        st.caption(f"Keeps this view's filters and search ({view}) under a name. The segment "
-                   "stores the definition: its count follows the records, and each person "
-                   "who opens it sees only the records they may see.")
+        text.caption("Keeps this view's filters and search ({}) under a name. The segment "
+                     "stores the definition: its count follows the records, and each person "
+                     "who opens it sees only the records they may see.",
+                     words or f"every {spec.noun}")
         with st.form(f"{spec.noun}_segment_save", clear_on_submit=True, border=False):
             name = st.text_input("Segment name", max_chars=segments.MAX_NAME_LENGTH,
                                  key=f"{spec.noun}_segment_name")
@@ -55,10 +55,10 @@ def save_as_segment(user: User, db: Database, spec: ListSpec, query: ListQuery,
             try:
                 segments.save_segment(user, db, spec.entity, name, query, visibility)
             except SegmentError as problem:
-                st.error(str(problem))
-            else:
+                text.error("{}", problem)
+            else:  # a flash is plain text: the list page shows it escaped
                 st.session_state[f"{spec.noun}_flash"] = (
-                    f"Saved the segment “{literal(' '.join(name.split()))}” "
+                    f"Saved the segment “{' '.join(name.split())}” "
                     f"({total:,} {spec.noun if total == 1 else spec.noun_plural} now). "
                     "Find it on the Segments page.")
                 st.rerun()
@@ -69,7 +69,7 @@ def save_as_segment(user: User, db: Database, spec: ListSpec, query: ListQuery,
 
 def flash() -> None:
     if message := st.session_state.pop(FLASH, None):
-        st.success(message)
+        text.success("{}", message)
 
 
 def segment_table(user: User, db: Database, found: list[Segment],
@@ -119,8 +119,8 @@ def segment_actions(user: User, db: Database, segment: Segment) -> None:
     """Open, export, mail, and (for the owner) rename, share, delete."""
     left_out = segment.left_out(user)
     if left_out:
-        st.caption(f"Left out for you: {', '.join(left_out).lower()} — your lists hold one "
-                   "department, so that filter does not apply.")
+        text.caption("Left out for you: {} — your lists hold one department, so that filter "
+                     "does not apply.", ", ".join(left_out).lower())
     open_, export, mail, rename, share, delete = st.columns([1.3, 1, 1.4, 1, 1, 1],
                                                            vertical_alignment="bottom")
     if open_.button("Open in the list", icon=":material/open_in_new:", type="primary",
@@ -134,8 +134,8 @@ def segment_actions(user: User, db: Database, segment: Segment) -> None:
                                   "next screen says who is left out and why)"):
         start_mailing(segment.entity, segment.query, None)
     if not segment.owned_by(user):
-        st.caption(f"Made by {literal(segment.owner_name)}: only they can rename, re-share "
-                   "or delete it.")
+        text.caption("Made by {}: only they can rename, re-share or delete it.",
+                     segment.owner_name)
         return
     with rename.popover("Rename", icon=":material/edit:", width="stretch"), \
             st.form("segment_rename", border=False):
@@ -144,7 +144,7 @@ def segment_actions(user: User, db: Database, segment: Segment) -> None:
                                  key=f"segment_new_name_{segment.id}")
         if st.form_submit_button("Rename"):
             _attempt(lambda: segments.rename_segment(user, db, segment.id, new_name),
-                     f"Renamed to “{literal(' '.join(new_name.split()))}”.")
+                     f"Renamed to “{' '.join(new_name.split())}”.")
     with share.popover("Share", icon=":material/share:", width="stretch"), \
             st.form("segment_share", border=False):
         choices = list(segment_visibilities(user))
@@ -159,17 +159,18 @@ def segment_actions(user: User, db: Database, segment: Segment) -> None:
         st.caption("Deletes the segment (its definition), never the records in it.")
         if st.button("Delete this segment", type="primary", key="segment_delete"):
             _attempt(lambda: segments.delete_segment(user, db, segment.id),
-                     f"Deleted the segment “{literal(segment.name)}”.")
+                     f"Deleted the segment “{segment.name}”.")
 
 
 def _export(user: User, db: Database, segment: Segment) -> None:
     plan = segments.export_plan(user, db, segment)
     note = segments.export_note(user, db, segment)
     noun = segment.spec.noun if plan.rows == 1 else segment.spec.noun_plural
-    st.caption(note or f"The file holds the segment's {plan.rows:,} {noun}.")
+    st.caption(text.plain(note) if note
+               else text.md("The file holds the segment's {:,} {}.", plan.rows, noun))
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     st.download_button(
-        f"Download {plan.rows:,} {noun}", key="segment_download", type="primary",
+        text.md("Download {:,} {}", plan.rows, noun), key="segment_download", type="primary",
         on_click="ignore", disabled=plan.rows == 0, icon=":material/download:",
         data=lambda: _export_bytes(user, db, segment),
         file_name=f"segment-{segment.id}-{segment.spec.noun_plural}-{stamp}.xlsx")
@@ -185,7 +186,7 @@ def _attempt(action, success: str) -> None:
     try:
         action()
     except SegmentError as problem:
-        st.error(str(problem))
+        text.error("{}", problem)
         return
     st.session_state[FLASH] = success
     st.rerun()
@@ -205,13 +206,13 @@ def compare_segments(user: User, db: Database, found: list[Segment],
     try:
         comparison = segments.compare(user, db, picked)
     except SegmentError as problem:
-        st.warning(str(problem))
+        text.warning("{}", problem)
         return
     st.dataframe(overlap_rows(comparison), hide_index=True, width="stretch",
                  key="segment_overlaps",
                  column_config={"Records": st.column_config.NumberColumn(format="localized")})
     noun = comparison.segments[0].spec.noun_plural
-    st.caption(f"{comparison.in_any:,} {noun} are in at least one of them.")
+    text.caption("{:,} {} are in at least one of them.", comparison.in_any, noun)
 
 
 def overlap_rows(comparison: Comparison) -> pd.DataFrame:

@@ -8,6 +8,7 @@ sentence and changes nothing.
 import streamlit as st
 
 from crm.mailing import subscriptions
+from crm.ui import text
 from crm.ui.session import database
 
 FLASH = "unsubscribe_flash"
@@ -22,9 +23,9 @@ if view is None:
     st.stop()
 
 if flash := st.session_state.pop(FLASH, None):
-    st.success(flash)
+    text.success("{}", flash)
 if view.subscribed:
-    st.markdown(f"You receive our newsletter at `{view.masked_email}`.")
+    text.markdown("You receive our newsletter at {}.", text.code(view.masked_email))
     st.caption("To stop receiving it, confirm here. Opening this page alone changes nothing.")
     if st.button("Unsubscribe", type="primary", key="unsubscribe"):
         subscriptions.unsubscribe_by_link(db, token)
@@ -32,7 +33,7 @@ if view.subscribed:
                                    "any more.")
         st.rerun()
 else:
-    st.markdown(f"`{view.masked_email}` is unsubscribed from our newsletter.")
+    text.markdown("{} is unsubscribed from our newsletter.", text.code(view.masked_email))
     st.caption("Changed your mind? You can subscribe again here.")
     if st.button("Subscribe again", key="resubscribe"):
         subscriptions.resubscribe_by_link(db, token)

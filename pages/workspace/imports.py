@@ -6,6 +6,7 @@ import streamlit as st
 
 from crm import importing
 from crm.access import Entity
+from crm.ui import text
 from crm.ui.session import current_user, database
 
 user = current_user()
@@ -42,13 +43,14 @@ wizard, past = st.tabs(["Import a file", "Import history"])
 
 with wizard:
     left, right = st.columns([3, 1], vertical_alignment="bottom")
-    left.caption(f"Excel (.xlsx) or CSV, up to {importing.MAX_FILE_BYTES // 1024 // 1024} MB "
-                 f"and {importing.MAX_ROWS - 1:,} rows. The first row with column names is "
-                 "found even below a title.")
+    text.caption("Excel (.xlsx) or CSV, up to {} MB and {:,} rows. The first row with column "
+                 "names is found even below a title.", importing.MAX_FILE_BYTES // 1024 // 1024,
+                 importing.MAX_ROWS - 1, place=left)
     right.download_button("Template", importing.template(entity),
                           file_name=f"{noun}-import-template.xlsx", icon=":material/download:",
                           help="Headers, an example row and drop-down lists")
-    upload = st.file_uploader(f"File of {noun}", type=["xlsx", "csv"], key="import_upload")
+    upload = st.file_uploader(text.md("File of {}", noun), type=["xlsx", "csv"],
+                              key="import_upload")
     s = state()
     if upload is None:
         s.pop("table", None)
@@ -61,7 +63,7 @@ with wizard:
         try:
             table = s.get("table") or importing.read_table(s["data"], s["file_name"], s["sheet"])
         except importing.ImportFileError as problem:
-            st.error(str(problem))
+            text.error("{}", problem)
             st.stop()
         s["table"] = table
         if len(table.sheets) > 1:
@@ -71,7 +73,7 @@ with wizard:
             if sheet != table.sheet:
                 s.update({"sheet": sheet, "table": None, "mapping": None})
                 st.rerun()
-        st.caption(f"{table.row_count:,} rows; column names in row {table.header_row}.")
+        text.caption("{:,} rows; column names in row {}.", table.row_count, table.header_row)
 
         st.subheader("1. Columns")
         fields = importing.FIELDS[Entity(entity)]
@@ -83,9 +85,10 @@ with wizard:
             current = guessed.get(header)
             sample = ", ".join(v for v in table.frame[header].head(3) if v)[:60]
             mapping[header] = columns[i % 3].selectbox(
-                header, options, index=options.index(current) if current in options else 0,
+                text.plain(header), options,
+                index=options.index(current) if current in options else 0,
                 format_func=lambda k: "— ignore —" if k is None else fields[k].label,
-                key=f"import_map_{i}", help=f"Examples: {sample}" if sample else None)
+                key=f"import_map_{i}", help=text.md("Examples: {}", sample) if sample else None)
         s["mapping"] = mapping
 
         dayfirst = s.get("dayfirst")
@@ -93,12 +96,11 @@ with wizard:
             preview = importing.validate(user, db, entity, table, mapping,
                                          importing.ImportOptions(dayfirst=dayfirst))
         except importing.ImportNotAllowed as problem:
-            st.error(str(problem))
+            text.error("{}", problem)
             st.stop()
         if preview.ambiguous_date_columns:
-            st.warning("Dates like 03/04 could be 3 April or 4 March in "
-                       + ", ".join(preview.ambiguous_date_columns) + ". Which order does the "
-                       "file use?")
+            text.warning("Dates like 03/04 could be 3 April or 4 March in {}. Which order does "
+                         "the file use?", ", ".join(preview.ambiguous_date_columns))
             order = st.radio("Date order", ["day first (31/12/2025)", "month first (12/31/2025)"],
                              index=None if dayfirst is None else (0 if dayfirst else 1),
                              horizontal=True, key="import_dayfirst")
@@ -114,7 +116,7 @@ with wizard:
         c.metric("New", f"{summary['new']:,}")
         d.metric("Match existing", f"{summary['matching_existing']:,}")
         for note in preview.notes:
-            st.info(note)
+            text.info("{}", note)
         by_row = preview.problems_by_row()
         if preview.problems:
             st.markdown("**Problems** (fix them in the table below, or leave those rows out)")
@@ -132,7 +134,8 @@ with wizard:
                                 disabled=["Row", "Problems"],
                                 key=f"import_rows_{s.get('fixes', 0)}")
         changed = edited[table.headers].ne(view[table.headers]).any(axis=1)
-        if changed.any() and st.button(f"Apply my corrections ({int(changed.sum())} rows)",
+        if changed.any() and st.button(text.md("Apply my corrections ({} rows)",
+                                               int(changed.sum())),
                                        type="primary", key="import_apply_fixes"):
             for position in changed[changed].index:
                 for header in table.headers:
@@ -142,7 +145,8 @@ with wizard:
             s["fixes"] = s.get("fixes", 0) + 1
             st.rerun()
         if preview.matches:
-            with st.expander(f"{len(preview.matches):,} rows match existing {noun}"):
+            with st.expander(text.md("{:,} rows match existing {}", len(preview.matches),
+                                     noun)):
                 st.dataframe(pd.DataFrame(
                     [{"Row": m.row, "Existing": f"/{noun}?id={m.record_id}",
                       "Why": m.reason} for m in preview.matches.values()]),
@@ -155,23 +159,25 @@ with wizard:
                                 disabled=not preview.matches)
         leave_out = False
         if by_row:
-            leave_out = st.checkbox(f"Leave out the {len(by_row):,} rows with problems (they "
-                                    "go to the rejected-rows report)", key="import_leave_out")
+            leave_out = st.checkbox(text.md("Leave out the {:,} rows with problems (they go to "
+                                            "the rejected-rows report)", len(by_row)),
+                                    key="import_leave_out")
         blocked = bool(preview.column_problems) or (bool(by_row) and not leave_out)
         # The preview on screen is what the user reviewed: the commit checks it against the
         # database, so records changed since it was drawn refuse the import.
         shown = s.get("shown_preview", preview)
-        if st.button(f"Import {noun}", type="primary", disabled=blocked, key="import_commit"):
+        if st.button(text.md("Import {}", noun), type="primary", disabled=blocked,
+                     key="import_commit"):
             try:
                 s["result"] = importing.commit(user, db, entity, shown,
                                                on_duplicate=on_duplicate, skip_invalid=leave_out)
             except importing.ImportRefused as refused:
-                st.error(str(refused))
+                text.error("{}", refused)
                 for problem in refused.problems[:20]:
-                    st.caption(f"Row {problem.row}: {problem.message}" if problem.row
-                               else problem.message)
+                    st.caption(text.md("Row {}: {}", problem.row, problem.message) if problem.row
+                               else text.plain(problem.message))
             except ValueError as problem:
-                st.error(str(problem))
+                text.error("{}", problem)
             else:
                 s.pop("shown_preview", None)
                 st.rerun()
@@ -181,40 +187,43 @@ with wizard:
 
     if "result" in s:
         result = s["result"]
-        st.success(f"Imported from {result.file_name}: {result.created:,} created, "
-                   f"{result.updated:,} updated, {result.skipped:,} skipped, "
-                   f"{result.rejected:,} rejected"
-                   + (f"; {result.new_companies:,} new "
-                      f"{'company' if result.new_companies == 1 else 'companies'}"
-                      if result.new_companies
-                      else "") + f". Batch {result.batch_id}.")
+        text.success("Imported from {file}: {created:,} created, {updated:,} updated, "
+                     "{skipped:,} skipped, {rejected:,} rejected{companies}. Batch {batch}.",
+                     file=result.file_name, created=result.created, updated=result.updated,
+                     skipped=result.skipped, rejected=result.rejected, batch=result.batch_id,
+                     companies=(f"; {result.new_companies:,} new "
+                                f"{'company' if result.new_companies == 1 else 'companies'}"
+                                if result.new_companies else ""))
         if result.kept_unsubscribed:
-            st.info(f"{result.kept_unsubscribed:,} rows said “subscribed” for people who had "
-                    "unsubscribed: they stay unsubscribed. Only the person (through the link "
-                    "in any newsletter) or an admin can subscribe them again.")
+            text.info("{:,} rows said “subscribed” for people who had unsubscribed: they stay "
+                      "unsubscribed. Only the person (through the link in any newsletter) or an "
+                      "admin can subscribe them again.", result.kept_unsubscribed)
         if result.rejected:
             st.download_button("Rejected rows (.xlsx)", importing.rejected_report(result),
                                file_name=f"rejected-{result.batch_id}.xlsx",
                                icon=":material/download:", key="import_rejected")
-        st.page_link(f"pages/workspace/{noun}.py", label=f"Open {noun}",
+        st.page_link(page=f"pages/workspace/{noun}.py", label=text.md("Open {}", noun),
                      icon=":material/arrow_forward:")
         st.button("Import another file", on_click=restart, key="import_again")
 
 with past:
     batches = importing.list_batches(user, db, entity)
     if not batches:
-        st.caption(f"No {noun} imported yet.")
+        text.caption("No {} imported yet.", noun)
     for batch in batches:
         with st.container(border=True):
             left, right = st.columns([4, 1], vertical_alignment="center")
             left.markdown(
-                f"**Batch {batch['id']}** · {batch['file_name']} · {batch['imported_by']} · "
-                f"{batch['created_at']:%Y-%m-%d %H:%M}  \n{batch['created']:,} created, "
-                f"{batch['updated']:,} updated, {batch['skipped']:,} skipped, "
-                f"{batch['rejected']:,} rejected"
-                + (f"  \nUndone {batch['undone_at']:%Y-%m-%d %H:%M} by {batch['undone_by']}"
-                   + (f"; {batch['kept']:,} records kept as they were" if batch["kept"] else "")
-                   if batch["undone_at"] else ""))
+                text.md("**Batch {id}** · {file} · {by} · {at:%Y-%m-%d %H:%M}  \n{created:,} "
+                        "created, {updated:,} updated, {skipped:,} skipped, {rejected:,} "
+                        "rejected", id=batch["id"], file=batch["file_name"],
+                        by=batch["imported_by"], at=batch["created_at"],
+                        created=batch["created"], updated=batch["updated"],
+                        skipped=batch["skipped"], rejected=batch["rejected"])
+                + (text.md("  \nUndone {at:%Y-%m-%d %H:%M} by {by}", at=batch["undone_at"],
+                           by=batch["undone_by"]) if batch["undone_at"] else "")
+                + (text.md("; {:,} records kept as they were", batch["kept"])
+                   if batch["undone_at"] and batch["kept"] else ""))
             if batch["undone_at"]:
                 continue
             force_key = f"import_force_{batch['id']}"
@@ -233,8 +242,8 @@ with past:
                         + (f", {len(done.kept):,} kept as they are." if done.kept else "."))
                     st.rerun()
             if refused := st.session_state.get(f"import_refused_{batch['id']}"):
-                st.warning(refused[0])
+                text.warning("{}", refused[0])
                 st.checkbox("Undo the rest, and leave those records exactly as they are",
                             key=force_key)
     if flash := st.session_state.pop("import_flash", None):
-        st.success(flash)
+        text.success("{}", flash)

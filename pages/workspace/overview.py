@@ -4,7 +4,7 @@ import streamlit as st
 
 from crm.access import Entity
 from crm.overview import departments
-from crm.ui import charts
+from crm.ui import charts, text
 from crm.ui import overview as panels
 from crm.ui.session import current_user, database
 
@@ -13,8 +13,8 @@ db = database()
 flt = panels.sidebar_filter(user, db)
 
 st.title("Overview")
-st.caption(f"{panels.scope_words(user, flt, departments(user, db))} The sidebar's department "
-           "and period apply to every figure; every chart opens the matching list.")
+text.caption("{} The sidebar's department and period apply to every figure; every chart opens "
+             "the matching list.", panels.scope_words(user, flt, departments(user, db)))
 entity = st.session_state.get("overview_newsletter_entity") or Entity.CONTACT
 figures = panels.figures(user, db, flt, Entity(entity))
 panels.headline(figures)
