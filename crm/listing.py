@@ -9,6 +9,7 @@ options with counts from the user's scope, and the words it means, so a page can
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -25,6 +26,11 @@ PAGE_SIZES = (25, 50, 100, 250)
 NONE_VALUE = "none"  # the option for "no value" (for instance: no assigned manager)
 RANGE = ".."  # a date range travels as "2026-01-01..2026-03-31" (either end may be open)
 OPTIONS, DATE_RANGE = "options", "date_range"  # how a filter is chosen: Filter.widget
+# Bounds on what a query may ask, whoever builds it (an address, a segment, the CLI): past
+# them a value means nothing a list can show, and unbounded it overflows SQL's integers.
+MAX_PAGE = 100_000_000  # further than any list's end: asking more means "the last page"
+MAX_SEARCH_CHARS = 200
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)  # a date filter's widest period
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,8 @@ def parse_date_range(text: str) -> tuple[date | None, date | None]:
     end = date.fromisoformat(last) if last else None
     if start and end and start > end:
         raise ValueError(f"the range {text!r} ends before it starts")
+    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
+        raise ValueError(f"the range {text!r} lies outside {FIRST_DAY}..{LAST_DAY}")
     return start, end
 
 
@@ -222,8 +230,19 @@ class ListQuery:
     page: int = 1
     page_size: int = 50
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "search", clean_search(self.search))
+        object.__setattr__(self, "page", min(max(1, int(self.page)), MAX_PAGE))
+
     def with_page(self, page: int) -> ListQuery:
         return replace(self, page=page)
+
+
+def clean_search(text: str) -> str:
+    """Search words as a query may use them: no control characters (PostgreSQL refuses a NUL
+    in text), at most MAX_SEARCH_CHARS characters."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c
+                   for c in text or "")[:MAX_SEARCH_CHARS]
 
 
 @dataclass(frozen=True)

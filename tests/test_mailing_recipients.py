@@ -158,3 +158,32 @@ def test_a_draft_can_be_changed_and_deleted_but_only_in_scope(db, world):
     assert db.scalar("SELECT subject FROM mailings WHERE id = ?", (mailing,)) == "New"
     campaigns.delete_draft(world.users["sales_east"], db, mailing)
     assert db.scalar("SELECT count(*) FROM mailing_recipients") == 0
+
+
+@pytest.mark.parametrize("change", ["update", "delete"])
+def test_a_draft_changed_while_its_send_starts_is_refused_and_the_send_keeps_it(
+        db, world, monkeypatch, change):
+    """The send claims the mailing between the draft being read and written: the write,
+    guarded by the status in its own statement, changes nothing and says why."""
+    from crm.mailing import sending
+
+    user = world.users["sales_east"]
+    mailing = campaigns.create_mailing(user, db, Selection(Entity.CONTACT), subject="Old",
+                                       body="Hi")
+    recipients = db.scalar("SELECT count(*) FROM mailing_recipients")
+    read = campaigns._draft
+
+    def read_then_send_starts(tx, *args):
+        row = read(tx, *args)
+        sending._acquire(db, mailing, "sender-elsewhere")  # its own transaction, committed
+        return row
+
+    monkeypatch.setattr(campaigns, "_draft", read_then_send_starts)
+    with pytest.raises(campaigns.MailingError, match=r"started sending|at the same moment"):
+        if change == "update":
+            campaigns.update_draft(user, db, mailing, name="", subject="New", body="Hi")
+        else:
+            campaigns.delete_draft(user, db, mailing)
+    assert db.fetch_one("SELECT subject, status FROM mailings WHERE id = ?", (mailing,)) == {
+        "subject": "Old", "status": "sending"}
+    assert db.scalar("SELECT count(*) FROM mailing_recipients") == recipients > 0

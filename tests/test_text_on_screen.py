@@ -16,6 +16,8 @@ SOURCES = [ROOT / "app.py", *sorted((ROOT / "crm" / "ui").rglob("*.py")),
 # Streamlit elements whose text (first argument) is drawn as Markdown.
 MESSAGES = {"markdown", "title", "header", "subheader", "caption", "error", "warning", "info",
             "success", "toast", "write"}
+# Headings: Streamlit links each to an anchor named after its words.
+HEADINGS = {"title", "header", "subheader"}
 # Widgets whose label (first argument or label=) is drawn as Markdown.
 WIDGETS = {"button", "download_button", "link_button", "page_link", "checkbox", "toggle",
            "radio", "selectbox", "multiselect", "select_slider", "slider", "text_input",
@@ -82,6 +84,10 @@ def findings(path: Path) -> list[str]:
             if not (node.args and isinstance(node.args[0], ast.Constant)):
                 found.append(f"{where}: text.{name} needs a literal template")
             continue
+        if (name in HEADINGS and receiver != "text" and node.args
+                and not isinstance(node.args[0], ast.Constant)):
+            found.append(f"{where}: a heading with values goes through text.{name} (no "
+                         "anchor made of what somebody typed)")
         if name in MESSAGES | WIDGETS and node.args and not _safe(node.args[0]):
             found.append(f"{where}: {name}() text is not escaped")
         if name == "tabs" and node.args and not _safe(node.args[0]):
@@ -113,11 +119,14 @@ def test_the_check_catches_unescaped_text(tmp_path, monkeypatch):
         "    st.button(name, help=f'Open {name}')\n"           # 6: label and help
         "    text.title(name)\n"                               # 7: a template not ours
         "    st.markdown(name, unsafe_allow_html=True)\n"      # 8: raw HTML
-        "    st.title(text.md('Lead {}', name))\n"             # fine
+        "    st.title(text.md('Lead {}', name))\n"             # 9: escaped, with an anchor
         "    text.error('{} failed', name)\n"                  # fine
         "    st.caption('A literal' if n else text.plain(name))\n")  # fine
     monkeypatch.setattr("tests.test_text_on_screen.ROOT", tmp_path)
+    heading = "a heading with values goes through text.title (no anchor made of what " \
+              "somebody typed)"
     assert findings(rogue) == [
+        f"rogue.py:4: {heading}",
         "rogue.py:4: title() text is not escaped",
         "rogue.py:5: error() text is not escaped",
         "rogue.py:6: button() text is not escaped",
@@ -125,6 +134,7 @@ def test_the_check_catches_unescaped_text(tmp_path, monkeypatch):
         "rogue.py:7: text.title needs a literal template",
         "rogue.py:8: markdown() text is not escaped",
         "rogue.py:8: raw HTML outside the reviewed places",
+        f"rogue.py:9: {heading}",
     ]
 
 
@@ -132,8 +142,11 @@ def test_escaped_text_shows_every_character_as_typed():
     from crm.ui.text import md, plain
 
     hostile = "[Session expired](https://evil.example/login) ![t](https://evil.example/p.png)"
-    assert plain(hostile) == ("\\[Session expired\\]\\(https\\://evil\\.example/login\\) "
-                              "\\!\\[t\\]\\(https\\://evil\\.example/p\\.png\\)")
+    # An address stays text: a word joiner (U+2060) keeps Markdown from making it a link.
+    assert plain(hostile) == ("\\[Session expired\\]\\(https\u2060\\://evil\\.example/login\\) "
+                              "\\!\\[t\\]\\(https\u2060\\://evil\\.example/p\\.png\\)")
+    assert plain("www.evil.example eve@evil.example") == (
+        "www\u2060\\.evil\\.example eve\u2060\\@evil\\.example")
     assert md("**{n:,} leads** named {name}", n=1234, name="<b>x</b>") == (
         "**1,234 leads** named \\<b\\>x\\</b\\>")
     assert plain("line one\nline two") == "line one line two"

@@ -19,6 +19,7 @@ import datetime as dt
 import io
 import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -26,6 +27,10 @@ from defusedxml import ElementTree
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_048_576  # what one Excel sheet holds, header included
+# A 50 MB upload can unpack to far more: a workbook's parts are counted while unpacking (what
+# the archive declares may lie) and a sheet's cells before they become Python values.
+MAX_UNPACKED_BYTES = 1024 * 1024 * 1024
+MAX_CELLS = 10 * MAX_ROWS  # rows x columns: a full sheet of ten columns
 HEADER_SEARCH_ROWS = 30
 
 _ZIP = b"PK\x03\x04"
@@ -82,6 +87,7 @@ def read_table(data: bytes, file_name: str, sheet: str | None = None) -> RawTabl
                                   "save it again.")
         return _read_workbook(data, file_name, sheet)
     if data.startswith(_ZIP):
+        _check_unpacked_size(data, file_name)
         return _read_workbook(data, file_name, sheet)
     if _looks_binary(data):
         raise ImportFileError(f"{file_name} is neither an Excel workbook (.xlsx) nor a text "
@@ -117,8 +123,11 @@ def _read_workbook(data: bytes, file_name: str, sheet: str | None) -> RawTable:
                                   + ", ".join(f"“{n}”" for n in names) + ".")
         try:
             found = book.get_sheet_by_name(sheet)
+            _check_cells(found.height, found.width, f"The sheet “{sheet}” of {file_name}")
             cells = found.to_python(skip_empty_area=False)
             merged = found.merged_cell_ranges or []
+        except ImportFileError:
+            raise
         except Exception as exc:
             raise ImportFileError(f"The sheet “{sheet}” of {file_name} is damaged and cannot "
                                   "be read. Open the file in Excel and save it again.") from exc
@@ -134,6 +143,39 @@ def _read_workbook(data: bytes, file_name: str, sheet: str | None) -> RawTable:
     table.notes = notes
     table.unsaved_formulas = _formula_problems(table, formulas)
     return table
+
+
+def _check_unpacked_size(data: bytes, file_name: str) -> None:
+    """Unpack every part of the archive, counting, without keeping it: past
+    MAX_UNPACKED_BYTES (declared or real) the file is refused before anything parses it. An
+    archive whose parts unpack to other sizes than it declares fails its checksum here."""
+    too_big = ImportFileError(
+        f"{file_name} unpacks to more than {MAX_UNPACKED_BYTES // 1024 // 1024:,} MB of "
+        "spreadsheet data, more than can be imported at once. Split it into smaller files.")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            parts = archive.infolist()
+            if sum(part.file_size for part in parts) > MAX_UNPACKED_BYTES:
+                raise too_big
+            unpacked = 0
+            for part in parts:
+                with archive.open(part) as stream:
+                    while chunk := stream.read(1 << 22):
+                        unpacked += len(chunk)
+                        if unpacked > MAX_UNPACKED_BYTES:
+                            raise too_big
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, EOFError, OSError) as exc:
+        raise ImportFileError(f"{file_name} is damaged or incomplete and cannot be read as an "
+                              "Excel workbook (was the upload cut short?). Open it in Excel "
+                              "and save it again.") from exc
+
+
+def _check_cells(rows: int, columns: int, where: str) -> None:
+    if rows * columns > MAX_CELLS:
+        raise ImportFileError(
+            f"{where} holds {rows:,} rows x {columns:,} columns = {rows * columns:,} cells; at "
+            f"most {MAX_CELLS:,} can be imported at once. Delete unused columns or split the "
+            "file.")
 
 
 def _fill_merged(cells: list[list], merged: list) -> list[str]:
@@ -294,7 +336,12 @@ def sniff_delimiter(lines: list[str]) -> str:
 def _read_csv(data: bytes, file_name: str) -> RawTable:
     text = decode_text(data)
     delimiter = sniff_delimiter(text[:65_536].splitlines()[:HEADER_SEARCH_ROWS + 20])
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows, cells = [], 0
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        rows.append(row)
+        cells += len(row)
+        if cells > MAX_CELLS:
+            _check_cells(len(rows), max(map(len, rows)), file_name)
     if len(rows) > MAX_ROWS:
         raise ImportFileError(f"{file_name} has {len(rows):,} rows; at most {MAX_ROWS:,} can "
                               "be imported at once.")

@@ -7,6 +7,8 @@ not exist for that user, in a list of mailings as anywhere else.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,7 +18,7 @@ import pandas as pd
 from crm import audit
 from crm.access import EVERYTHING, Action, Entity, can, mailing_scope, scope, sees_all_departments
 from crm.clock import now
-from crm.db import Database, Session
+from crm.db import ConcurrencyError, Database, Session
 from crm.mailing import compose
 from crm.mailing.compose import Person
 from crm.mailing.recipients import (
@@ -124,7 +126,7 @@ def preview_audience(user: User, db: Database, selection: Selection) -> Audience
 def update_draft(user: User, db: Database, mailing_id: int, *, name: str, subject: str,
                  body: str) -> None:
     _check(subject, body, name)
-    with db.transaction() as tx:
+    with _one_writer(), db.transaction() as tx:
         before = _draft(tx, user, mailing_id)
         after = {"name": name.strip() or subject.strip(), "subject": subject.strip(),
                  "body": body}
@@ -132,16 +134,21 @@ def update_draft(user: User, db: Database, mailing_id: int, *, name: str, subjec
         if not changed:
             return
         assignments = ", ".join(f"{k} = ?" for k in changed)
-        tx.execute(f"UPDATE mailings SET {assignments}, updated_at = ? WHERE id = ?",
-                   (*changed.values(), now(), mailing_id))
+        _still_draft(tx.execute(f"UPDATE mailings SET {assignments}, updated_at = ?, "
+                                f"{_CLAIM} WHERE id = ? AND status = 'draft'",
+                                (*changed.values(), now(), mailing_id)))
         audit.record(tx, user, "mailing", mailing_id, "update",
                      old={k: before[k] for k in changed}, new=changed)
 
 
 def delete_draft(user: User, db: Database, mailing_id: int) -> None:
     """A draft nobody was sent anything of can go; a mailing that went out is history."""
-    with db.transaction() as tx:
+    with _one_writer(), db.transaction() as tx:
         before = _draft(tx, user, mailing_id)
+        # Claimed first, guarded by its status in the same statement: a send that started
+        # since `_draft` read it keeps its recipients and its mailing.
+        _still_draft(tx.execute(f"UPDATE mailings SET updated_at = ?, {_CLAIM} WHERE id = ? "
+                                "AND status = 'draft'", (now(), mailing_id)))
         tx.execute("DELETE FROM mailing_recipients WHERE mailing_id = ?", (mailing_id,))
         tx.execute("DELETE FROM mailings WHERE id = ?", (mailing_id,))
         audit.record(tx, user, "mailing", mailing_id, "delete",
@@ -287,6 +294,29 @@ def _draft(tx: Session, user: User, mailing_id: int) -> dict[str, Any]:
     if row["status"] != DRAFT:
         raise MailingError("This mailing has started sending; it can no longer be changed.")
     return row
+
+
+# Written by every draft change, as the send's claim writes it: DuckDB finds write conflicts
+# per column, so only a write to the same column makes the later of the two fail.
+_CLAIM = "status = 'draft'"
+
+
+@contextmanager
+def _one_writer() -> Iterator[None]:
+    """A draft written while someone else wrote it or a send claimed it (DuckDB refuses the
+    later writer at once) is refused with the draft's own words."""
+    try:
+        yield
+    except ConcurrencyError as exc:
+        raise MailingError("Someone else changed this mailing or started sending it at the "
+                           "same moment; nothing was changed. Reload it to see.") from exc
+
+
+def _still_draft(changed: int) -> None:
+    """The statement that wrote a draft was guarded by `status = 'draft'`: it changed nothing
+    when a send started after the draft was read (the send's claim committed first)."""
+    if changed == 0:
+        raise MailingError("This mailing has started sending; it can no longer be changed.")
 
 
 def _set_department(tx: Session, mailing_id: int, entity: Entity) -> None:

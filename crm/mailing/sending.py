@@ -437,6 +437,14 @@ def _stale(sender: str, seen_at: datetime | None) -> bool:
 
 
 def _acquire(db: Database, mailing_id: int, token: str) -> None:
+    try:
+        _claim(db, mailing_id, token)
+    except ConcurrencyError as exc:  # a draft change or another sender, at the same moment
+        raise SendRefused(f"Mailing {mailing_id} was changed at the same moment; nothing was "
+                          "sent. Open it again to see it as it is now.") from exc
+
+
+def _claim(db: Database, mailing_id: int, token: str) -> None:
     with db.transaction() as tx:
         row = tx.fetch_one("SELECT sender, sender_seen_at FROM mailings WHERE id = ?",
                            (mailing_id,))

@@ -85,7 +85,10 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
         return
     name = " ".join(p for p in (contact["first_name"], contact["middle_name"],
                                 contact["last_name"]) if p)
-    st.title(text.plain(name) if name else text.md("Contact {}", contact_id))
+    if name:
+        text.title("{}", name)
+    else:
+        text.title("Contact {}", contact_id)
     badge_html(contact["newsletter"])
     if flash := st.session_state.pop(FLASH, None):
         text.success("{}", flash)

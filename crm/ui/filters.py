@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import streamlit as st
 
 from crm import listing
 from crm.db import Database
 from crm.listing import DATE_RANGE, Filter, ListSpec, Option
 from crm.ui import text
-from crm.ui.list_state import filter_key, reset_page, state_key
+from crm.ui.list_state import filter_key, note, reset_page, state_key
 from crm.users import User
 
 
@@ -44,7 +42,12 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
                                    if v in before and v not in {o.value for o in offered})]
             labels[flt.key] = {o.value: o.label for o in offered}
             st.session_state[f"{key}_offered"] = labels[flt.key]
-            chosen = [v for v in st.session_state.get(key, []) if v in labels[flt.key]]
+            asked = st.session_state.get(key, [])
+            chosen = [v for v in asked if v in labels[flt.key]]
+            for value in asked:
+                if value not in chosen:
+                    note(spec, f"{flt.label} “{value}” (none of your {spec.noun_plural} "
+                               "has it)")
             st.session_state[key] = chosen
             counts = {o.value: o.count for o in offered}
             st.multiselect(
@@ -72,7 +75,7 @@ def _date_range(spec: ListSpec, flt: Filter) -> None:
     st.session_state[key] = [shown] if shown else []
     start, end = listing.parse_date_range(shown) if shown else (None, None)
     st.date_input(text.plain(flt.label), value=tuple(d for d in (start, end) if d is not None),
-                  min_value=date(1990, 1, 1), max_value=date(2100, 12, 31),
+                  min_value=listing.FIRST_DAY, max_value=listing.LAST_DAY,
                   key=f"{key}_picker_{shown}", on_change=_range_picked,
                   args=(spec, key, f"{key}_picker_{shown}"), format="YYYY-MM-DD")
     if shown and (start is None or end is None):
@@ -111,6 +114,7 @@ def search_and_sort(spec: ListSpec) -> None:
     left.text_input(
         "Search",
         key=state_key(spec, "search"),
+        max_chars=listing.MAX_SEARCH_CHARS,
         placeholder="Name, email, company, phone, city, any keyword — or an ID: 123, #123, ID 123",
         on_change=reset_page,
         args=(spec,),

@@ -51,7 +51,10 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
         text.error("Lead {} does not exist.", raw_id)
         return
     name = " ".join(p for p in (lead["first_name"], lead["middle_name"], lead["last_name"]) if p)
-    st.title(text.plain(name) if name else text.md("Lead {}", lead_id))
+    if name:
+        text.title("{}", name)
+    else:
+        text.title("Lead {}", lead_id)
     badge_html(lead["newsletter"])
     if flash := st.session_state.pop(FLASH, None):
         text.success("{}", flash)

@@ -61,8 +61,15 @@ def render(page: ListPage, user: User, db: Database) -> None:
     filters.search_and_sort(spec)
     query = list_state.current(spec, user)
     result_page = listing.fetch_page(user, db, spec, query)
+    if result_page.page != list_state.asked_page(spec):
+        list_state.note(spec, f"page {list_state.asked_page(spec)} (the list ends at page "
+                              f"{result_page.pages:,}, shown here)")
+        list_state.show_page(spec, result_page.page)
+        query = query.with_page(result_page.page)
     list_state.write_to_url(spec, query)
     text.markdown("**{}**", listing.describe(spec, query, result_page.total, labels, user))
+    if notices := list_state.notices(spec, query):
+        text.caption("Not used from this page's address: {}.", "; ".join(notices))
     if "newsletter" in result_page.rows.columns:
         legend()
     if page.buttons is not None:

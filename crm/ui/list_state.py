@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm.listing import PAGE_SIZES, ListQuery, ListSpec
+from crm import listing
+from crm.listing import DATE_RANGE, NONE_VALUE, PAGE_SIZES, Filter, ListQuery, ListSpec
 from crm.users import User
 
 _RESERVED = {"q", "sort", "dir", "page", "size", "id"}
@@ -33,16 +34,42 @@ def init_from_url(spec: ListSpec, user: User) -> None:
                 st.session_state[_key(spec, name)] = st.session_state[_key(spec, name)]
         return
     params = st.query_params
-    st.session_state[_key(spec, "search")] = params.get("q", "")
-    st.session_state[_key(spec, "sort")] = params.get("sort", spec.default_sort)
-    st.session_state[_key(spec, "descending")] = params.get(
-        "dir", "desc" if spec.default_descending else "asc") == "desc"
-    st.session_state[_key(spec, "page")] = _int(params.get("page"), 1)
-    size = _int(params.get("size"), 50)
-    st.session_state[_key(spec, "size")] = size if size in PAGE_SIZES else 50
+    notes: list[str] = []
+    search = params.get("q", "")
+    st.session_state[_key(spec, "search")] = listing.clean_search(search)
+    if listing.clean_search(search) != search:
+        notes.append(f"search “{_short(search)}” (cut to its first "
+                     f"{listing.MAX_SEARCH_CHARS} characters, without control characters)")
+    sortable = {c.key for c in spec.columns if c.sortable}
+    sort = params.get("sort", spec.default_sort)
+    if sort not in sortable:
+        notes.append(f"sort “{_short(sort)}” (no column to sort by has that name)")
+        sort = spec.default_sort
+    st.session_state[_key(spec, "sort")] = sort
+    direction = params.get("dir", "desc" if spec.default_descending else "asc")
+    if direction not in ("asc", "desc"):
+        notes.append(f"dir “{_short(direction)}” (asc or desc)")
+        direction = "desc" if spec.default_descending else "asc"
+    st.session_state[_key(spec, "descending")] = direction == "desc"
+    page = _number(params.get("page"))
+    if page is None:
+        notes.append(f"page “{_short(params.get('page'))}” (not a page number)")
+    # A page past the end is kept as asked: the list says so and shows its last page.
+    st.session_state[_key(spec, "page")] = page or 1
+    size = _number(params.get("size", "50"))
+    if size not in PAGE_SIZES:
+        notes.append(f"size “{_short(params.get('size'))}” "
+                     f"({', '.join(map(str, PAGE_SIZES))} rows per page)")
+        size = 50
+    st.session_state[_key(spec, "size")] = size
     for flt in spec.filters_for(user):
-        raw = params.get(flt.key, "")
-        st.session_state[filter_key(spec, flt.key)] = [v for v in raw.split(",") if v]
+        values = [v for v in params.get(flt.key, "").split(",") if v]
+        kept = [v for v in values if _readable(flt, v)]
+        notes += [f"{flt.label} “{_short(v)}” ({_expected(flt)})" for v in values
+                  if v not in kept]
+        st.session_state[filter_key(spec, flt.key)] = kept
+    st.session_state[_key(spec, "notes")] = notes
+    st.session_state.pop(_key(spec, "notes_for"), None)
     st.session_state[marker] = True
 
 
@@ -64,7 +91,7 @@ def current(spec: ListSpec, user: User) -> ListQuery:
         search=st.session_state.get(_key(spec, "search"), ""),
         sort=st.session_state.get(_key(spec, "sort"), spec.default_sort),
         descending=st.session_state.get(_key(spec, "descending"), spec.default_descending),
-        page=st.session_state.get(_key(spec, "page"), 1),
+        page=min(st.session_state.get(_key(spec, "page"), 1), listing.MAX_PAGE),
         page_size=st.session_state.get(_key(spec, "size"), 50),
     )
 
@@ -106,8 +133,62 @@ def state_key(spec: ListSpec, name: str) -> str:
     return _key(spec, name)
 
 
-def _int(text: str | None, default: int) -> int:
+def note(spec: ListSpec, words: str) -> None:
+    """Something of the address this list could not use, to be said once above the list."""
+    st.session_state.setdefault(_key(spec, "notes"), []).append(words)
+
+
+def notices(spec: ListSpec, query: ListQuery) -> list[str]:
+    """What of the address could not be used: said while the list shows what the address
+    opened (reruns included), gone once the user changes the view."""
+    notes = st.session_state.get(_key(spec, "notes"))
+    if not notes:
+        return []
+    shown_for = st.session_state.setdefault(_key(spec, "notes_for"), query)
+    if shown_for == query:
+        return notes
+    st.session_state.pop(_key(spec, "notes"))
+    st.session_state.pop(_key(spec, "notes_for"))
+    return []
+
+
+def asked_page(spec: ListSpec) -> int:
+    return st.session_state.get(_key(spec, "page"), 1)
+
+
+def show_page(spec: ListSpec, page: int) -> None:
+    """The page the list shows instead of the one asked (which lies past the end)."""
+    st.session_state[_key(spec, "page")] = page
+
+
+def _number(text: str | None) -> int | None:
+    """A positive whole number as people write it in an address, else None."""
+    if text is None or text == "":
+        return 1
     try:
-        return max(1, int(text)) if text else default
+        number = int(text.strip())
     except ValueError:
-        return default
+        return None
+    return number if number >= 1 else None
+
+
+def _readable(flt: Filter, value: str) -> bool:
+    if value == NONE_VALUE:
+        return flt.nullable
+    try:
+        flt.parse(value)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return len(value) <= 200
+
+
+def _expected(flt: Filter) -> str:
+    if flt.widget == DATE_RANGE:
+        return (f"not a period such as 2026-01-01..2026-03-31 between {listing.FIRST_DAY} "
+                f"and {listing.LAST_DAY}")
+    return "not a value of this filter"
+
+
+def _short(value: str | None) -> str:
+    value = "" if value is None else value
+    return value if len(value) <= 40 else value[:39] + "…"

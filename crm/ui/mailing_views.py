@@ -195,9 +195,13 @@ def _edit_draft(user: User, db: Database, mailing: Mailing) -> None:
                 st.rerun()
         sure = st.checkbox("Yes, delete this draft", key=f"mailing_delete_sure_{mailing.id}")
         if st.button("Delete draft", disabled=not sure, key=f"mailing_delete_{mailing.id}"):
-            campaigns.delete_draft(user, db, mailing.id)
-            st.query_params.clear()
-            st.rerun()
+            try:
+                campaigns.delete_draft(user, db, mailing.id)
+            except campaigns.MailingError as problem:
+                text.error("{}", problem)
+            else:
+                st.query_params.clear()
+                st.rerun()
 
 
 def _message_tab(user: User, db: Database, mailing: Mailing) -> None:

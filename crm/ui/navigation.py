@@ -71,12 +71,21 @@ def sections_for(user: User) -> dict[str, tuple[PageSpec, ...]]:
 
 
 def pages_for(user: User) -> dict[str, list[st.Page]]:
-    return {
-        name: [st.Page(spec.script, title=spec.title, icon=spec.icon, url_path=spec.url_path,
+    """The navigation of this user's pages. The default page is served at the app's root;
+    its own address (`/overview`, typed or bookmarked) opens it too, through a hidden twin
+    (Streamlit answers a default page's url_path with "Page not found")."""
+    sections = {
+        name: [st.Page(spec.script, title=spec.title, icon=spec.icon,
+                       url_path=f"{spec.url_path}-home" if (name, index) == (WORKSPACE, 0)
+                       else spec.url_path,
                        default=(name, index) == (WORKSPACE, 0))
                for index, spec in enumerate(specs)]
         for name, specs in sections_for(user).items()
     }
+    home = SECTIONS[WORKSPACE][0]
+    sections[WORKSPACE].append(st.Page(home.script, title=home.title, icon=home.icon,
+                                       url_path=home.url_path, visibility="hidden"))
+    return sections
 
 
 def _sign_in_only() -> None:

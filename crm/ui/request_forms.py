@@ -136,8 +136,10 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
     if request is None:
         text.error("Request {} does not exist.", raw_id)
         return
-    st.title(text.plain(request["subject"]) if request["subject"]
-             else text.md("Request {}", request_id))
+    if request["subject"]:
+        text.title("{}", request["subject"])
+    else:
+        text.title("Request {}", request_id)
     text.caption("{} · {} · received {:%Y-%m-%d %H:%M}", STATUSES[request["status"]],
                  CHANNELS[request["channel"]], request["created_at"])
     if flash := st.session_state.pop(FLASH, None):

@@ -33,9 +33,18 @@ _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:^=&\"'%@])")
 _SAFE = (numbers.Number, datetime, date, time)  # numpy's numbers too
 
 
+# Streamlit's Markdown turns addresses in plain text into links after escapes are read
+# (GitHub's "autolink literals": https://…, www.…, name@host). An invisible word joiner
+# (U+2060) right before the ":", "." or "@" they start with keeps them text.
+_AUTOLINK = re.compile(r"(?i)(?<![a-z])(https?|ftp|mailto|xmpp|www)(?=[:.])|(?=@)")
+JOINER = "\u2060"
+
+
 def plain(value: Any) -> str:
-    """`value` as Markdown that shows every character as it is (lines joined by spaces)."""
+    """`value` as Markdown that shows every character as it is (lines joined by spaces), and
+    never as a link."""
     text = "" if value is None else str(value)
+    text = _AUTOLINK.sub(lambda m: (m.group(1) or "") + JOINER, text)
     return _SPECIAL.sub(r"\\\1", text.replace("\r", " ").replace("\n", " "))
 
 
@@ -83,20 +92,24 @@ def _show(element: Any, template: str, args: tuple, values: dict, **options: Any
     return element(md(template, *args, **values), **options)
 
 
+# Headings drawn with values carry no anchor link: its address would be made of what
+# somebody typed (`#eve-https-evil-example-login`), and no page links into its headings.
+
+
 def markdown(template: str, *args: Any, place: Any = st, **values: Any) -> Any:
     return _show(place.markdown, template, args, values)
 
 
 def title(template: str, *args: Any, place: Any = st, **values: Any) -> Any:
-    return _show(place.title, template, args, values)
+    return _show(place.title, template, args, values, anchor=False)
 
 
 def header(template: str, *args: Any, place: Any = st, **values: Any) -> Any:
-    return _show(place.header, template, args, values)
+    return _show(place.header, template, args, values, anchor=False)
 
 
 def subheader(template: str, *args: Any, place: Any = st, **values: Any) -> Any:
-    return _show(place.subheader, template, args, values)
+    return _show(place.subheader, template, args, values, anchor=False)
 
 
 def caption(template: str, *args: Any, place: Any = st, **values: Any) -> Any:

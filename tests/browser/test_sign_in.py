@@ -85,3 +85,31 @@ def test_an_admin_reaches_the_admin_page(page, server):
     page.get_by_role("heading", name="Users & departments").wait_for()
     page.goto(f"{server.url}/admin")
     page.get_by_role("heading", name="Users & departments").wait_for()
+
+
+def test_every_page_opens_from_its_own_address_typed_by_hand(page, server):
+    """`/overview` is the default page's own address: it opens the Overview, not a "Page not
+    found" message, before sign-in (kept through the form) and after."""
+    page.goto(f"{server.url}/overview")
+    page.get_by_role("textbox", name="Username").fill("sales.east")
+    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Overview").first.wait_for()
+    wait_idle(page)
+    for path, heading in (("overview", "Overview"), ("leads", "Leads"), ("", "Overview")):
+        page.goto(f"{server.url}/{path}")
+        page.get_by_role("heading", name=heading).first.wait_for()
+        wait_idle(page)
+        expect(page.get_by_text("Page not found", exact=False)).to_have_count(0)
+
+
+def test_a_crafted_list_address_shows_the_list_and_says_what_it_left_out(page, server):
+    sign_in(page, server, "sales.east")
+    page.goto(f"{server.url}/leads?q=a&page=1000000000000000000&sort=password&size=-5")
+    page.get_by_text("Not used from this page's address:", exact=False).wait_for()
+    wait_idle(page)
+    notice = page.get_by_text("Not used from this page's address:", exact=False).inner_text()
+    for words in ("sort “password”", "size “-5”", "page 1000000000000000000"):
+        assert words in notice
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    expect(page.get_by_text("SELECT", exact=False)).to_have_count(0)
