@@ -27,15 +27,12 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from crm.clock import now
 from crm.config import SignInPolicy
-from crm.db import Database, Session
+from crm.db import SIGN_IN_LOCK, Database, Session, serialised
 from crm.users import User, UserError, get_user, get_user_by_id, hash_password, password_matches
 
 REFUSED = "Username or password is incorrect."
@@ -66,7 +63,7 @@ def sign_in(db: Database, username: str, password: str, client: str = "",
     username = (username or "").strip().lower()
     if not username or not password:
         raise SignInRefused("Enter your username and password.")
-    with _serialised(db, username) as tx:
+    with serialised(db, SIGN_IN_LOCK, username) as tx:
         if _lock_end(tx, username, client, policy) is not None:
             ok, locked = False, True
         else:
@@ -157,19 +154,6 @@ def _known_client(tx: Session, username: str, client: str) -> bool:
         "SELECT count(*) FROM sign_in_attempts WHERE username = ? AND client_key = ? "
         "AND succeeded AND attempted_at > ?",
         (username, client, now() - timedelta(days=_KNOWN_CLIENT_DAYS))))
-
-
-_process_locks = [threading.Lock() for _ in range(64)]
-
-
-@contextmanager
-def _serialised(db: Database, username: str) -> Iterator[Session]:
-    """A unit of work that no other sign-in of this username runs beside."""
-    local = _process_locks[int(hashlib.sha256(username.encode()).hexdigest(), 16) % 64]
-    with local, db.transaction() as tx:
-        if tx.dialect == "postgres":  # app servers share the database, not this process
-            tx.execute("SELECT pg_advisory_xact_lock(727002, hashtext(?))", (username,))
-        yield tx
 
 
 # ----------------------------------------------------------------------- sessions

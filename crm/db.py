@@ -127,6 +127,26 @@ class Database(ABC):
             return tx.execute(sql, params)
 
 
+# Namespaces of `serialised` (the first key of PostgreSQL's two-key advisory locks).
+SIGN_IN_LOCK, REQUEST_FORM_LOCK = 727002, 727004
+_key_locks = [threading.Lock() for _ in range(64)]
+
+
+@contextmanager
+def serialised(db: Database, namespace: int, key: str) -> Iterator[Session]:
+    """A transaction that no other one for the same (namespace, key) runs beside: in this
+    process (a lock), and on PostgreSQL on every app server too (an advisory lock held until
+    the transaction ends). For a check and the write it allows as one step, such as counting
+    a client's attempts and recording one more."""
+    import hashlib
+
+    local = _key_locks[int(hashlib.sha256(f"{namespace}:{key}".encode()).hexdigest(), 16) % 64]
+    with local, db.transaction() as tx:
+        if tx.dialect == "postgres":
+            tx.execute("SELECT pg_advisory_xact_lock(?, hashtext(?))", (namespace, key))
+        yield tx
+
+
 # --------------------------------------------------------------------------- DuckDB
 
 

@@ -15,7 +15,6 @@ request holds (the seeds' automatic lead creation). The new record's source is t
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,9 +30,10 @@ from crm.access import (
     owns_what_they_add,
     scope,
 )
+from crm.auth import client_key
 from crm.bulk import target_condition
 from crm.clock import now
-from crm.db import Database, Session
+from crm.db import REQUEST_FORM_LOCK, Database, Session, serialised
 from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListQuery, ListSpec
 from crm.matching import (
@@ -255,10 +255,6 @@ class FormResult:
     request_id: int | None = None  # None also for a honeypot hit
 
 
-def client_key(ip_address: str | None) -> str:
-    """The rate-limit key for a client: a hash of its IP address (the address itself is not
-    kept). Without an address (a local connection) all such clients share one key."""
-    return hashlib.sha256((ip_address or "local").encode()).hexdigest()[:32]
 
 
 def public_department(db: Database | Session) -> int | None:
@@ -281,7 +277,8 @@ def receive_public_request(db: Database, values: Mapping[str, Any], *,
     """
     key = client_key(ip_address)
     stamp = now()
-    with db.transaction() as tx:
+    # The count and the attempt it allows are one step per client, on every app server.
+    with serialised(db, REQUEST_FORM_LOCK, key) as tx:
         recent = tx.scalar("SELECT count(*) FROM request_form_attempts WHERE client_key = ? "
                            "AND attempted_at > ?", (key, stamp - RATE_WINDOW))
         if recent >= RATE_LIMIT:

@@ -4,6 +4,9 @@ creates one: a contact when the company is known and the data suffices, else a l
 
 from __future__ import annotations
 
+import contextlib
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -280,6 +283,25 @@ def test_the_honeypot_thanks_a_bot_and_keeps_nothing(db, world):
                                     honeypot="http://spam.example")
     assert (result.receipt, result.request_id) == (Receipt.ACCEPTED, None)
     assert db.scalar("SELECT count(*) FROM requests") == 0
+
+
+def test_parallel_requests_from_one_client_are_accepted_at_most_up_to_the_limit(
+        db, world, monkeypatch):
+    """Ten at once from one network: the count and the request it allows are one step. On
+    PostgreSQL the servers share no process lock, so only the database's lock is left."""
+    if db.dialect == "postgres":
+        monkeypatch.setattr("crm.db._key_locks", [contextlib.nullcontext()] * 64)
+    barrier = threading.Barrier(10)
+
+    def send(_) -> Receipt:
+        barrier.wait()
+        return receive_public_request(db, enquiry(), ip_address="192.0.2.50").receipt
+
+    with ThreadPoolExecutor(10) as pool:
+        receipts = list(pool.map(send, range(10)))
+    assert receipts.count(Receipt.ACCEPTED) == requests.RATE_LIMIT == 5
+    assert receipts.count(Receipt.RATE_LIMITED) == 5
+    assert db.scalar("SELECT count(*) FROM requests") == 5
 
 
 def test_a_client_may_send_five_requests_in_ten_minutes(db, world):
