@@ -67,8 +67,8 @@ class ImportResult:
 
 def record_columns(entity: Entity) -> list[str]:
     """The table columns an import can fill on `entity`."""
-    columns = [f.column for f in FIELDS[entity].values() if f.column]
-    return [*columns, "department_id"]
+    columns = dict.fromkeys(f.column for f in FIELDS[entity].values() if f.column)
+    return [*columns, "department_id"]  # (opt-in and opt-out fill one column)
 
 
 def updatable_columns(entity: Entity) -> list[str]:

@@ -18,7 +18,8 @@ from crm.names import ascii_fold
 class ImportField:
     key: str
     label: str
-    kind: str = "text"  # text | email | phone | country | flag | date | owner | name | vocab
+    # text | email | phone | country | flag | opt_out | date | owner | name | vocab
+    kind: str = "text"
     column: str | None = None  # the table column it fills (None: derived, e.g. full_name)
 
 
@@ -39,6 +40,8 @@ PERSON = (
     ImportField("lead_source", "Lead source", "vocab", "lead_source_id"),
     ImportField("vip", "VIP", "flag", "vip"),
     ImportField("newsletter", "Newsletter opt-in", "flag", "newsletter_opt_in"),
+    # The same status said the other way round: "Email Opt Out = true" is "not subscribed".
+    ImportField("newsletter_opt_out", "Newsletter opt-out", "opt_out", "newsletter_opt_in"),
     ImportField("disqualified", "Disqualified", "flag", "disqualified"),
     ImportField("owner", "Assigned manager", "owner", "owner_id"),
     ImportField("date_added", "Date added", "date", "created_at"),
@@ -124,7 +127,26 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
                    "massmail", "mass mail", "mailing", "email opt in", "marketing emails",
                    "newsletter abonniert", "abonniert", "einwilligung", "abonne",
                    "inscrit newsletter", "boletin", "suscrito", "iscritto", "nieuwsbrief",
-                   "subscribe", "subscription", "marketing consent", "has opted in"),
+                   "subscribe", "subscription", "marketing consent", "has opted in",
+                   "subscription status", "email subscription status", "newsletter status",
+                   "marketing contact status", "email marketing consent", "consent",
+                   "accepts marketing", "marketing opt in", "email opt in status"),
+    # Opt-out columns (Salesforce "Email Opt Out" / HasOptedOutOfEmail, Dynamics "Do not
+    # allow Bulk Emails", Zoho "Email Opt Out", HubSpot "Unsubscribed from all email",
+    # Mailchimp's UNSUB_TIME, Odoo "Blacklist"): yes, or a date, means "not subscribed".
+    "newsletter_opt_out": ("email opt out", "emailoptout", "has opted out of email",
+                           "hasoptedoutofemail", "opted out", "opt out", "optout",
+                           "opted out of email", "unsubscribed", "unsubscribe",
+                           "unsubscribed from all email", "unsubscribed from all emails",
+                           "do not email", "donotemail", "do not mail", "no email", "no emails",
+                           "do not allow bulk emails", "donotbulkemail", "do not bulk email",
+                           "bulk email opt out", "newsletter opt out", "unsub time",
+                           "unsubscribe time", "unsubscribe date", "unsubscribed date",
+                           "unsubscribed at", "blacklist", "email blacklist", "is blacklisted",
+                           "abgemeldet", "newsletter abgemeldet", "abmeldung",
+                           "werbewiderspruch", "desinscrit", "desabonne", "desinscription",
+                           "baja", "dado de baja", "disiscritto", "afgemeld", "uitgeschreven",
+                           "do not contact", "donotcontact"),
     "disqualified": ("disqualified", "is disqualified", "disqualify", "disqualifiziert",
                      "disqualifie", "descalificado", "squalificato", "gediskwalificeerd",
                      "unqualified"),

@@ -191,6 +191,15 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
                              "were read as digits (check leading zeros and +).")
         elif spec.kind == "flag":
             parsed = values.flags(column)
+        elif spec.kind == "opt_out":
+            parsed = values.opt_outs(column)
+            checks.add(header, parsed.problems)
+            # With an opt-in column too, an opt-out wins: nobody who opted out is subscribed.
+            said = rows.get(spec.column)
+            rows[spec.column] = (parsed.values if said is None else
+                                 said.astype("boolean").mask(parsed.values.eq(False).fillna(False),
+                                                             False))
+            continue
         elif spec.kind == "country":
             parsed = values.countries(column)
         elif spec.kind == "date":

@@ -14,7 +14,7 @@ from crm.access import Entity
 from crm.importing.fields import FIELDS
 from crm.importing.values import country_lookup
 
-_SKIP = {"full_name"}
+_SKIP = {"full_name", "newsletter_opt_out"}  # the template says it as "Newsletter"
 EXAMPLE = {
     "first_name": "Anna", "middle_name": "Maria", "last_name": "Berg", "title": "Head of Sales",
     "email": "anna.berg@example.com", "secondary_email": "", "phone": "+49 30 1234567",

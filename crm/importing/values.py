@@ -71,10 +71,15 @@ def phones(text: pd.Series) -> Column:
 
 _YES = {"yes", "y", "true", "t", "1", "x", "✓", "✔", "☑", "ja", "j", "oui", "o", "si", "sí",
         "vero", "waar", "wahr", "vrai", "on", "checked", "subscribed", "opted in", "opt in",
-        "+", "1.0", "yes please", "da"}
+        "+", "1.0", "yes please", "da", "marketing contact", "granted", "consented",
+        "abonniert", "angemeldet"}
+# A "no" of a consent column: never subscribed, unsubscribed, bounced ("cleaned"), or not
+# confirmed yet ("pending") all mean "do not send".
 _NO = {"no", "n", "false", "f", "0", "ja nein", "nein", "non", "falsch", "faux", "falso",
        "nee", "niet", "off", "unchecked", "unsubscribed", "opted out", "opt out", "-", "0.0",
-       "✗", "✘", "☐", "nicht"}
+       "✗", "✘", "☐", "nicht", "non-marketing contact", "non marketing contact",
+       "not subscribed", "non-subscribed", "never subscribed", "cleaned", "pending",
+       "revoked", "withdrawn", "denied", "abgemeldet", "blacklisted"}
 
 
 def flags(text: pd.Series) -> Column:
@@ -87,6 +92,41 @@ def flags(text: pd.Series) -> Column:
     unknown = (folded != "") & values.isna()
     problems[unknown] = "“" + text + "” is not yes or no (yes/no, y/n, true/false, 1/0, x)"
     return Column(values, problems)
+
+
+# Words that say the status itself, whichever way the column asks: in an opt-out column,
+# "Unsubscribed" is still "not subscribed" (a plain "no" there would mean "did not opt out").
+_STATUS_OUT = {"unsubscribed", "opted out", "opt out", "do not allow", "do not send",
+               "blacklisted", "cleaned", "non-marketing contact", "non marketing contact",
+               "not subscribed", "non-subscribed", "never subscribed", "revoked", "withdrawn",
+               "denied", "abgemeldet", "pending"}
+_STATUS_IN = {"subscribed", "opted in", "opt in", "allow", "marketing contact", "granted",
+              "consented", "abonniert", "angemeldet"}
+
+
+def opt_outs(text: pd.Series) -> Column:
+    """An opt-out column, as newsletter consent: yes (or the date the person opted out, or a
+    status such as "Unsubscribed") is "not subscribed" (False); no says nothing (None: the
+    default applies); anything else is a problem, so an unreadable opt-out never lets a row
+    through as subscribed."""
+    folded = text.str.strip().str.lower()
+    out = flags(text).values.copy()  # yes: opted out
+    out[folded.isin(_STATUS_OUT)] = True
+    out[folded.isin(_STATUS_IN)] = False
+    out[_dated(text) & out.isna()] = True
+    consent = pd.Series(pd.NA, index=text.index, dtype="boolean")
+    consent[out.eq(True).fillna(False)] = False
+    problems = _no_problems(text.index)
+    problems[(folded != "") & out.isna()] = (
+        "“" + text + "” does not say whether the person opted out (yes/no, or the date they "
+        "did)")
+    return Column(consent, problems)
+
+
+def _dated(text: pd.Series) -> pd.Series:
+    """Cells that hold a date or a time stamp (an opt-out's date)."""
+    return text.str.strip().str.match(r"^(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}"
+                                      r"[-/.]\d{2,4})")
 
 
 # ----------------------------------------------------------------------------- dates

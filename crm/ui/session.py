@@ -147,7 +147,7 @@ def _demo_sign_ins() -> None:
     from crm.demo import DEMO_PASSWORD, DEMO_SIGN_INS
 
     with st.expander("Demo sign-ins", expanded=True):
-        text.caption("Every demo user's password is **{}**.", DEMO_PASSWORD)
+        text.caption("Every demo user's password is {}.", text.code(DEMO_PASSWORD))
         st.table({"Username": [u for u, _ in DEMO_SIGN_INS],
                   "Role": [r for _, r in DEMO_SIGN_INS]})
 
