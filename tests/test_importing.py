@@ -498,3 +498,25 @@ def test_the_template_reads_back_with_every_column_mapped(entity):
     sheet = book.worksheets[0]
     lists = [v.formula1 for v in sheet.data_validations.dataValidation]
     assert '"Yes,No"' in lists and any(f.startswith("=Lists!") for f in lists)
+
+
+def test_email_cells_as_people_fill_them_give_the_email_and_the_secondary_email(db, world):
+    user = world.users["sales_east"]
+    preview = preview_of(user, db, "lead", [
+        ["First name", "Last name", "Company", "Email", "Secondary email"],
+        ["Anna", "Müller", "A", "Anna Müller <Anna@Example.DE>", ""],
+        ["Ben", "Bauer", "B", "mailto:ben@bauer.example", ""],
+        ["Cem", "Cakir", "C", "<cem@cakir.example>", ""],
+        ["Dora", "Dietz", "D", "dora@dietz.example; d.dietz@home.example", ""],
+        ["Emil", "Engel", "E", "emil@engel.example, e@old.example", "own@engel.example"],
+        ["Fritz", "Fuchs", "F", "Fritz Fuchs", ""]])
+    assert messages(preview) == [(7, "Email", "“Fritz Fuchs” is not a valid email address "
+                                              "(An email address must have an @-sign.)")]
+    importing.commit(user, db, "lead", preview, skip_invalid=True)
+    found = {r["last_name"]: (r["email"], r["secondary_email"] or None) for r in db.fetch_all(
+        "SELECT last_name, email, secondary_email FROM leads WHERE created_by = ?", (user.id,))}
+    assert found == {
+        "Müller": ("Anna@example.de", None), "Bauer": ("ben@bauer.example", None),
+        "Cakir": ("cem@cakir.example", None),
+        "Dietz": ("dora@dietz.example", "d.dietz@home.example"),
+        "Engel": ("emil@engel.example", "own@engel.example")}  # the row's own kept

@@ -163,6 +163,11 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
                 str).str.strip()
         return texts[key]
 
+    # An email cell may hold a display name, "mailto:" or two addresses: the first is the
+    # email, a second one the secondary email (when the row has none of its own).
+    spilled = pd.Series("", index=index, dtype=object)
+    if "email" in header_of:
+        texts["email"], spilled = values.split_addresses(text("email"))
     rows = pd.DataFrame({"_row": table.row_numbers}, index=index)
     notes: list[str] = list(table.notes)
     _unsaved_formulas(table, header_of, checks)
@@ -212,6 +217,13 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
             continue
         checks.add(header, parsed.problems)
         rows[spec.column] = parsed.values
+    if (spilled != "").any() and "secondary_email" in fields:
+        second = values.emails(spilled)
+        own = rows.get("secondary_email")
+        use = (spilled != "") & (own.isna() if own is not None else True)
+        checks.add(header_of["email"], second.problems.where(use, None))
+        rows["secondary_email"] = (second.values.where(use, None) if own is None
+                                   else own.where(~use, second.values))
     for spec in fields.values():
         if spec.column and spec.kind not in ("vocab", "owner", "company") \
                 and spec.column not in rows:

@@ -55,6 +55,26 @@ def emails(text: pd.Series) -> Column:
     return Column(values.where(filled, None), problems)
 
 
+_ADDRESS_NOISE = re.compile(r"[<>;,\s]|mailto:", re.IGNORECASE)
+_IN_ANGLES = re.compile(r"<\s*(?:mailto:)?([^<>\s]+@[^<>\s]+?)\s*>", re.IGNORECASE)
+_BARE = re.compile(r"(?:mailto:)?([^<>;,\s\"']+@[^<>;,\s\"']+)", re.IGNORECASE)
+
+
+def split_addresses(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Email cells as people fill them: "Anna Müller <anna@example.de>", "mailto:x@y.com",
+    "<x@y.com>", "a@x.com; b@x.com". Returns the first address of each cell (the cell as it
+    is when it holds none, so it is reported) and the second one ("" when there is none)."""
+    first, second = text.copy(), pd.Series("", index=text.index, dtype=object)
+    noisy = text.str.contains(_ADDRESS_NOISE) & text.str.contains("@", regex=False)
+    for position in np.flatnonzero(noisy.to_numpy()):
+        raw = text.iloc[position]
+        found = [*_IN_ANGLES.findall(raw), *_BARE.findall(_IN_ANGLES.sub(" ", raw))]
+        if found:
+            first.iloc[position] = found[0]
+            second.iloc[position] = found[1] if len(found) > 1 else ""
+    return first, second
+
+
 def phones(text: pd.Series) -> Column:
     problems = _no_problems(text.index)
     filled = text != ""
