@@ -520,3 +520,16 @@ def test_email_cells_as_people_fill_them_give_the_email_and_the_secondary_email(
         "Cakir": ("cem@cakir.example", None),
         "Dietz": ("dora@dietz.example", "d.dietz@home.example"),
         "Engel": ("emil@engel.example", "own@engel.example")}  # the row's own kept
+
+
+@pytest.mark.parametrize(("written", "code"), [
+    ("Česko", "CZ"), ("Tschechien", "CZ"), ("Tchéquie", "CZ"), ("Чехия", "CZ"), ("チェコ", "CZ"),
+    ("Magyarország", "HU"), ("Ελλάδα", "GR"), ("Sverige", "SE"), ("Österreich", "AT"),
+    ("Türkiye", "TR"), ("中国", "CN"), ("Polska", "PL"), ("Suomi", "FI"), ("Éire", "IE")])
+def test_a_country_written_in_its_own_or_another_language_is_known(written, code):
+    import pandas as pd
+
+    from crm.importing import values
+
+    parsed = values.countries(pd.Series([written]))
+    assert parsed.values.tolist() == [code] and parsed.problems.isna().all()

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 import pycountry
+from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 
 from crm.names import ascii_fold
@@ -255,6 +256,12 @@ COUNTRY_VARIANTS = {
 }
 
 
+CLDR_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "cs", "sk", "sv", "da", "nb",
+                  "nn", "fi", "hu", "ro", "el", "tr", "ru", "uk", "bg", "hr", "sl", "sr", "lt",
+                  "lv", "et", "ga", "is", "mt", "sq", "mk", "bs", "ca", "eu", "gl", "cy", "lb",
+                  "ja", "zh", "ko", "ar", "he", "hi", "id", "ms", "vi", "th", "fa", "ur", "bn")
+
+
 @lru_cache(maxsize=1)
 def country_lookup() -> tuple[dict[str, str], dict[str, str]]:
     """(folded spelling -> ISO alpha-2 code, code -> display name)."""
@@ -270,20 +277,30 @@ def country_lookup() -> tuple[dict[str, str], dict[str, str]]:
                 lookup.setdefault(fold_country(spelling), code)
     for spelling, code in COUNTRY_VARIANTS.items():
         lookup.setdefault(spelling.strip(), code)
+    # Every country's name in the major European and world languages, from CLDR (Babel):
+    # "Česko", "Tschechien", "République tchèque", "Чехия", "チェコ", …
+    for language in CLDR_LANGUAGES:
+        for code, name in Locale.parse(language).territories.items():
+            if code in names:
+                lookup.setdefault(fold_country(name), code)
     return lookup, names
 
 
 def fold_country(text: str) -> str:
-    folded = ascii_fold(str(text)).lower().replace("&", " and ")
-    folded = re.sub(r"[^a-z0-9]+", " ", folded).strip()
+    folded = ascii_fold(str(text)).casefold().replace("&", " and ")
+    folded = re.sub(r"[\W_]+", " ", folded).strip()  # letters of every script stay
     return folded.removeprefix("the ") if folded.startswith("the ") and len(folded) > 4 \
         else folded
 
 
 def closest_countries(text: str, limit: int = 3) -> list[str]:
-    lookup, names = country_lookup()
-    found = difflib.get_close_matches(fold_country(text), list(lookup), n=10, cutoff=0.6)
-    return list(dict.fromkeys(names[lookup[f]] for f in found))[:limit]
+    _, names = country_lookup()
+    # Suggested from English names and the usual variants only: with every language's
+    # spellings, "Germny" would also suggest Hungary (Swedish "Ungern").
+    known = {**{fold_country(n): c for c, n in names.items()},
+             **{k.strip(): c for k, c in COUNTRY_VARIANTS.items()}}
+    found = difflib.get_close_matches(fold_country(text), list(known), n=10, cutoff=0.6)
+    return list(dict.fromkeys(names[known[f]] for f in found))[:limit]
 
 
 def countries(text: pd.Series) -> Column:
