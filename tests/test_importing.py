@@ -533,3 +533,20 @@ def test_a_country_written_in_its_own_or_another_language_is_known(written, code
 
     parsed = values.countries(pd.Series([written]))
     assert parsed.values.tolist() == [code] and parsed.problems.isna().all()
+
+
+def test_total_and_notes_lines_under_the_data_are_flagged_never_imported(db, world):
+    user = world.users["sales_east"]
+    preview = preview_of(user, db, "lead", [
+        ["First name", "Last name", "Company", "Email"],
+        ["Anna", "Adler", "Adler AG", "anna@adler.example"],
+        ["Total", "Sum", "Sum GmbH", "total@sum.example"],  # a real person's row
+        ["Total: 2 leads"],
+        ["Notes: exported on Monday", "by Eva"],
+        ["Summe", "2"]])
+    summary = ("looks like a total or notes line under the data, not a lead: leave it out (or "
+               "delete it in the file)")
+    assert [(row, message) for row, column, message in messages(preview)
+            if column == ""] == [(4, summary), (5, summary), (6, summary)]
+    result = importing.commit(user, db, "lead", preview, skip_invalid=True)
+    assert result.counts()["created"] == 2

@@ -182,6 +182,9 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
                          f"longer than {limit} characters")
         rows[spec.column] = column.where(column != "", None) if key in header_of else None
     _names(rows, text, header_of, checks, entity)
+    checks.add_where("", _summary_lines(frame),
+                     f"looks like a total or notes line under the data, not a {entity.value}: "
+                     "leave it out (or delete it in the file)")
     for key, spec in fields.items():
         if key not in header_of:
             continue
@@ -265,6 +268,25 @@ def _unsaved_formulas(table: RawTable, header_of: dict[str, str], checks: _Check
         checks.add_where(header, blank, "holds a formula whose result the file does not "
                          "contain (it was never saved by Excel): type the value here, or open "
                          "the file in Excel, save it and upload it again")
+
+
+_SUMMARY = (r"(?i)^\s*(?:grand\s+total|sub-?total|totals?|sum|summe|gesamt|insgesamt|anzahl"
+            r"|count|notes?|remarks?|comments?|bemerkungen?|hinweise?|anmerkungen?|remarques?"
+            r"|notas?|observaciones|totale|totaal|opmerkingen?)\s*(?::|=|\d|$)")
+
+
+def _summary_lines(frame: pd.DataFrame) -> np.ndarray:
+    """Rows of one or two cells that start with "Total:", "Notes:", "Summe 40", …: what
+    people write under a table, which must not become records."""
+    cells = frame.fillna("").astype(str).apply(lambda c: c.str.strip())
+    filled = cells != ""
+    few = filled.sum(axis=1) <= 2
+    if not few.any():
+        return few.to_numpy()
+    first = cells[few].where(filled[few]).bfill(axis=1).iloc[:, 0].fillna("")
+    summary = pd.Series(False, index=frame.index)
+    summary[few] = first.str.contains(_SUMMARY, regex=True)
+    return summary.to_numpy()
 
 
 def _names(rows: pd.DataFrame, text, header_of: dict[str, str], checks: _Checks,

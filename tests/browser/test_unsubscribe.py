@@ -68,7 +68,7 @@ def test_following_the_link_and_confirming_turns_the_status_gray(page, server, s
     page.goto(f"{server.url}/leads?id={anna}")
     page.get_by_role("heading", name="Anna Adler").wait_for()
     wait_idle(page)
-    expect(page.locator('[data-testid="stMarkdownContainer"] span[title]').first).to_have_text(
+    expect(page.locator('[data-testid="stHtml"] span[title]').first).to_have_text(
         re.compile("Unsubscribed"))
 
     server.stop()
