@@ -210,10 +210,10 @@ def test_a_session_lives_until_it_is_ended(db, alice):
 def test_two_sign_ins_in_the_same_second_are_two_sessions(db, alice):
     with fixed_at(datetime(2026, 12, 2, 9, 0)):
         first, second = auth.start_session(db, alice), auth.start_session(db, alice)
-    assert first != second
-    auth.end_session(db, first)
-    assert auth.session_user(db, first) is None
-    assert auth.session_user(db, second).id == alice.id
+        assert first != second
+        auth.end_session(db, first)
+        assert auth.session_user(db, first) is None
+        assert auth.session_user(db, second).id == alice.id
 
 
 def test_a_session_expires(db, alice):

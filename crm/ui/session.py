@@ -57,10 +57,12 @@ def _authenticator() -> stauth.Authenticate:
 def signed_in_user() -> User | None:
     """The signed-in, active user; or None after drawing the sign-in form."""
     db = database()
-    authenticator = _authenticator()
+    # The cookie component is drawn only where a cookie is written or deleted, and on the
+    # signed-in pages; never on a plain sign-in form: its first report from the browser
+    # reruns the page, and a Sign in click in that moment was lost (the form stayed filled).
     if st.session_state.pop("_sign_out_requested", False):
         auth.end_session(db, st.session_state.get(_TOKEN_KEY))
-        _forget(authenticator)
+        _forget(_authenticator())
     token = st.session_state.get(_TOKEN_KEY)
     restored = False
     if token is None:
@@ -68,10 +70,11 @@ def signed_in_user() -> User | None:
     user = auth.session_user(db, token)
     if user is None:
         if token is not None:
-            _forget(authenticator)
+            _forget(_authenticator())
             if not restored:
                 st.info("You have been signed out.")
         return _sign_in_form(db)
+    authenticator = _authenticator()
     st.session_state.update({_TOKEN_KEY: token, _USER_KEY: user, "username": user.username,
                              "authentication_status": True, "logout": False})
     if st.session_state.get(_NEW_COOKIE_KEY):
