@@ -3,7 +3,8 @@
 Callers hand over column declarations and an iterator of DataFrame chunks (a query read in
 slices), never one big frame, so an export of every record a user may see runs in constant
 memory. Each chunk is turned into an Arrow batch with vectorised operations, which is also where
-formula-looking text is neutralised: the spreadsheet library only ever receives plain strings.
+formula-looking text is neutralised for CSV (an apostrophe in front); an .xlsx holds it as a
+string cell, which a spreadsheet never runs, so there it stays as typed.
 
 The workbook is written by rustpy-xlsxwriter (a binding of rust_xlsxwriter): it streams Arrow
 record batches in constant-memory mode, about ten times faster than XlsxWriter. It needs the list
@@ -140,8 +141,10 @@ def write_csv(
 # --- turning a chunk into an Arrow batch ---------------------------------------------------
 
 
-def _text(values: pd.Series) -> pa.Array:
+def _text(values: pd.Series, *, guard: bool = True) -> pa.Array:
     text = pa.array(values.astype("str"), type=pa.large_string(), from_pandas=True)
+    if not guard:
+        return text
     return pc.replace_substring_regex(
         text, pattern=_FORMULA_START, replacement="'\\1", max_replacements=1
     )
@@ -223,7 +226,11 @@ def _batch(
         raise KeyError(f"export chunk lacks column(s): {', '.join(missing)}")
     arrays = []
     for column in columns:
-        array = _CONVERTERS[column.kind](frame[column.key])
+        # An .xlsx string cell is text to Excel whatever it starts with (the package holds no
+        # formula, which tests check), so it keeps the value as typed ("+49 30 …" imports back
+        # as it was); a CSV cell has no type, so there the guard's apostrophe stays.
+        array = (_text(frame[column.key], guard=False) if for_xlsx and column.kind == "text"
+                 else _CONVERTERS[column.kind](frame[column.key]))
         if for_xlsx and pa.types.is_large_string(array.type):
             array = pc.utf8_slice_codeunits(array, 0, XLSX_MAX_CELL_CHARS)
         elif not for_xlsx and column.kind in _CSV_DATE_TEXT:

@@ -159,8 +159,9 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
         if key not in header_of:
             return pd.Series("", index=index, dtype=object)
         if key not in texts:
+            # A CSV export's formula guard ("'+49 30 …", "'=x") comes off: the value as typed.
             texts[key] = frame[header_of[key]].reset_index(drop=True).fillna("").astype(
-                str).str.strip()
+                str).str.strip().str.replace(_GUARD, "", regex=True)
         return texts[key]
 
     # An email cell may hold a display name, "mailto:" or two addresses: the first is the
@@ -270,6 +271,7 @@ def _unsaved_formulas(table: RawTable, header_of: dict[str, str], checks: _Check
                          "the file in Excel, save it and upload it again")
 
 
+_GUARD = r"^'(?=[=+\-@\t\r])"
 _SUMMARY = (r"(?i)^\s*(?:grand\s+total|sub-?total|totals?|sum|summe|gesamt|insgesamt|anzahl"
             r"|count|notes?|remarks?|comments?|bemerkungen?|hinweise?|anmerkungen?|remarques?"
             r"|notas?|observaciones|totale|totaal|opmerkingen?)\s*(?::|=|\d|$)")

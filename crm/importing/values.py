@@ -93,7 +93,7 @@ def phones(text: pd.Series) -> Column:
 _YES = {"yes", "y", "true", "t", "1", "x", "✓", "✔", "☑", "ja", "j", "oui", "o", "si", "sí",
         "vero", "waar", "wahr", "vrai", "on", "checked", "subscribed", "opted in", "opt in",
         "+", "1.0", "yes please", "da", "marketing contact", "granted", "consented",
-        "abonniert", "angemeldet"}
+        "abonniert", "angemeldet", "subscribed, not mailed yet", "receiving newsletters"}
 # A "no" of a consent column: never subscribed, unsubscribed, bounced ("cleaned"), or not
 # confirmed yet ("pending") all mean "do not send".
 _NO = {"no", "n", "false", "f", "0", "ja nein", "nein", "non", "falsch", "faux", "falso",
