@@ -458,7 +458,7 @@ def _import(args: argparse.Namespace) -> int:
         return unusable(f"cannot read {args.file}: {problem.strerror or problem}")
     except importing.ImportFileError as problem:
         return unusable(str(problem))
-    mapping = importing.guess_mapping(entity, table.headers)
+    mapping = importing.guess_mapping(entity, table.headers, table.frame)
     for item in args.map:
         column, sep, field = item.partition("=")
         if not sep or column not in table.headers:

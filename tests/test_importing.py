@@ -31,7 +31,7 @@ def xlsx(rows: list[list], title: str = "Sheet1", hidden: bool = False) -> bytes
 
 def preview_of(user, db, entity, rows, options=None, mapping=None):
     table = read_table(xlsx(rows), "people.xlsx")
-    mapping = mapping or importing.guess_mapping(entity, table.headers)
+    mapping = mapping or importing.guess_mapping(entity, table.headers, table.frame)
     return importing.validate(user, db, entity, table, mapping, options)
 
 
@@ -550,3 +550,17 @@ def test_total_and_notes_lines_under_the_data_are_flagged_never_imported(db, wor
             if column == ""] == [(4, summary), (5, summary), (6, summary)]
     result = importing.commit(user, db, "lead", preview, skip_invalid=True)
     assert result.counts()["created"] == 2
+
+
+def test_dates_on_a_twelve_hour_clock_are_read_month_first_when_the_column_says_so():
+    import pandas as pd
+
+    from crm.importing import values
+
+    read = values.dates(pd.Series(["1/15/2025 10:00 AM", "1/15/2025 12:30 PM",
+                                   "1/15/2025 12:05 AM", "2/3/2025 3:07 pm",
+                                   "12/31/2024 11:59 p.m."]), None)
+    assert [str(v) for v in read.values] == ["2025-01-15 10:00:00", "2025-01-15 12:30:00",
+                                             "2025-01-15 00:05:00", "2025-02-03 15:07:00",
+                                             "2024-12-31 23:59:00"]
+    assert read.problems.isna().all() and not read.ambiguous

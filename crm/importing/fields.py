@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 from crm.access import Entity
 from crm.names import ascii_fold
 
@@ -79,20 +81,25 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
                    "voornaam", "roepnaam"),
     "middle_name": ("middle name", "middlename", "middle", "middle initial", "second name",
                     "zweiter vorname", "deuxieme prenom", "segundo nombre", "secondo nome",
-                    "tussenvoegsel"),
+                    "tussenvoegsel", "additional name"),
     "last_name": ("last name", "lastname", "last", "surname", "family name", "lname",
                   "nachname", "familienname", "nom de famille", "apellido", "apellidos",
                   "cognome", "achternaam"),
-    "title": ("title", "job title", "position", "role", "function", "jobtitle", "salutation",
-              "anrede", "titel", "position", "funktion", "berufsbezeichnung", "titre", "poste",
-              "fonction", "civilite", "cargo", "puesto", "titulo", "titolo", "ruolo",
-              "qualifica", "functie", "aanhef", "designation"),
+    # A salutation (Mr., Frau, Mme) is not a job title: "Salutation", "Anrede", "Civilité" and
+    # "Aanhef" map to nothing, and a "Title" column of salutations (Outlook's) neither.
+    "title": ("job title", "title", "position", "role", "function", "jobtitle", "titel",
+              "funktion", "berufsbezeichnung", "titre", "poste", "fonction", "cargo", "puesto",
+              "titulo", "titolo", "ruolo", "qualifica", "functie", "designation",
+              "organization 1 title", "job position", "organization title"),
     "email": ("email", "e mail", "email address", "e mail address", "mail", "email 1",
               "primary email", "work email", "business email", "emailaddress", "e mail adresse",
               "emailadresse", "mailadresse", "adresse e mail", "adresse email", "courriel",
               "correo", "correo electronico", "posta elettronica", "indirizzo email",
-              "e mailadres", "emailadres", "mailadres", "email1", "personal email"),
+              "e mailadres", "emailadres", "mailadres", "email1", "personal email",
+              "e mail 1 value", "email work", "email home", "email 1 value"),
     "secondary_email": ("secondary email", "email 2", "email2", "other email",
+                        "e mail 2 address", "email 2 address", "e mail 2 value",
+                        "e mail 2", "secondary e mail",
                         "alternative email", "alternate email", "second email",
                         "weitere e mail", "e mail 2", "zweite e mail", "autre email",
                         "email secondaire", "correo secundario", "email secondaria",
@@ -100,20 +107,24 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "phone": ("phone", "telephone", "phone number", "tel", "work phone", "business phone",
               "office phone", "phone 1", "landline", "telefon", "telefonnummer", "tel nr",
               "festnetz", "telephone fixe", "numero de telephone", "telefono", "numero de telefono",
-              "telefoonnummer", "telefoon", "phone1", "direct phone", "main phone"),
+              "telefoonnummer", "telefoon", "phone1", "direct phone", "main phone", "phone 1 value",
+              "phone work", "work phone number", "phone number work"),
     "mobile": ("mobile", "mobile phone", "cell", "cell phone", "cellphone", "mobile number",
                "handy", "mobil", "mobiltelefon", "mobilnummer", "handynummer", "portable",
                "telephone portable", "movil", "telefono movil", "celular", "cellulare",
-               "mobiel", "mobiele telefoon", "gsm", "mobile phone number"),
+               "mobiel", "mobiele telefoon", "gsm", "mobile phone number", "phone mobile",
+               "mobile phone 1", "phone 2 value"),
     "country": ("country", "country code", "country name", "nation", "land", "staat", "pays",
                 "pais", "paese", "nazione", "country region", "countryregion",
-                "mailing country", "billing country", "country iso"),
-    "city": ("city", "town", "ort", "stadt", "wohnort", "ville", "ciudad", "localidad",
+                "mailing country", "billing country", "country iso", "address 1 country",
+                "business country region", "address country"),
+    "city": ("city", "city name", "town", "ort", "stadt", "wohnort", "ville", "ciudad", "localidad",
              "citta", "comune", "plaats", "woonplaats", "stad", "mailing city",
-             "billing city", "locality"),
+             "billing city", "locality", "address 1 city", "business city", "address city"),
     "address": ("address", "street", "street address", "address line 1", "mailing street",
                 "adresse", "strasse", "anschrift", "rue", "direccion", "calle", "indirizzo",
-                "via", "adres", "straat", "postal address", "mailing address"),
+                "via", "adres", "straat", "postal address", "mailing address", "address 1 street",
+                "business street", "address street"),
     "description": ("description", "notes", "note", "comment", "comments", "remarks",
                     "beschreibung", "notiz", "notizen", "bemerkung", "bemerkungen",
                     "kommentar", "commentaire", "commentaires", "remarque", "descripcion",
@@ -130,7 +141,8 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
                    "subscribe", "subscription", "marketing consent", "has opted in",
                    "subscription status", "email subscription status", "newsletter status",
                    "marketing contact status", "email marketing consent", "consent",
-                   "accepts marketing", "marketing opt in", "email opt in status"),
+                   "accepts marketing", "marketing opt in", "email opt in status",
+                   "marketing status", "email marketing status"),
     # Opt-out columns (Salesforce "Email Opt Out" / HasOptedOutOfEmail, Dynamics "Do not
     # allow Bulk Emails", Zoho "Email Opt Out", HubSpot "Unsubscribed from all email",
     # Mailchimp's UNSUB_TIME, Odoo "Blacklist"): yes, or a date, means "not subscribed".
@@ -162,13 +174,14 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
                    "added on", "date", "erstellt", "erstellt am", "angelegt am",
                    "erstellungsdatum", "datum", "date de creation", "cree le", "date d ajout",
                    "fecha de creacion", "fecha", "creado", "data di creazione", "data",
-                   "aangemaakt", "aanmaakdatum", "datum toegevoegd", "create time"),
+                   "aangemaakt", "aanmaakdatum", "datum toegevoegd", "create time", "created time",
+                   "creation time", "date created utc"),
     "company": ("company", "company name", "organization", "organisation", "organization name",
                 "account", "account name", "employer", "business", "firm", "companyname",
                 "firma", "unternehmen", "firmenname", "organisation name", "societe",
                 "entreprise", "nom de l entreprise", "empresa", "compania", "nombre de empresa",
                 "azienda", "societa", "ragione sociale", "bedrijf", "bedrijfsnaam",
-                "onderneming", "org name", "organization name"),
+                "onderneming", "org name", "organization name", "organization 1 name"),
     "company_email": ("company email", "organization email", "account email", "firmen e mail",
                       "e mail firma", "email entreprise", "correo empresa", "email azienda",
                       "bedrijfs e mail", "general email"),
@@ -191,9 +204,12 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
 }
 _ENTITY_RENAMES = {Entity.LEAD: {"company": "company_name"}, Entity.CONTACT: {}}
 _LOOKUP: dict[str, str] = {}
+_RANK: dict[str, tuple[str, int]] = {}  # spelling -> (field, place in the field's list)
 for _field, _names in _SPELLINGS.items():
-    for _name in _names:
-        _LOOKUP.setdefault(_name, _field)
+    for _place, _name in enumerate(_names):
+        for _spelling in (_name, _name.replace(" ", "")):  # "mobile phone", "MOBILEPHONE"
+            _LOOKUP.setdefault(_spelling, _field)
+            _RANK.setdefault(_spelling, (_field, _place))
 
 _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -206,39 +222,101 @@ def fold(header: str) -> str:
 
 
 def guess_field(entity: Entity | str, header: str) -> str | None:
-    entity = Entity(entity)
+    """The field a header names on its own (the best candidate), or None."""
+    found = _candidates(Entity(entity), header)
+    return max(found)[1] if found else None
+
+
+def _candidates(entity: Entity, header: str) -> list[tuple[int, str]]:
+    """(score, field) for each field `header` may name. A header that is a field's spelling
+    scores highest (the earlier in that field's list, the higher: "Job Title" over "Title");
+    one that is a spelling once a prefix is taken off ("Contact: E-mail", "Business Phone",
+    "Assistant's Phone") scores lower, so the plainer of two columns wins."""
     folded = fold(header)
-    found = _LOOKUP.get(folded) or _LOOKUP.get(folded.replace(" ", ""))
-    if found is None:
-        # "Contact: E-mail", "Lead_Email", "Kontakt Vorname": try the header without a prefix.
-        words = folded.split()
-        for start in range(1, len(words)):
-            found = _LOOKUP.get(" ".join(words[start:]))
-            if found is not None and found not in ("full_name",):
-                break
-            found = None
-    if found is None:
-        return None
-    found = _ENTITY_RENAMES[entity].get(found, found)
-    return found if found in FIELDS[entity] else None
+    found: list[tuple[int, str]] = []
+    exact = _RANK.get(folded) or _RANK.get(folded.replace(" ", ""))
+    if exact is not None:
+        found.append((1000 - exact[1], exact[0]))
+    words = folded.split()
+    for start in range(1, len(words)):
+        if start >= 2 and start == len(words) - 1:
+            break  # "UNSUB_CAMPAIGN_TITLE" is no title: one word left after a long prefix
+        hit = _RANK.get(" ".join(words[start:]))
+        if hit is not None and hit[0] != "full_name":
+            found.append((500 - 20 * start - hit[1], hit[0]))
+            break
+    renamed = [(score, _ENTITY_RENAMES[entity].get(key, key)) for score, key in found]
+    return [(score, key) for score, key in renamed if key in FIELDS[entity]]
 
 
-def guess_mapping(entity: Entity | str, headers: list[str]) -> dict[str, str | None]:
-    """Header -> field key (None: not imported). Each field is taken by its first column."""
+_SALUTATIONS = {"mr", "mrs", "ms", "miss", "mx", "dr", "prof", "sir", "madam", "herr", "frau",
+                "hr", "fr", "mme", "mlle", "m", "monsieur", "madame", "sr", "sra", "srta", "don",
+                "dona", "sig", "sigra", "dhr", "mevr", "mw", "dott", "ing", "mag", "prof dr",
+                "dr med", "dr ing", "lady", "lord", "rev", "mister"}
+
+
+def _fits(key: str, values: list[str]) -> int:
+    """How the column's values speak for `key` (0: nothing against it; negative: they do
+    not look like it; None-like -10**6: never). An empty column loses to a filled one."""
+    if not values:
+        return -300
+    share = len(values)
+    if key == "title" and sum(fold(v) in _SALUTATIONS for v in values) * 2 >= share:
+        return -10**6  # salutations, not job titles
+    if key in ("email", "secondary_email", "company_email") and \
+            sum("@" in v for v in values) * 2 < share:
+        return -400
+    if key in ("phone", "mobile", "company_phone") and \
+            sum(sum(c.isdigit() for c in v) >= 5 for v in values) * 2 < share:
+        return -400
+    return 0
+
+
+def guess_mapping(entity: Entity | str, headers: list[str],
+                  frame: pd.DataFrame | None = None) -> dict[str, str | None]:
+    """Header -> field key (None: not imported). Every header is scored for every field it
+    may name, by its name and, given the file's rows (`frame`), by its values; the best
+    pairs are taken first, each field once (a second email column becomes the secondary
+    email)."""
+    entity = Entity(entity)
+    samples = _samples(frame, headers)
+    scored = []
+    for position, header in enumerate(headers):
+        for score, key in _candidates(entity, header):
+            if samples is not None:
+                score += _fits(key, samples.get(header, []))
+            if score > -10**5:
+                scored.append((-score, position, key))
+    mapping: dict[str, str | None] = dict.fromkeys(headers)
     taken: set[str] = set()
-    mapping: dict[str, str | None] = {}
-    for header in headers:
-        found = guess_field(entity, header)
-        if found in taken:
-            found = "secondary_email" if found == "email" and "secondary_email" not in taken \
-                else None
-        mapping[header] = found
-        if found:
-            taken.add(found)
+    for _, position, key in sorted(scored):
+        header = headers[position]
+        if mapping[header] is not None:
+            continue
+        if key in taken:
+            if key != "email" or "secondary_email" in taken:
+                continue
+            key = "secondary_email"
+        mapping[header] = key
+        taken.add(key)
     if "full_name" in taken and {"first_name", "last_name"} <= taken:
         # Both parts are there: the full name would only repeat them.
         mapping = {h: (None if f == "full_name" else f) for h, f in mapping.items()}
     return mapping
+
+
+def _samples(frame: pd.DataFrame | None, headers: list[str]) -> dict[str, list[str]] | None:
+    """The first 200 filled values of each column."""
+    if frame is None:
+        return None
+    head = frame.head(1000)
+    found = {}
+    for position, header in enumerate(headers):
+        if position >= head.shape[1]:
+            continue
+        column = head.iloc[:, position].fillna("").astype(str).str.strip()
+        found[header] = column[column != ""].head(200).tolist()
+    return found
 
 
 def recognised_header_count(cells: list[str]) -> int:

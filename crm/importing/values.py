@@ -100,7 +100,8 @@ _NO = {"no", "n", "false", "f", "0", "ja nein", "nein", "non", "falsch", "faux",
        "nee", "niet", "off", "unchecked", "unsubscribed", "opted out", "opt out", "-", "0.0",
        "✗", "✘", "☐", "nicht", "non-marketing contact", "non marketing contact",
        "not subscribed", "non-subscribed", "never subscribed", "cleaned", "pending",
-       "revoked", "withdrawn", "denied", "abgemeldet", "blacklisted"}
+       "revoked", "withdrawn", "denied", "abgemeldet", "blacklisted", "no consent",
+       "not opted in", "unknown"}
 
 
 def flags(text: pd.Series) -> Column:
@@ -153,7 +154,8 @@ def _dated(text: pd.Series) -> pd.Series:
 # ----------------------------------------------------------------------------- dates
 
 _ISO = r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?\S*)?$"
-_DMY = r"^(\d{1,2})[-/.]\s?(\d{1,2})[-/.]\s?(\d{4}|\d{2})(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+_DMY = (r"^(\d{1,2})[-/.]\s?(\d{1,2})[-/.]\s?(\d{4}|\d{2})"
+        r"(?:,?\s+(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([AaPp])\.?[Mm]\.?)?)?$")
 _SERIAL = r"^\d{4,5}(?:\.\d+)?$"
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 
@@ -171,7 +173,11 @@ def dates(text: pd.Series, dayfirst: bool | None) -> DateColumn:
     filled = text != ""
     iso = text.str.extract(_ISO).astype(float)
     values = values.fillna(_assemble(iso[0], iso[1], iso[2], iso[3], iso[4], iso[5]))
-    parts = text.str.extract(_DMY).astype(float)
+    parts = text.str.extract(_DMY)
+    noon = parts[6].str.lower()  # "10:00 AM" (Dynamics, Outlook in the US): a 12-hour clock
+    parts = parts.drop(columns=6).astype(float)
+    parts[3] = (parts[3] % 12).where(noon.isna() | (noon == "a"), parts[3] % 12 + 12).where(
+        noon.notna(), parts[3])
     is_dmy = parts[0].notna()
     first, second = parts[0][is_dmy], parts[1][is_dmy]
     days_first = bool((first > 12).any())

@@ -77,7 +77,8 @@ with wizard:
 
         st.subheader("1. Columns")
         fields = importing.FIELDS[Entity(entity)]
-        guessed = s.get("mapping") or importing.guess_mapping(entity, table.headers)
+        guessed = s.get("mapping") or importing.guess_mapping(entity, table.headers,
+                                                                 table.frame)
         mapping = {}
         columns = st.columns(3)
         for i, header in enumerate(table.headers):
