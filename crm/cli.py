@@ -500,7 +500,8 @@ def _import(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({**counts, "batch_id": result.batch_id if result else None,
                           "dry_run": args.dry_run, "committed": result is not None,
-                          "mapping": mapping, "notes": preview.notes, "problems": problems},
+                          "sheet": table.sheet, "mapping": mapping, "notes": preview.notes,
+                          "problems": problems},
                          ensure_ascii=False))
         return code
     for p in problems[:200]:
@@ -511,7 +512,9 @@ def _import(args: argparse.Namespace) -> int:
     for note in preview.notes:
         print(f"note: {note}")
     verb = "would be" if args.dry_run else "were"
-    print(f"{table.row_count:,} rows read from {table.file_name}: "
+    where = (f"sheet “{table.sheet}” of {table.file_name}" if table.sheet and len(table.sheets) > 1
+             else table.file_name)
+    print(f"{table.row_count:,} rows read from {where}: "
           + ", ".join(f"{n:,} {verb} {k}" for k, n in counts.items()))
     if result is not None and result.kept_unsubscribed:
         print(f"note: {result.kept_unsubscribed:,} rows said subscribed for people who had "

@@ -117,3 +117,26 @@ def test_imports_list_and_undo(capsys, database_url, world, people_file, db):
     assert code == 0 and f"{len(others)} removed" in out and "1 kept as they are" in out
     assert f"kept {lead}: changed by Sales.East2" in out
     assert db.scalar("SELECT city FROM leads WHERE id = ?", (lead,)) == "Paris"
+
+
+def test_the_command_line_says_which_sheet_it_read(capsys, database_url, world, tmp_path):
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    book.active.title = "Cover"
+    book.active.append(["Leads for the fair"])
+    data = book.create_sheet("Leads")
+    data.append(["First name", "Last name", "Email", "Company"])
+    data.append(["Anna", "Adler", "anna@adler.example", "Adler AG"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    path = tmp_path / "fair.xlsx"
+    path.write_bytes(buffer.getvalue())
+    code, out, _ = run(capsys, database_url, "import", "leads", str(path), "--user",
+                       "sales.east", "--dry-run")
+    assert code == 0 and "1 rows read from sheet “Leads” of fair.xlsx: 1 would be created" in out
+    code, out, _ = run(capsys, database_url, "import", "leads", str(path), "--user",
+                       "sales.east", "--dry-run", "--json")
+    assert json.loads(out)["sheet"] == "Leads"

@@ -564,3 +564,36 @@ def test_dates_on_a_twelve_hour_clock_are_read_month_first_when_the_column_says_
                                              "2025-01-15 00:05:00", "2025-02-03 15:07:00",
                                              "2024-12-31 23:59:00"]
     assert read.problems.isna().all() and not read.ambiguous
+
+
+def test_a_csv_with_line_breaks_and_delimiters_inside_quoted_fields_reads_record_by_record():
+    rows = ['"First Name","Last Name","Email","Address 1 - Formatted","Notes"']
+    rows += [f'"P{i}","L{i}","p{i}@x.example","Street {i}\nApt 4\n10115 Berlin\nGermany",'
+             '"line one\nline two; with a semicolon\tand a tab\nthird"' for i in range(30)]
+    table = read_table("\r\n".join(rows).encode(), "google.csv")
+    assert table.headers == ["First Name", "Last Name", "Email", "Address 1 - Formatted",
+                             "Notes"]
+    assert table.row_count == 30
+    assert table.frame.iloc[29].tolist() == [
+        "P29", "L29", "p29@x.example", "Street 29\nApt 4\n10115 Berlin\nGermany",
+        "line one\nline two; with a semicolon\tand a tab\nthird"]
+
+
+def test_the_sheet_that_holds_the_data_is_read_not_a_cover_page_before_it():
+    book = openpyxl.Workbook()
+    cover = book.active
+    cover.title = "Cover"
+    cover.append(["Customer list 2025"])
+    cover.append(["Prepared by Eva for the spring campaign"])
+    notes = book.create_sheet("Notes")
+    notes.append(["Remember to check the phone numbers"])
+    data = book.create_sheet("Contacts")
+    data.append(["First name", "Last name", "Email", "Company"])
+    data.append(["Anna", "Adler", "anna@adler.example", "Adler AG"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = read_table(buffer.getvalue(), "list.xlsx")
+    assert (table.sheet, table.sheets) == ("Contacts", ["Cover", "Notes", "Contacts"])
+    assert table.headers == ["First name", "Last name", "Email", "Company"]
+    assert table.row_count == 1
+    assert read_table(buffer.getvalue(), "list.xlsx", "Cover").sheet == "Cover"  # as asked

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import itertools
 import re
 import zipfile
 import zlib
@@ -116,13 +117,14 @@ def _read_workbook(data: bytes, file_name: str, sheet: str | None) -> RawTable:
         hidden = [m.name for m in metadata if m.visible != calamine.SheetVisibleEnum.Visible]
         if not names:
             raise ImportFileError(f"{file_name} has no worksheets.")
+        chosen = None
         if sheet is None:
-            sheet = next((n for n in names if n not in hidden), names[0])
+            sheet, chosen = _data_sheet(book, [n for n in names if n not in hidden] or names[:1])
         elif sheet not in names:
             raise ImportFileError(f"{file_name} has no sheet named “{sheet}”; its sheets are "
                                   + ", ".join(f"“{n}”" for n in names) + ".")
         try:
-            found = book.get_sheet_by_name(sheet)
+            found = chosen or book.get_sheet_by_name(sheet)
             _check_cells(found.height, found.width, f"The sheet “{sheet}” of {file_name}")
             cells = found.to_python(skip_empty_area=False)
             merged = found.merged_cell_ranges or []
@@ -143,6 +145,28 @@ def _read_workbook(data: bytes, file_name: str, sheet: str | None) -> RawTable:
     table.notes = notes
     table.unsaved_formulas = _formula_problems(table, formulas)
     return table
+
+
+def _data_sheet(book, visible: list[str]) -> tuple[str, object | None]:
+    """The sheet that holds the table (and, when it was read to decide, the sheet read): the
+    one whose header row names the most known columns, so a cover page, a notes sheet or a
+    pivot before the data is passed over; the first visible sheet when none names two."""
+    if len(visible) == 1:
+        return visible[0], None
+    from crm.importing.fields import recognised_header_count
+
+    best, best_sheet, best_score = visible[0], None, (1, 0)
+    for name in visible[:20]:
+        try:
+            found = book.get_sheet_by_name(name)
+            top = found.to_python(skip_empty_area=False, nrows=HEADER_SEARCH_ROWS)
+        except Exception:  # noqa: S112  (a damaged sheet is not the table; named if chosen)
+            continue
+        recognised = max((recognised_header_count([str(v) for v in row if _filled(v)])
+                          for row in top), default=0)
+        if (recognised, found.height) > best_score:
+            best, best_sheet, best_score = name, found, (recognised, found.height)
+    return best, best_sheet
 
 
 def _check_unpacked_size(data: bytes, file_name: str) -> None:
@@ -319,11 +343,17 @@ def decode_text(data: bytes) -> str:
         return data.decode("cp1252", errors="replace")
 
 
-def sniff_delimiter(lines: list[str]) -> str:
-    """The delimiter that splits the most lines into the same, largest number of fields."""
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter that splits the most records into the same, largest number of fields.
+    Records are read as CSV reads them (a quoted field may hold line breaks and other
+    delimiters: an address over four lines is one field of one record)."""
     best, best_score = ",", (-1, -1)
     for delimiter in _DELIMITERS:
-        counts = [len(next(csv.reader([line], delimiter=delimiter))) for line in lines if line]
+        reader = csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter)
+        try:
+            counts = [len(r) for r in itertools.islice(reader, HEADER_SEARCH_ROWS + 20) if r]
+        except csv.Error:
+            continue
         if not counts:
             continue
         widest = max(counts)
@@ -335,7 +365,7 @@ def sniff_delimiter(lines: list[str]) -> str:
 
 def _read_csv(data: bytes, file_name: str) -> RawTable:
     text = decode_text(data)
-    delimiter = sniff_delimiter(text[:65_536].splitlines()[:HEADER_SEARCH_ROWS + 20])
+    delimiter = sniff_delimiter(text[:262_144])
     rows, cells = [], 0
     for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         rows.append(row)
