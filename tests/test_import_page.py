@@ -188,3 +188,26 @@ def test_undo_after_a_later_edit_asks_and_goes_ahead_only_when_told(world, db):
     # The contact someone edited after the import is kept, with that edit.
     assert imported(db) == {"Goodrow"}
     assert db.scalar("SELECT city FROM contacts WHERE id = ?", (contact_id,)) == "Leipzig"
+
+
+def test_the_wizard_says_why_each_column_is_imported_or_left_out(world):
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Title", "First Name", "Last Name", "Job Title", "Company", "Suffix",
+                  "Business Phone", "E-mail Address"])
+    sheet.append(["Mr.", "John", "Smith", "Director", "Acme", "", "+1 617 555 0100",
+                  "john@acme.example"])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    at = open_import("sales.east")
+    at.file_uploader(key="import_upload").set_value(("outlook.xlsx", buffer.getvalue(), XLSX))
+    at.run()
+    assert not at.exception
+    chosen = {s.label: s.value for s in at.selectbox if s.key.startswith("import_map_")}
+    assert (chosen["Title"], chosen["Job Title"], chosen["Business Phone"]) == (
+        None, "title", "phone")
+    assert shown(at.selectbox(key="import_map_3").help) == (
+        "Guessed because its name is a usual name for Title. Examples: Director")
+    assert [shown(c.value) for c in at.caption if c.value.startswith("Not imported")] == [
+        "Not imported: “Title” (its values are salutations (Mr., Ms., Dr.), not job titles); "
+        "“Suffix” (no field of the workspace has a name like this)."]

@@ -20,7 +20,13 @@ from crm.importing.commit import (
     commit,
     rejected_report,
 )
-from crm.importing.fields import FIELDS, ImportField, guess_mapping, split_full_name
+from crm.importing.fields import (
+    FIELDS,
+    ImportField,
+    guess_mapping,
+    mapping_reasons,
+    split_full_name,
+)
 from crm.importing.preview import (
     ImportNotAllowed,
     ImportOptions,
@@ -33,9 +39,30 @@ from crm.importing.reading import MAX_FILE_BYTES, MAX_ROWS, ImportFileError, Raw
 from crm.importing.template import template
 
 __all__ = [
-    "FIELDS", "MAX_FILE_BYTES", "MAX_ROWS", "ON_DUPLICATE", "ImportField", "ImportFileError",
-    "ImportNotAllowed", "ImportOptions", "ImportProblem", "ImportRefused", "ImportResult",
-    "Match", "Preview", "RawTable", "UndoRefused", "UndoResult", "commit", "guess_mapping",
-    "list_batches", "read_table", "rejected_report", "split_full_name", "template",
-    "undo_batch", "validate",
+    "FIELDS",
+    "MAX_FILE_BYTES",
+    "MAX_ROWS",
+    "ON_DUPLICATE",
+    "ImportField",
+    "ImportFileError",
+    "ImportNotAllowed",
+    "ImportOptions",
+    "ImportProblem",
+    "ImportRefused",
+    "ImportResult",
+    "Match",
+    "Preview",
+    "RawTable",
+    "UndoRefused",
+    "UndoResult",
+    "commit",
+    "guess_mapping",
+    "list_batches",
+    "mapping_reasons",
+    "read_table",
+    "rejected_report",
+    "split_full_name",
+    "template",
+    "undo_batch",
+    "validate",
 ]

@@ -305,6 +305,46 @@ def guess_mapping(entity: Entity | str, headers: list[str],
     return mapping
 
 
+def mapping_reasons(entity: Entity | str, headers: list[str], frame: pd.DataFrame | None,
+                    mapping: dict[str, str | None]) -> dict[str, str]:
+    """Why each column is imported as its field, or not at all, in a sentence for people."""
+    entity = Entity(entity)
+    samples = _samples(frame, headers) or {}
+    by_field = {key: header for header, key in mapping.items() if key}
+    reasons = {}
+    for header in headers:
+        values = samples.get(header, [])
+        key = mapping.get(header)
+        found = sorted(_candidates(entity, header), reverse=True)
+        if key is not None:
+            label = FIELDS[entity][key].label
+            named = next((score for score, k in found if k == key), None)
+            if named is None:
+                why = ("a second email column, so the secondary email" if key ==
+                       "secondary_email" else f"chosen as {label}")
+            elif named > 500:  # the header is one of the field's own names
+                why = f"its name is a usual name for {label}"
+            else:
+                why = f"its name ends in a usual name for {label}"
+            reasons[header] = why + ("" if values else " (the column is empty)")
+            continue
+        if not found:
+            reasons[header] = "no field of the workspace has a name like this"
+            continue
+        best = found[0][1]
+        if best == "title" and _fits("title", values) == -10**6:
+            reasons[header] = "its values are salutations (Mr., Ms., Dr.), not job titles"
+        elif best in by_field:
+            reasons[header] = (f"{FIELDS[entity][best].label} comes from “{by_field[best]}”, "
+                               "which fits better" + ("" if values else
+                                                      " (this column is empty)"))
+        elif best == "full_name":
+            reasons[header] = "the first and last name columns already give the name"
+        else:
+            reasons[header] = "not imported"
+    return reasons
+
+
 def _samples(frame: pd.DataFrame | None, headers: list[str]) -> dict[str, list[str]] | None:
     """The first 200 filled values of each column."""
     if frame is None:

@@ -81,6 +81,7 @@ with wizard:
                                                                  table.frame)
         mapping = {}
         columns = st.columns(3)
+        reasons = importing.mapping_reasons(entity, table.headers, table.frame, guessed)
         for i, header in enumerate(table.headers):
             options = [None, *fields]
             current = guessed.get(header)
@@ -89,8 +90,15 @@ with wizard:
                 text.plain(header), options,
                 index=options.index(current) if current in options else 0,
                 format_func=lambda k: "— ignore —" if k is None else fields[k].label,
-                key=f"import_map_{i}", help=text.md("Examples: {}", sample) if sample else None)
+                key=f"import_map_{i}",
+                help=(text.md("Guessed because {}. Examples: {}", reasons[header], sample)
+                      if sample else text.md("Guessed because {}.", reasons[header])))
         s["mapping"] = mapping
+        left_out = [h for h in table.headers if not mapping[h]]
+        if left_out:
+            text.caption("Not imported: {}.", "; ".join(
+                f"“{h}” ({reasons[h]})" if not guessed.get(h) else f"“{h}” (set to ignore)"
+                for h in left_out))
 
         dayfirst = s.get("dayfirst")
         try:
