@@ -203,8 +203,8 @@ EXPORT_COLUMNS = (
     ExportColumn("id", "ID", "int", 9),
     ExportColumn("name", "Name", width=26),
     ExportColumn("email", "Email", width=30),
-    ExportColumn("phone", "Phone", width=18),
-    ExportColumn("mobile", "Mobile", width=18),
+    ExportColumn("raw_phone", "Phone", width=18),  # as stored (the list shows the mobile
+    ExportColumn("mobile", "Mobile", width=18),    # where there is no phone)
     ExportColumn("company", "Company", width=28),
     ExportColumn("country", "Country", width=18),
     ExportColumn("newsletter", "Newsletter", width=24),
