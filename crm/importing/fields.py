@@ -63,6 +63,9 @@ FIELDS: dict[Entity, dict[str, ImportField]] = {
     Entity.LEAD: {f.key: f for f in (*PERSON, *LEAD_ONLY)},
     Entity.CONTACT: {f.key: f for f in (*PERSON, *CONTACT_ONLY)},
 }
+# Fields several columns may fill: every opt-out column counts (Salesforce exports can hold
+# HasOptedOutOfEmail and a custom "Do Not Email" side by side).
+SEVERAL = frozenset({"newsletter_opt_out"})
 VOCABULARIES = {"lead_source": ("lead_sources", "lead source"),
                 "industry": ("industries", "industry"),
                 "company_type": ("company_types", "company type")}
@@ -293,7 +296,7 @@ def guess_mapping(entity: Entity | str, headers: list[str],
         header = headers[position]
         if mapping[header] is not None:
             continue
-        if key in taken:
+        if key in taken and key not in SEVERAL:
             if key != "email" or "secondary_email" in taken:
                 continue
             key = "secondary_email"
@@ -373,7 +376,7 @@ def check_mapping(entity: Entity | str, mapping: dict[str, str | None]) -> list[
         if key not in FIELDS[entity]:
             problems.append(f"“{key}” (for column “{header}”) is not a {entity.value} field; "
                             f"use one of {', '.join(FIELDS[entity])}.")
-        elif key in seen:
+        elif key in seen and key not in SEVERAL:
             problems.append(f"Columns “{seen[key]}” and “{header}” are both mapped to {key}.")
         seen.setdefault(key, header)
     return problems

@@ -148,7 +148,12 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
     mistakes += [f"The file has no column “{h}”." for h in unknown_columns]
     if mistakes:
         raise ImportNotAllowed(" ".join(mistakes))
-    header_of = {f: h for h, f in mapping.items() if f}
+    header_of: dict[str, str] = {}
+    for header, key in mapping.items():
+        if key:
+            header_of.setdefault(key, header)
+    more_opt_outs = [h for h, k in mapping.items()
+                     if k == "newsletter_opt_out" and h != header_of.get(k)]
     frame = table.frame
     index = pd.RangeIndex(len(frame))
     checks = _Checks(np.asarray(table.row_numbers, dtype=np.int64))
@@ -201,13 +206,15 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
         elif spec.kind == "flag":
             parsed = values.flags(column)
         elif spec.kind == "opt_out":
-            parsed = values.opt_outs(column)
-            checks.add(header, parsed.problems)
-            # With an opt-in column too, an opt-out wins: nobody who opted out is subscribed.
-            said = rows.get(spec.column)
-            rows[spec.column] = (parsed.values if said is None else
-                                 said.astype("boolean").mask(parsed.values.eq(False).fillna(False),
-                                                             False))
+            # With an opt-in column too, an opt-out wins: nobody who opted out is subscribed;
+            # with several opt-out columns, any of them.
+            for each in (header, *more_opt_outs):
+                parsed = values.opt_outs(column if each == header else frame[each].reset_index(
+                    drop=True).fillna("").astype(str).str.strip())
+                checks.add(each, parsed.problems)
+                said = rows.get(spec.column)
+                rows[spec.column] = (parsed.values if said is None else said.astype(
+                    "boolean").mask(parsed.values.eq(False).fillna(False), False))
             continue
         elif spec.kind == "country":
             parsed = values.countries(column)
