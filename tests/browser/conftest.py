@@ -116,3 +116,13 @@ def wait_idle(page) -> None:
     with contextlib.suppress(PlaywrightTimeout):
         page.wait_for_load_state("networkidle", timeout=5_000)
     page.wait_for_selector(IDLE, state="attached")
+
+
+def address_ends_with(page, tail: str) -> None:
+    """Wait until the page's address ends with `tail` (the app writes the view into the URL
+    at the end of a run, which may come after the grid is drawn)."""
+    import re
+
+    from playwright.sync_api import expect
+
+    expect(page).to_have_url(re.compile(re.escape(tail) + "$"))

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.store import close_store
-from tests.browser.conftest import AppServer, wait_idle
+from tests.browser.conftest import AppServer, address_ends_with, wait_idle
 from tests.browser.test_sign_in import sign_in
 from tests.test_overview import world as overview_world  # noqa: F401  (the fixture)
 
@@ -60,7 +60,7 @@ def test_clicking_a_managers_red_bar_opens_their_red_contacts(page, server, over
     sentence(page, "1 contact where assigned manager is Sales.East and newsletter is "
                    "Subscribed, not mailed yet")
     manager = overview_world.users["sales_east"].id
-    assert page.url.endswith(f"/contacts?manager={manager}&newsletter=not_mailed")
+    address_ends_with(page, f"/contacts?manager={manager}&newsletter=not_mailed")
     expect(page.locator('[data-testid="stDataFrame"] [role="gridcell"]',
                         has_text="Test Eastone")).to_have_count(1)
 
