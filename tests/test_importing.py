@@ -597,3 +597,11 @@ def test_the_sheet_that_holds_the_data_is_read_not_a_cover_page_before_it():
     assert table.headers == ["First name", "Last name", "Email", "Company"]
     assert table.row_count == 1
     assert read_table(buffer.getvalue(), "list.xlsx", "Cover").sheet == "Cover"  # as asked
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "cp1252"])
+def test_csv_text_in_the_encodings_spreadsheets_write_is_read(encoding):
+    text = "First Name\tLast Name\tEmail\r\nAnna\tMüller\ta@x.example\r\n"
+    table = read_table(text.encode(encoding), "unicode.txt.csv")
+    assert table.headers == ["First Name", "Last Name", "Email"]
+    assert table.frame.iloc[0].tolist() == ["Anna", "Müller", "a@x.example"]

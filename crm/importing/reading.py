@@ -328,15 +328,33 @@ def _cell_text(value: object) -> str:
 
 def _looks_binary(data: bytes) -> bool:
     sample = data[:4096]
-    return b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff"))
+    return b"\x00" in sample and not sample.startswith((b"\xff\xfe", b"\xfe\xff")) \
+        and _utf16_without_bom(data) is None
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """"utf-16-le"/"utf-16-be" for text written so without a byte order mark (every other
+    byte NUL, as some exporters write "Unicode text"), else None."""
+    sample = data[:4096 - len(data[:4096]) % 2]
+    if len(sample) < 4:
+        return None
+    odd, even = sample[1::2], sample[0::2]
+    if odd.count(0) >= len(odd) * 0.9 and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= len(even) * 0.9 and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252 (Excel's "CSV")."""
+    """UTF-8 (with or without BOM), UTF-16 (with or without BOM), else Windows-1252 (Excel's
+    "CSV")."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
+    if (utf16 := _utf16_without_bom(data)) is not None:
+        return data.decode(utf16, errors="replace")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
