@@ -87,11 +87,16 @@ def export(user: User, db: Database, spec: ListSpec, columns: Sequence[ExportCol
     return writer(target, columns, chunks)
 
 
+UNASSIGNED = "Unassigned"  # what an export says for no manager (and an import reads back)
+
+
 def _readable(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
     labels = {s.value: LOOKS[s].label for s in NewsletterStatus}
     for chunk in chunks:
         if "newsletter" in chunk.columns:
             chunk = chunk.assign(newsletter=chunk["newsletter"].map(labels))
+        if "manager" in chunk.columns:
+            chunk = chunk.assign(manager=chunk["manager"].fillna(UNASSIGNED))
         yield chunk
 
 

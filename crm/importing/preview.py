@@ -279,6 +279,8 @@ def _unsaved_formulas(table: RawTable, header_of: dict[str, str], checks: _Check
 
 
 _GUARD = r"^'(?=[=+\-@\t\r])"
+UNASSIGNED_WORDS = {"unassigned", "(unassigned)", "not assigned", "no owner", "nicht zugewiesen",
+                    "non assigné", "sin asignar"}
 _SUMMARY = (r"(?i)^\s*(?:grand\s+total|sub-?total|totals?|sum|summe|gesamt|insgesamt|anzahl"
             r"|count|notes?|remarks?|comments?|bemerkungen?|hinweise?|anmerkungen?|remarques?"
             r"|notas?|observaciones|totale|totaal|opmerkingen?)\s*(?::|=|\d|$)")
@@ -350,7 +352,10 @@ def _owners(tx: Session, user: User, rows: pd.DataFrame, text, header_of: dict[s
     owner = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     department = pd.Series(pd.NA, index=rows.index, dtype="Int64")
     header = header_of.get("owner", "")
-    for value in pd.unique(column[column != ""]):
+    # "Unassigned" (what an export says for no manager) keeps the row unassigned; a blank
+    # cell gives it to the importer, as a file without an owner column does.
+    unassigned = column.str.casefold().isin(UNASSIGNED_WORDS)
+    for value in pd.unique(column[(column != "") & ~unassigned]):
         where = column == value
         found = by_key.get(value.casefold(), [])
         if len(found) > 1:
@@ -372,10 +377,11 @@ def _owners(tx: Session, user: User, rows: pd.DataFrame, text, header_of: dict[s
         default_department = user.department_id
     else:
         default_department = options.department_id or user.department_id
-    rows["_owner_given"] = ~blank
+    rows["_owner_given"] = ~blank & ~unassigned
     rows["owner_id"] = owner
     rows["_default_department"] = default_department
-    department[blank] = default_department if default_department is not None else pd.NA
+    department[blank | unassigned] = (default_department if default_department is not None
+                                      else pd.NA)
     rows["department_id"] = department
 
 
