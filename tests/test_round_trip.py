@@ -44,12 +44,12 @@ def test_an_exported_lead_list_imports_back_exactly(db, fmt, who):
     owner, colleague = world.users["sales_east"], world.users["sales_east_2"]
     db.execute("DELETE FROM leads")  # the world's own: an empty workspace but its users
     stamp = datetime(2025, 6, 1, 14, 30)
-    for n, (first, middle, last, phone, country, optin, vip, owner) in enumerate([
+    for n, (first, middle, last, phone, country, optin, vip, manager) in enumerate([
             ("Anna", "Maria", "Berg", "+49 30 1234567", "DE", True, True, owner),
             ("Bo", "", "Li", "-0043 1 555", "AT", False, False, colleague),
             ("Chloé", "", "Dupont", "+33 1 23 45 67 89", "FR", True, False, owner),
             ("Dan", "", "Evans", "(020) 7946 0018", None, False, False, None)]):
-        factories.lead(db, last, world.east, owner, first_name=first, middle_name=middle,
+        factories.lead(db, last, world.east, manager, first_name=first, middle_name=middle,
                        email=f"{first.lower()}@{last.lower()}.example", phone=phone,
                        company_name=f"{last} & Co", country_code=country,
                        newsletter_opt_in=optin, vip=vip, disqualified=n == 3,

@@ -57,12 +57,10 @@ def _authenticator() -> stauth.Authenticate:
 def signed_in_user() -> User | None:
     """The signed-in, active user; or None after drawing the sign-in form."""
     db = database()
-    # The cookie component is drawn only where a cookie is written or deleted, and on the
-    # signed-in pages; never on a plain sign-in form: its first report from the browser
-    # reruns the page, and a Sign in click in that moment was lost (the form stayed filled).
+    authenticator = _authenticator()
     if st.session_state.pop("_sign_out_requested", False):
         auth.end_session(db, st.session_state.get(_TOKEN_KEY))
-        _forget(_authenticator())
+        _forget(authenticator)
     token = st.session_state.get(_TOKEN_KEY)
     restored = False
     if token is None:
@@ -70,11 +68,10 @@ def signed_in_user() -> User | None:
     user = auth.session_user(db, token)
     if user is None:
         if token is not None:
-            _forget(_authenticator())
+            _forget(authenticator)
             if not restored:
                 st.info("You have been signed out.")
         return _sign_in_form(db)
-    authenticator = _authenticator()
     st.session_state.update({_TOKEN_KEY: token, _USER_KEY: user, "username": user.username,
                              "authentication_status": True, "logout": False})
     if st.session_state.get(_NEW_COOKIE_KEY):

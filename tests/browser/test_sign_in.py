@@ -24,6 +24,10 @@ def server(db, database_url, tmp_path):
 
 def sign_in(page, server, username: str) -> None:
     page.goto(server.url)
+    # The cookie component's first report reruns the page; a click in that moment can be
+    # lost (README, known limits): let the page settle first, as a person typing does.
+    page.get_by_role("textbox", name="Username").wait_for()
+    wait_idle(page)
     page.get_by_role("textbox", name="Username").fill(username)
     page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
