@@ -12,6 +12,7 @@ of work, so every Streamlit session thread gets its own); PostgreSQL uses a conn
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import threading
@@ -138,8 +139,6 @@ def serialised(db: Database, namespace: int, key: str) -> Iterator[Session]:
     process (a lock), and on PostgreSQL on every app server too (an advisory lock held until
     the transaction ends). For a check and the write it allows as one step, such as counting
     a client's attempts and recording one more."""
-    import hashlib
-
     local = _key_locks[int(hashlib.sha256(f"{namespace}:{key}".encode()).hexdigest(), 16) % 64]
     with local, db.transaction() as tx:
         if tx.dialect == "postgres":

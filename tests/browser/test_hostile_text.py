@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-import openpyxl
 import pytest
 from playwright.sync_api import expect
 
@@ -26,6 +25,7 @@ from crm.store import close_store
 from tests import factories
 from tests.browser.conftest import AppServer, wait_idle
 from tests.browser.test_sign_in import sign_in
+from tests.test_importing import xlsx
 
 pytestmark = pytest.mark.browser
 
@@ -42,16 +42,7 @@ FORBIDDEN = ("a[href*='evil']", "img[src*='evil']", "[src*='evil']", "[href*='ev
 
 
 def workbook(headers: list[str], rows: list[list[str]]) -> bytes:
-    import io
-
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(headers)
-    for row in rows:
-        sheet.append(row)
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx([headers, *rows])
 
 
 @pytest.fixture
