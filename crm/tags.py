@@ -7,13 +7,13 @@ so only roles that work across departments may do that (see `crm.access`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from crm import audit
 from crm.access import Action, Entity, can_manage_tags, scope
 from crm.bulk import target_condition
 from crm.contacts import CONTACTS
-from crm.db import Database
+from crm.db import Database, Session
 from crm.listing import ListQuery
 from crm.users import User
 from crm.writer import Writer
@@ -43,18 +43,29 @@ def _clean(name: str) -> str:
         raise TagError("A tag needs a name.")
     if len(name) > 60:
         raise TagError("A tag name has at most 60 characters.")
+    if any(c in name for c in ",;|"):
+        raise TagError("A tag name cannot hold , ; or |: they separate tags in exported and "
+                       "imported files.")
     return name
 
 
 def create_tag(user: User, db: Database, name: str) -> int:
     name = _clean(name)
     with db.transaction() as tx:
-        existing = tx.scalar("SELECT id FROM tags WHERE lower(name) = lower(?)", (name,))
-        if existing is not None:
-            return int(existing)
-        new_id = tx.scalar("INSERT INTO tags (name) VALUES (?) RETURNING id", (name,))
-        audit.record(tx, user, "tag", new_id, "create", new={"name": name})
-    return int(new_id)
+        return ensure_tags(tx, user, [name])[name.casefold()]
+
+
+def ensure_tags(tx: Session, user: User, names: Iterable[str]) -> dict[str, int]:
+    """The id of each tag named (compared without case; keyed by the casefolded name),
+    making the ones that do not exist yet. Names must be clean (see `_clean`)."""
+    wanted = {n.casefold(): n for n in names}
+    ids = {r["name"].casefold(): int(r["id"]) for r in tx.fetch_all("SELECT id, name FROM tags")
+           if r["name"].casefold() in wanted}
+    for key, name in wanted.items():
+        if key not in ids:
+            ids[key] = int(tx.scalar("INSERT INTO tags (name) VALUES (?) RETURNING id", (name,)))
+            audit.record(tx, user, "tag", ids[key], "create", new={"name": name})
+    return ids
 
 
 def rename_tag(user: User, db: Database, tag_id: int, name: str) -> None:

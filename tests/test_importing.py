@@ -599,9 +599,19 @@ def test_the_sheet_that_holds_the_data_is_read_not_a_cover_page_before_it():
     assert read_table(buffer.getvalue(), "list.xlsx", "Cover").sheet == "Cover"  # as asked
 
 
-@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "cp1252"])
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-8-sig", "cp1252",
+                                      "mac_roman"])
 def test_csv_text_in_the_encodings_spreadsheets_write_is_read(encoding):
     text = "First Name\tLast Name\tEmail\r\nAnna\tMüller\ta@x.example\r\n"
     table = read_table(text.encode(encoding), "unicode.txt.csv")
     assert table.headers == ["First Name", "Last Name", "Email"]
     assert table.frame.iloc[0].tolist() == ["Anna", "Müller", "a@x.example"]
+
+
+@pytest.mark.parametrize("encoding", ["cp1252", "mac_roman"])
+@pytest.mark.parametrize("name", ["Müller", "Ærøskøbing", "Chloé Dupont-Bérénice", "Ñúñez",
+                                  "Straße Öl Äpfel", "Françoise", "Ângela Gonçalves"])
+def test_eight_bit_text_from_windows_and_from_a_mac_is_read_as_written(encoding, name):
+    text = f"Name;Company\r\n{name};Société Générale\r\n"
+    table = read_table(text.encode(encoding), "people.csv")
+    assert table.frame.iloc[0].tolist() == [name, "Société Générale"]

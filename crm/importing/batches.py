@@ -24,7 +24,7 @@ import pandas as pd
 from crm.access import Action, Condition, Entity, import_batch_scope, scope
 from crm.clock import now
 from crm.db import Database, Session, ids_condition
-from crm.importing.commit import DEFAULTS, TEXT_COLUMNS
+from crm.importing.commit import DEFAULTS, TEXT_COLUMNS, batch_tags
 from crm.importing.preview import TABLES
 from crm.users import User
 from crm.writer import Writer, last_change
@@ -104,6 +104,7 @@ def undo_batch(user: User, db: Database, batch_id: int,
         removed = writer.delete_where(entity, ids_condition(created, "t.id"),
                                       action="undo import") if created else 0
         restored = _restore(writer, entity, doable[doable["action"] == "update"])
+        _untag(writer, entity, batch_id, doable.loc[doable["action"] == "update", "entity_id"])
         removed_companies = _remove_companies(writer, batch_id) \
             if entity is Entity.CONTACT else 0
         tx.execute("UPDATE import_batches SET undone_at = ?, undone_by = ?, kept_count = ? "
@@ -184,6 +185,19 @@ def _restore(writer: Writer, entity: Entity, updated: pd.DataFrame) -> int:
                        versions=updated["current_version"].astype("int64").to_numpy(),
                        action="undo import")
     return len(images)
+
+
+def _untag(writer: Writer, entity: Entity, batch_id: int, updated: pd.Series) -> None:
+    """Take off the updated records exactly the tags the batch put on them (the records the
+    batch created go with their tags)."""
+    if updated.empty:
+        return
+    these = ids_condition(updated.astype("int64").tolist(), "t.id")
+    for row in writer.tx.fetch_all(
+            "SELECT DISTINCT b.tag_id, g.name FROM import_batch_tags b JOIN tags g "
+            "ON g.id = b.tag_id WHERE b.batch_id = ? ORDER BY b.tag_id", (batch_id,)):
+        writer.remove_links(entity, "tags", int(row["tag_id"]), row["name"],
+                            these & batch_tags(batch_id, row["tag_id"]))
 
 
 def _remove_companies(writer: Writer, batch_id: int) -> int:

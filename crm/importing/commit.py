@@ -24,12 +24,12 @@ import pandas as pd
 
 from crm.access import Condition, Entity
 from crm.clock import now
-from crm.db import Database, ids_condition
+from crm.db import Database, ids_condition, temporary_table
 from crm.export import ExportColumn, write_xlsx
 from crm.importing.fields import FIELDS
 from crm.importing.preview import TABLES, ImportProblem, Preview, match_existing
 from crm.users import User
-from crm.writer import ADDRESS_SQL, Writer, new_ids
+from crm.writer import ADDRESS_SQL, LINKS, Writer, new_ids
 
 ON_DUPLICATE = ("skip", "update", "create")
 TEXT_COLUMNS = ("first_name", "middle_name", "last_name", "title", "email", "secondary_email",
@@ -120,6 +120,8 @@ def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
         created = _create(writer, entity, creating)
         images = _update(writer, entity, updating)
         kept_unsubscribed = _subscriptions(writer, entity, creating, created, updating)
+        _tags(writer, entity, [*created.tolist(), *updating["_match"].astype(int).tolist()],
+              [*creating["_tags"], *updating["_tags"]])
         _record_items(writer, entity, created, images)
     return ImportResult(batch_id=batch_id, entity=entity,
                         file_name=file_name or preview.file_name, created=len(creating),
@@ -317,6 +319,36 @@ def _subscriptions(writer: Writer, entity: Entity, creating: pd.DataFrame,
     writer.set_subscription(entity, these & never_left, True, source=source)
     return int(writer.tx.scalar(f"SELECT count(*) FROM {table} t WHERE {these.sql} "
                                 "AND NOT t.newsletter_opt_in", these.params))
+
+
+def _tags(writer: Writer, entity: Entity, ids: list[int],
+          names: list[tuple[str, ...]]) -> None:
+    """Put the file's tags on the records (making tags the workspace lacks); a tag is only
+    added, never taken away. Which tag went on which record is kept for undo."""
+    from crm.tags import ensure_tags
+
+    pairs = pd.DataFrame({"entity_id": ids, "name": names}).explode("name").dropna()
+    if pairs.empty:
+        return
+    tag_ids = ensure_tags(writer.tx, writer.actor, pairs["name"])
+    pairs["tag_id"] = pairs["name"].str.casefold().map(tag_ids)
+    pairs = pairs.drop_duplicates(["entity_id", "tag_id"])
+    link_table, own, other = LINKS["tags"][entity]
+    with temporary_table(writer.tx, "entity_id BIGINT, tag_id BIGINT",
+                         pairs[["entity_id", "tag_id"]].astype("int64")) as wanted:
+        writer.tx.execute(
+            "INSERT INTO import_batch_tags (batch_id, entity_id, tag_id) SELECT ?, w.entity_id, "
+            f"w.tag_id FROM {wanted} w WHERE NOT EXISTS (SELECT 1 FROM {link_table} x "
+            f"WHERE x.{own} = w.entity_id AND x.{other} = w.tag_id)", (writer.batch_id,))
+    for tag_id, name in pairs.drop_duplicates("tag_id")[["tag_id", "name"]].itertuples(
+            index=False):
+        writer.add_links(entity, "tags", int(tag_id), name, batch_tags(writer.batch_id, tag_id))
+
+
+def batch_tags(batch_id: int, tag_id: int) -> Condition:
+    """The records (alias t) an import batch gave this tag."""
+    return Condition("t.id IN (SELECT entity_id FROM import_batch_tags WHERE batch_id = ? "
+                     "AND tag_id = ?)", (batch_id, int(tag_id)))
 
 
 def _record_items(writer: Writer, entity: Entity, created: np.ndarray,

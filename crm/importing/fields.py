@@ -20,7 +20,7 @@ from crm.names import ascii_fold
 class ImportField:
     key: str
     label: str
-    # text | email | phone | country | flag | opt_out | date | owner | name | vocab
+    # text | email | phone | country | flag | opt_out | date | owner | name | vocab | tags
     kind: str = "text"
     column: str | None = None  # the table column it fills (None: derived, e.g. full_name)
 
@@ -57,7 +57,12 @@ LEAD_ONLY = (
     ImportField("industry", "Industry", "vocab", "industry_id"),
     ImportField("company_type", "Company type", "vocab", "company_type_id"),
 )
-CONTACT_ONLY = (ImportField("company", "Company", "company", "company_id"),)
+CONTACT_ONLY = (
+    ImportField("company", "Company", "company", "company_id"),
+    # Kept beside the record (its tag links): added on import, never taken away. (Leads
+    # show no tags, so a lead file's tags are not imported.)
+    ImportField("tags", "Tags", "tags"),
+)
 
 FIELDS: dict[Entity, dict[str, ImportField]] = {
     Entity.LEAD: {f.key: f for f in (*PERSON, *LEAD_ONLY)},
@@ -136,6 +141,12 @@ _SPELLINGS: dict[str, tuple[str, ...]] = {
     "lead_source": ("lead source", "source", "leadsource", "origin", "channel", "lead origin",
                     "quelle", "herkunft", "lead quelle", "origine", "source du lead", "fuente",
                     "origen", "fonte", "provenienza", "bron", "herkomst"),
+    # Google Contacts "Labels" (older "Group Membership"), Mailchimp TAGS, Outlook
+    # "Categories", Pipedrive "Labels", Odoo and Zoho "Tags".
+    "tags": ("tags", "tag", "labels", "label", "group membership", "groups", "categories",
+             "contact tags", "lead tags", "schlagworte", "schlagworter", "stichworte",
+             "etiketten", "kategorien", "etiquettes", "mots cles", "etiquetas", "etichette",
+             "labels tags"),
     "vip": ("vip", "is vip", "key account", "important", "vip kunde", "vip client"),
     "newsletter": ("newsletter", "newsletter opt in", "opt in", "optin", "subscribed",
                    "massmail", "mass mail", "mailing", "email opt in", "marketing emails",

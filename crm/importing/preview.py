@@ -216,6 +216,11 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
                 rows[spec.column] = (parsed.values if said is None else said.astype(
                     "boolean").mask(parsed.values.eq(False).fillna(False), False))
             continue
+        elif spec.kind == "tags":
+            parsed = values.tags(column)
+            checks.add(header, parsed.problems)
+            rows["_tags"] = parsed.values
+            continue
         elif spec.kind == "country":
             parsed = values.countries(column)
         elif spec.kind == "date":
@@ -239,8 +244,11 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
         if spec.column and spec.kind not in ("vocab", "owner", "company") \
                 and spec.column not in rows:
             rows[spec.column] = None
+    if "_tags" not in rows:
+        rows["_tags"] = [()] * len(rows)
     ambiguous = [p.column for p in checks.column_level]
     with db.transaction() as tx:
+        notes += _new_tags(tx, rows)
         _vocabularies(tx, rows, text, header_of, checks, entity)
         _owners(tx, user, rows, text, header_of, checks, options)
         new_companies = 0
@@ -315,6 +323,20 @@ def _names(rows: pd.DataFrame, text, header_of: dict[str, str], checks: _Checks,
     where = next((header_of[k] for k in ("full_name", "last_name", "first_name")
                   if k in header_of), "")
     checks.add_where(where, nameless, f"a {entity.value} needs a first or last name")
+
+
+def _new_tags(tx: Session, rows: pd.DataFrame) -> list[str]:
+    """The tags the file names that the workspace does not have yet (the import makes them)."""
+    named = {n.casefold(): n for names in rows["_tags"] for n in names}
+    if not named:
+        return []
+    known = {r["name"].casefold() for r in tx.fetch_all("SELECT name FROM tags")}
+    new = sorted(n for k, n in named.items() if k not in known)
+    if not new:
+        return []
+    shown = ", ".join(f"“{n}”" for n in new[:20]) + (", …" if len(new) > 20 else "")
+    return [f"{len(new):,} new tag(s) will be made: {shown}. Tags are added to the records; "
+            "an import never takes a tag away."]
 
 
 def _vocabularies(tx: Session, rows: pd.DataFrame, text, header_of: dict[str, str],

@@ -346,9 +346,25 @@ def _utf16_without_bom(data: bytes) -> str | None:
     return None
 
 
+def _eight_bit(data: bytes) -> str:
+    """Windows-1252 (Excel's "CSV") or Mac Roman (Excel for Mac's "CSV (Macintosh)"),
+    whichever reads the bytes above 127 as more letters of European words: "Müller" saved
+    by a Mac is "M\x9fller", which Windows-1252 would show as "MŸller"."""
+    high = bytes(b for b in data if b > 127)
+    if not high:
+        return data.decode("cp1252", errors="replace")
+
+    def letters(encoding: str) -> int:
+        text = high.decode(encoding, errors="replace")
+        return sum(1 if "\u00c0" <= c <= "\u00ff" and c.isalpha() else -1 for c in text)
+
+    best = "mac_roman" if letters("mac_roman") > letters("cp1252") else "cp1252"
+    return data.decode(best, errors="replace")
+
+
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 (with or without BOM), else Windows-1252 (Excel's
-    "CSV")."""
+    """UTF-8 (with or without BOM), UTF-16 (with or without BOM), else Windows-1252 or Mac
+    Roman (see `_eight_bit`)."""
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -358,7 +374,7 @@ def decode_text(data: bytes) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+        return _eight_bit(data)
 
 
 def sniff_delimiter(sample: str) -> str:

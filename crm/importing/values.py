@@ -326,3 +326,29 @@ def countries(text: pd.Series) -> Column:
 
 def digits(text: pd.Series) -> pd.Series:
     return text.fillna("").astype(str).str.replace(r"[^0-9]", "", regex=True)
+
+
+TAG_LIMIT = 60
+# Google Contacts joins labels with " ::: " and gives every contact "* myContacts" (a system
+# group that says nothing); Mailchimp quotes each tag: "Customer","Trade fair".
+_TAG_SEPARATORS = re.compile(r"\s*(?::::|[,;|\n])\s*")
+_SYSTEM_LABELS = {"mycontacts"}
+
+
+def tags(text: pd.Series) -> Column:
+    """Tag names, several to a cell (comma, semicolon, bar, line break or " ::: "), each
+    once; the values are tuples of names (empty: none)."""
+    problems = _no_problems(text.index)
+    found: dict[str, tuple[str, ...]] = {}
+    for cell in pd.unique(text[text != ""]):
+        names: dict[str, str] = {}
+        for part in _TAG_SEPARATORS.split(cell):
+            name = " ".join(part.strip().strip("\"'").strip().removeprefix("* ").split())
+            if name and name.casefold() not in _SYSTEM_LABELS:
+                names.setdefault(name.casefold(), name)
+        found[cell] = tuple(names.values())
+        long = [n for n in names.values() if len(n) > TAG_LIMIT]
+        if long:
+            problems[text == cell] = (f"the tag “{long[0][:40]}…” is longer than {TAG_LIMIT} "
+                                      "characters")
+    return Column(text.map(lambda cell: found.get(cell, ())), problems)

@@ -158,3 +158,49 @@ def test_a_sales_manager_imports_fixes_leaves_out_downloads_the_rejects_and_undo
     assert db.fetch_all("SELECT file_name, created_count, rejected_count, undone_at IS NOT NULL "
                         "AS undone FROM import_batches") == [
         {"file_name": "people.xlsx", "created_count": 2, "rejected_count": 1, "undone": True}]
+
+
+def test_the_wizard_shows_which_column_became_which_field_and_why(page, server, tmp_path):
+    """An Outlook-style export: "Title" holds salutations and is left out, "Job Title" is the
+    title, the empty "Assistant's Phone" loses to "Business Phone"; each column's reason is
+    in its tooltip, the columns left out are listed with theirs, new tags are announced."""
+    book = openpyxl.Workbook()
+    book.active.append(["Title", "First Name", "Last Name", "Company", "Job Title",
+                        "Assistant's Phone", "Business Phone", "Categories", "Birthday"])
+    book.active.append(["Mr.", "John", "Smith", "Acme Corp", "Sales Director", "",
+                        "+1 617 555 0100", "Key customer;Golf", "1980-01-01"])
+    book.active.append(["Ms.", "Jane", "Doe", "Beta Inc", "CEO", "", "+1 512 555 0100", "",
+                        ""])
+    path = tmp_path / "outlook.xlsx"
+    book.save(path)
+    sign_in(page, server, "sales.east")
+    page.wait_for_function("document.cookie.includes('crm_session=')")
+    wait_idle(page)
+    page.goto(f"{server.url}/import?entity=contact")
+    page.get_by_role("heading", name="Import", exact=True).wait_for()
+    wait_idle(page)
+    page.locator("input[type=file]").set_input_files(path)
+    metric(page, "With problems", "0")
+    wait_idle(page)
+
+    def chosen(header: str) -> str:
+        """The field shown in the box under the label that reads `header`."""
+        label = page.locator('[data-testid="stWidgetLabel"]').get_by_text(header, exact=True)
+        return page.locator('[data-testid="stSelectbox"]').filter(has=label).get_by_role(
+            "combobox").input_value()
+
+    assert chosen("Job Title") == "Title"
+    assert chosen("Business Phone") == "Phone"
+    assert chosen("Categories") == "Tags"
+    assert chosen("Assistant's Phone") == "— ignore —"
+    left_out = page.locator('[data-testid="stCaptionContainer"]', has_text="Not imported:")
+    assert "“Title” (its values are salutations (Mr., Ms., Dr.), not job titles)" in \
+        left_out.inner_text()
+    assert "“Birthday” (" in left_out.inner_text()
+    page.locator('[data-testid="stSelectbox"]').filter(has=page.locator(
+        '[data-testid="stWidgetLabel"]').get_by_text("Job Title", exact=True)).locator(
+        '[data-testid="stTooltipIcon"]').hover()
+    page.locator('[data-testid="stTooltipContent"]',
+                 has_text="Guessed because its name is a usual name for Title").wait_for()
+    page.locator('[data-testid="stAlertContentInfo"]',
+                 has_text="2 new tag(s) will be made: “Golf”, “Key customer”").wait_for()
