@@ -2,21 +2,27 @@
 
 import streamlit as st
 
+from crm.ui import rerun_log
 from crm.ui.navigation import pages_for, public_page, sign_in_pages
 from crm.ui.session import sign_out_button, signed_in_user
 
 st.set_page_config(page_title="Leads & Contacts", page_icon=":material/contacts:", layout="wide")
 
-public = public_page()
-if public is not None:  # a page for anyone (an unsubscribe link): no sign-in involved
-    st.navigation([public], position="hidden").run()
-    st.stop()
+with rerun_log.logged() as run:  # one line per run in the server's log
+    public = public_page()
+    if public is not None:  # a page for anyone (an unsubscribe link): no sign-in involved
+        run.page = public.url_path
+        st.navigation([public], position="hidden").run()
+        st.stop()
 
-user = signed_in_user()
-if user is None:  # the sign-in form is drawn; the address asked for is kept for after it
-    st.navigation(sign_in_pages(), position="hidden").run()
-    st.stop()
+    user = signed_in_user()
+    if user is None:  # the sign-in form is drawn; the address asked for is kept for after it
+        run.page = "sign-in"
+        st.navigation(sign_in_pages(), position="hidden").run()
+        st.stop()
 
-page = st.navigation(pages_for(user))
-sign_out_button()
-page.run()
+    run.user = user.username
+    page = st.navigation(pages_for(user))
+    run.page = page.url_path
+    sign_out_button()
+    page.run()

@@ -65,7 +65,7 @@ COMPANIES = ListSpec(
            "LEFT JOIN countries cn ON cn.code = co.country_code "
            "LEFT JOIN company_types ct ON ct.id = co.company_type_id"),
     columns=(
-        Column("id", "ID", "co.id"),
+        Column("id", "ID", "co.id", never_null=True),
         Column("name", "Name", "co.name", sort_sql=("lower(co.name)",)),
         Column("industry", "Industry", INDUSTRY_NAMES.format(a="co"), sortable=False),
         Column("company_type", "Company type", "ct.name",
@@ -76,7 +76,7 @@ COMPANIES = ListSpec(
         Column("manager", "Assigned manager", "ow.full_name",
                sort_sql=("lower(ow.full_name)",),
                sort_joins="LEFT JOIN users ow ON ow.id = co.owner_id"),
-        Column("created_at", "Date added", "co.created_at"),
+        Column("created_at", "Date added", "co.created_at", never_null=True),
     ),
     filters=(
         department_filter("co"),

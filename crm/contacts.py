@@ -28,7 +28,7 @@ CONTACTS = ListSpec(
            "LEFT JOIN countries cn ON cn.code = c.country_code "
            "LEFT JOIN companies co ON co.id = c.company_id"),
     columns=(
-        Column("id", "ID", "c.id"),
+        Column("id", "ID", "c.id", never_null=True),
         Column("name", "Name",
                "trim(concat_ws(' ', c.first_name, nullif(c.middle_name, ''), c.last_name))",
                sort_sql=("lower(c.last_name)", "lower(c.first_name)")),
@@ -41,7 +41,7 @@ CONTACTS = ListSpec(
                sort_joins="LEFT JOIN countries cn ON cn.code = c.country_code"),
         Column("newsletter", "Newsletter", status_sql("c"),
                sort_sql=(STATUS_RANK.format(expr=status_sql("c")),)),
-        Column("created_at", "Date added", "c.created_at"),
+        Column("created_at", "Date added", "c.created_at", never_null=True),
         Column("manager", "Assigned manager", "ow.full_name",
                sort_sql=("lower(ow.full_name)",),
                sort_joins="LEFT JOIN users ow ON ow.id = c.owner_id"),

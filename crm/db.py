@@ -16,6 +16,7 @@ import hashlib
 import io
 import re
 import threading
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
@@ -128,6 +129,36 @@ class Database(ABC):
             return tx.execute(sql, params)
 
 
+@dataclass
+class QueryStats:
+    """Statements run and seconds spent running them, in this thread since `counted()`."""
+
+    queries: int = 0
+    seconds: float = 0.0
+
+
+_counting = threading.local()
+
+
+@contextmanager
+def counted() -> Iterator[QueryStats]:
+    """Count the statements this thread runs inside the block (a page's rerun, for the
+    server's log line), however many sessions and transactions they use."""
+    stats, outer = QueryStats(), getattr(_counting, "stats", None)
+    _counting.stats = stats
+    try:
+        yield stats
+    finally:
+        _counting.stats = outer
+
+
+def _counted(started: float) -> None:
+    stats = getattr(_counting, "stats", None)
+    if stats is not None:
+        stats.queries += 1
+        stats.seconds += time.perf_counter() - started
+
+
 # Namespaces of `serialised` (the first key of PostgreSQL's two-key advisory locks).
 SIGN_IN_LOCK, REQUEST_FORM_LOCK = 727002, 727004
 _key_locks = [threading.Lock() for _ in range(64)]
@@ -158,6 +189,7 @@ class _DuckSession(Session):
     def _run(self, sql: str, params: Params) -> Any:
         import duckdb
 
+        started = time.perf_counter()
         try:
             return self._cur.execute(sql, list(params) if params else None)
         except duckdb.ConstraintException as exc:
@@ -166,6 +198,8 @@ class _DuckSession(Session):
             raise ConcurrencyError(
                 "Someone else changed the same records at the same moment; please try again."
             ) from exc
+        finally:
+            _counted(started)
 
     def execute(self, sql: str, params: Params = ()) -> int:
         result = self._run(sql, params)
@@ -285,6 +319,7 @@ class _PgSession(Session):
         import psycopg
 
         cur = self._conn.cursor()
+        started = time.perf_counter()
         try:
             cur.execute(_to_pyformat(sql), tuple(params) if params else None)
         except psycopg.errors.IntegrityError as exc:
@@ -293,6 +328,8 @@ class _PgSession(Session):
             raise ConcurrencyError(
                 "Someone else changed the same records at the same moment; please try again."
             ) from exc
+        finally:
+            _counted(started)
         return cur
 
     def execute(self, sql: str, params: Params = ()) -> int:
@@ -376,6 +413,16 @@ class PgDatabase(Database):
 
     def close(self) -> None:
         self._pool.close()
+
+    def vacuum_analyze(self) -> None:
+        """After a bulk load: the planner's statistics, and the visibility map that lets a
+        count read an index alone (VACUUM runs outside a transaction)."""
+        with self._pool.connection() as conn:
+            conn.autocommit = True
+            try:
+                conn.execute("VACUUM (ANALYZE)")
+            finally:
+                conn.autocommit = False
 
 
 # --------------------------------------------------------------------------- helpers

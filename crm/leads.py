@@ -60,7 +60,7 @@ LEADS = ListSpec(
     joins=("LEFT JOIN users ow ON ow.id = l.owner_id "
            "LEFT JOIN countries cn ON cn.code = l.country_code"),
     columns=(
-        Column("id", "ID", "l.id"),
+        Column("id", "ID", "l.id", never_null=True),
         Column("name", "Name",
                "trim(concat_ws(' ', l.first_name, nullif(l.middle_name, ''), l.last_name))",
                sort_sql=("lower(l.last_name)", "lower(l.first_name)")),
@@ -73,7 +73,7 @@ LEADS = ListSpec(
                sort_joins="LEFT JOIN countries cn ON cn.code = l.country_code"),
         Column("newsletter", "Newsletter", status_sql("l"),
                sort_sql=(STATUS_RANK.format(expr=status_sql("l")),)),
-        Column("created_at", "Date added", "l.created_at"),
+        Column("created_at", "Date added", "l.created_at", never_null=True),
         Column("status", "Status", STATUS_LABEL_SQL),
     ),
     filters=(

@@ -43,6 +43,9 @@ class Column:
     sort_sql: tuple[str, ...] = ()
     sortable: bool = True
     sort_joins: str = ""  # joins the sort expression needs (the page query adds them)
+    # NOT NULL in the table: sorted without "NULLS LAST", which on PostgreSQL would keep a
+    # descending sort from walking the column's index backwards.
+    never_null: bool = False
 
     @property
     def order_by(self) -> tuple[str, ...]:
@@ -296,8 +299,12 @@ def _order(spec: ListSpec, query: ListQuery) -> str:
     descending = spec.default_descending if query.descending is None else query.descending
     direction = "DESC" if descending else "ASC"
     # The ID breaks ties, so paging through equal values is stable.
-    keys = [f"{expr} {direction} NULLS LAST" for expr in column.order_by]
+    keys = [f"{expr} {direction}{_nulls(column)}" for expr in column.order_by]
     return ", ".join([*keys, f"{spec.alias}.id {direction}"])
+
+
+def _nulls(column: Column) -> str:
+    return "" if column.never_null else " NULLS LAST"
 
 
 def _select(spec: ListSpec, page: bool = False) -> str:
@@ -347,7 +354,7 @@ def _searched_page(spec: ListSpec, query: ListQuery, condition: Condition, size:
     descending = spec.default_descending if query.descending is None else query.descending
     direction = "DESC" if descending else "ASC"
     keys = [f"{expr} AS sort_{i}" for i, expr in enumerate(column.order_by)]
-    by_keys = ", ".join([*(f"sort_{i} {direction} NULLS LAST"
+    by_keys = ", ".join([*(f"sort_{i} {direction}{_nulls(column)}"
                            for i in range(len(column.order_by))), f"id {direction}"])
     # The matches carry their sort keys, so paging them needs no second pass over the table.
     rows = db.fetch_frame(

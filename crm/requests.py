@@ -126,8 +126,8 @@ REQUESTS = ListSpec(
            "LEFT JOIN countries cn ON cn.code = r.country_code "
            "LEFT JOIN lead_sources ls ON ls.id = r.lead_source_id"),
     columns=(
-        Column("id", "ID", "r.id"),
-        Column("created_at", "Received", "r.created_at"),
+        Column("id", "ID", "r.id", never_null=True),
+        Column("created_at", "Received", "r.created_at", never_null=True),
         Column("name", "Name", "trim(concat_ws(' ', r.first_name, r.last_name))",
                sort_sql=("lower(r.last_name)", "lower(r.first_name)")),
         Column("email", "Email", "r.email", sort_sql=("lower(r.email)",)),

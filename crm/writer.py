@@ -195,13 +195,19 @@ class Writer:
         if frame.empty:
             return
         table = TABLES[entity]
-        self.tx.insert_frame(table, frame)
+        columns = ", ".join(frame.columns)
+        # Staged, then inserted with the search text made on the way in: writing every row
+        # once, where an insert and then an update of the search text writes it twice (and
+        # on PostgreSQL updates every index twice).
+        with temporary_table(self.tx, column_types(self.tx, table, list(frame.columns)),
+                             frame) as staged:
+            self.tx.execute(f"INSERT INTO {table} ({columns}, search_text) SELECT {columns}, "
+                            f"{search.search_text_sql(entity)} FROM {staged} AS {table}")
         these = ids_condition(frame["id"].tolist(), "t.id")
         self.tx.execute(
             "INSERT INTO audit_log (changed_at, user_id, entity, entity_id, action, field) "
             f"SELECT t.created_at, t.created_by, ?, t.id, 'create', '' FROM {table} t "
             f"WHERE {these.sql}", (entity.value, *these.params))
-        search.refresh(self.tx, entity, ids_condition(frame["id"].tolist()))
 
     def load_links(self, entity: Entity, link: str, frame: pd.DataFrame) -> None:
         """Links of records loaded with `load_frame`, in the same unit of work."""
