@@ -32,6 +32,8 @@ RAW_HTML = {
     ("crm/ui/newsletter.py", "badge_html"): "status labels and colours are our constants",
     ("crm/ui/grid.py", "grid"): "a constant style sheet",
     ("pages/public/request.py", "hide_honeypot"): "a constant style sheet",
+    ("crm/ui/session.py", "_write_cookie"): (
+        "a constant script setting the session cookie to a JWT we signed, as a JSON string"),
     ("crm/ui/mailing_compose.py", "message_html"): (
         "a mailing's body as crm.mailing.compose renders it (raw HTML disabled, every value "
         "escaped, unsafe link targets refused) and a constant footer"),

@@ -1,10 +1,13 @@
-"""Sign-in, the signed-in user and sign-out, on top of streamlit-authenticator.
+"""Sign-in, the signed-in user and sign-out.
 
-streamlit-authenticator writes and deletes the signed cookie (a JWT under our own key, from
-secrets, never a constant). The session behind it lives on the server (crm.auth): the cookie
-carries the session's random identity, every interaction looks it up, so a sign-out, a
-deactivation, a password reset, a role change or an admin ending it signs the user out in
-every tab and on every server at their next click.
+The browser keeps a signed cookie (a JWT under our own key, from secrets, never a constant)
+that carries the server-side session's random identity (crm.auth); every interaction looks
+it up, so a sign-out, a deactivation, a password reset, a role change or an admin ending it
+signs the user out in every tab and on every server at their next click. The server reads
+the cookie from the connection (`st.context.cookies`); a line of JavaScript drawn once after
+sign-in writes it (and once after sign-out deletes it). No browser component is involved:
+streamlit-authenticator's cookie component reported back after every page load with a rerun,
+and a Sign in click in that moment was lost (seen under load: three browsers at once).
 
 The sign-in form works in its button's callback, which runs before the page script: a rerun
 that interrupts the page (the cookie component reports itself with one, more likely when many
@@ -13,11 +16,13 @@ sign in at once) cannot lose a sign-in that was already checked.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import jwt
 import streamlit as st
-import streamlit_authenticator as stauth
 
 from crm import auth, config, settings
 from crm.db import Database
@@ -36,31 +41,28 @@ def database() -> Database:
     return open_store()
 
 
-def _authenticator() -> stauth.Authenticate:
-    """The cookie writer. Its credentials are not used: passwords are checked by crm.auth."""
-    authenticator = stauth.Authenticate(
-        {"usernames": {}},
-        cookie_name=COOKIE_NAME,
-        cookie_key=config.secret("cookie_key", generate=True),
-        cookie_expiry_days=config.session_hours() / 24,
-        auto_hash=False,
-        login_sleep_time=0,
-    )
-    cookie = authenticator.cookie_controller.cookie_model
-    cookie._token_encode = lambda: jwt.encode(  # the session's identity in the cookie
-        {"username": st.session_state.get("username", ""), "exp_date": cookie.exp_date,
-         "sid": st.session_state.get(_TOKEN_KEY, "")},
-        cookie.cookie_key, algorithm="HS256")
-    return authenticator
+def _write_cookie(value: str, expires: datetime) -> None:
+    """Have the browser keep the session cookie (drawn once; it runs when drawn). The value
+    is a JWT (letters, digits, "-_.") and goes in as a JSON string all the same."""
+    cookie = (f"{COOKIE_NAME}={value}; Path=/; Expires={format_datetime(expires, usegmt=True)}"
+              "; SameSite=Strict")
+    st.html(f"<script>document.cookie = {json.dumps(cookie)};</script>",
+            unsafe_allow_javascript=True, width="content")
+
+
+def _session_cookie(username: str, token: str) -> None:
+    expires = datetime.now(UTC) + timedelta(hours=config.session_hours())
+    value = jwt.encode({"username": username, "exp_date": expires.timestamp(), "sid": token},
+                       config.secret("cookie_key", generate=True), algorithm="HS256")
+    _write_cookie(value, expires)
 
 
 def signed_in_user() -> User | None:
     """The signed-in, active user; or None after drawing the sign-in form."""
     db = database()
-    authenticator = _authenticator()
     if st.session_state.pop("_sign_out_requested", False):
         auth.end_session(db, st.session_state.get(_TOKEN_KEY))
-        _forget(authenticator)
+        _forget()
     token = st.session_state.get(_TOKEN_KEY)
     restored = False
     if token is None:
@@ -68,17 +70,13 @@ def signed_in_user() -> User | None:
     user = auth.session_user(db, token)
     if user is None:
         if token is not None:
-            _forget(authenticator)
+            _forget()
             if not restored:
                 st.info("You have been signed out.")
         return _sign_in_form(db)
-    st.session_state.update({_TOKEN_KEY: token, _USER_KEY: user, "username": user.username,
-                             "authentication_status": True, "logout": False})
-    if st.session_state.get(_NEW_COOKIE_KEY):
-        # After the form: the cookie is written by a browser component that must stay on
-        # the page, so outside the form's placeholder.
-        authenticator.cookie_controller.set_cookie()
-        st.session_state.pop(_NEW_COOKIE_KEY, None)
+    st.session_state.update({_TOKEN_KEY: token, _USER_KEY: user})
+    if st.session_state.pop(_NEW_COOKIE_KEY, False):  # just signed in
+        _session_cookie(user.username, token)
     return user
 
 
@@ -136,10 +134,10 @@ def _cookie_session() -> str | None:
     return sid if isinstance(sid, str) and sid else None
 
 
-def _forget(authenticator: stauth.Authenticate) -> None:
+def _forget() -> None:
     """Sign this browser session out: the cookie goes, and so does what we kept."""
-    authenticator.cookie_controller.delete_cookie()
-    for key in (_USER_KEY, _TOKEN_KEY, _NEW_COOKIE_KEY, "username", "authentication_status"):
+    _write_cookie("", datetime(1970, 1, 1, tzinfo=UTC))
+    for key in (_USER_KEY, _TOKEN_KEY, _NEW_COOKIE_KEY):
         st.session_state.pop(key, None)
 
 
@@ -172,6 +170,6 @@ def sign_out_button() -> None:
 
 
 def _request_sign_out() -> None:
-    # The cookie is deleted by a browser component, so it happens in the next run, which
-    # then shows the sign-in form (a rerun straight away could drop the deletion).
+    # The cookie is deleted by a script drawn in the next run, which then shows the sign-in
+    # form (a rerun straight away would not draw it).
     st.session_state["_sign_out_requested"] = True

@@ -118,6 +118,13 @@ def wait_idle(page) -> None:
     page.wait_for_selector(IDLE, state="attached")
 
 
+def next_frames(page) -> None:
+    """Wait until the browser has drawn two more frames. The grid's cell editor keeps the typed
+    text in React state; an Enter handled before that state is drawn closes the editor and
+    commits nothing (seen with two sessions at once). Wait for this before confirming."""
+    page.evaluate("new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
 def address_ends_with(page, tail: str) -> None:
     """Wait until the page's address ends with `tail` (the app writes the view into the URL
     at the end of a run, which may come after the grid is drawn)."""

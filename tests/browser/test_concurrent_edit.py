@@ -15,7 +15,7 @@ from crm import search
 from crm.access import Entity
 from crm.store import close_store, open_store
 from tests import factories
-from tests.browser.conftest import TIMEOUT_MS, AppServer, wait_idle
+from tests.browser.conftest import TIMEOUT_MS, AppServer, next_frames, wait_idle
 from tests.browser.test_sign_in import sign_in
 
 pytestmark = pytest.mark.browser
@@ -67,8 +67,7 @@ def other_page(browser) -> Iterator[object]:
 
 def open_leads(page, server, username: str) -> None:
     sign_in(page, server, username)
-    # The session cookie's browser component reruns the app once written; navigating before
-    # that rerun could be undone by it.
+    # The session cookie is written by a script drawn after sign-in: wait until it is kept.
     page.wait_for_function("document.cookie.includes('crm_session=')")
     wait_idle(page)
     page.get_by_role("link", name="Leads").click()
@@ -114,6 +113,7 @@ def type_email(page, row: int, email: str, *, was: str) -> None:
     editor.press("ControlOrMeta+a")
     editor.press_sequentially(email)
     expect(editor).to_have_value(email)
+    next_frames(page)
     editor.press("Enter")
     expect(editor).to_have_count(0)
     # The edit reruns the script, which then offers to save it.

@@ -10,7 +10,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from crm.store import close_store, open_store
 from tests import factories
-from tests.browser.conftest import AppServer, address_ends_with, wait_idle
+from tests.browser.conftest import AppServer, address_ends_with, next_frames, wait_idle
 from tests.browser.test_sign_in import sign_in
 
 pytestmark = pytest.mark.browser
@@ -67,6 +67,7 @@ def edit_cell(page, row: int, column: str, text: str) -> None:
     editor = page.locator("#portal textarea, #portal input").first
     editor.wait_for()
     editor.fill(text)
+    next_frames(page)
     page.keyboard.press("Enter")
     wait_idle(page)
 

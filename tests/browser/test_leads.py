@@ -90,8 +90,7 @@ def gretas(page):
 
 def open_leads(page, server) -> None:
     sign_in(page, server, "sales.east")
-    # The session cookie's browser component reruns the app once written; navigating before
-    # that rerun could be undone by it.
+    # The session cookie is written by a script drawn after sign-in: wait until it is kept.
     page.wait_for_function("document.cookie.includes('crm_session=')")
     wait_idle(page)
     page.get_by_role("link", name="Leads").click()

@@ -29,8 +29,7 @@ def server(db, database_url, tmp_path, overview_world):  # noqa: F811
 
 def open_overview(page, server, username: str) -> None:
     sign_in(page, server, username)
-    # The session cookie's browser component reruns the app once written; clicking before
-    # that rerun could be undone by it.
+    # The session cookie is written by a script drawn after sign-in: wait until it is kept.
     page.wait_for_function("document.cookie.includes('crm_session=')")
     # The charts' renderer is loaded on first use: wait until every chart has drawn.
     charts = page.locator('[data-testid="stVegaLiteChart"]')

@@ -24,8 +24,7 @@ def server(db, database_url, tmp_path):
 
 def sign_in(page, server, username: str) -> None:
     page.goto(server.url)
-    # The cookie component's first report reruns the page; a click in that moment can be
-    # lost (README, known limits): let the page settle first, as a person typing does.
+    # The form is there once the first run is over.
     page.get_by_role("textbox", name="Username").wait_for()
     wait_idle(page)
     page.get_by_role("textbox", name="Username").fill(username)
@@ -37,7 +36,7 @@ def sign_in(page, server, username: str) -> None:
 
 def test_the_cookie_keeps_the_session_across_a_reload_until_sign_out(page, server):
     sign_in(page, server, "sales.east")
-    # The cookie is written by streamlit-authenticator's browser component.
+    # The cookie is written by a script drawn once after sign-in.
     page.wait_for_function("document.cookie.includes('crm_session=')")
     cookie = next(c for c in page.context.cookies() if c["name"] == "crm_session")
     assert cookie["sameSite"] == "Strict"
@@ -59,8 +58,8 @@ def test_the_cookie_keeps_the_session_across_a_reload_until_sign_out(page, serve
 
 
 def test_a_signed_out_sessions_cookie_no_longer_signs_in(page, server):
-    """Even if the browser kept the cookie (its deletion is done by a browser component that a
-    quick reload can outrun), the server refuses the session that signed out."""
+    """Even if the browser kept the cookie (its deletion is done by a script in the page that
+    a quick reload can outrun), the server refuses the session that signed out."""
     sign_in(page, server, "sales.east")
     page.wait_for_function("document.cookie.includes('crm_session=')")
     kept = next(c for c in page.context.cookies() if c["name"] == "crm_session")
