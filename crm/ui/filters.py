@@ -25,7 +25,17 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
     """Draw every filter the user may use; returns value labels for the list's sentence."""
     labels: dict[str, dict[str, str]] = {}
     with st.sidebar:
-        st.subheader("Filters")
+        # "Clear filters" sits at the top and is always there (disabled while nothing is
+        # set): a focused filter box grows and shrinks, and a button below it would move
+        # away under the pointer (the first click on it was lost).
+        heading, clear = st.columns([1, 1], vertical_alignment="center")
+        with heading:
+            st.subheader("Filters")
+        active = any(st.session_state.get(filter_key(spec, f.key))
+                     for f in spec.filters_for(user))
+        clear.button("Clear filters", on_click=_clear, args=(spec, user),
+                     key=f"{spec.noun}_clear", disabled=not active, width="stretch",
+                     help=None if active else "No filter is set")
         for flt in spec.filters_for(user):
             if flt.widget == DATE_RANGE:
                 _date_range(spec, flt)
@@ -59,8 +69,6 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
                 args=(spec,),
                 placeholder="Any",
             )
-        if any(st.session_state.get(filter_key(spec, f.key)) for f in spec.filters_for(user)):
-            st.button("Clear filters", on_click=_clear, args=(spec, user), key=f"{spec.noun}_clear")
     return labels
 
 
