@@ -253,3 +253,18 @@ def test_an_unreadable_period_in_the_url_is_dropped(world):
 
     at = open_leads("company.manager", added="last-tuesday")
     assert sentence(at) == "7 leads"
+
+
+def test_every_panels_chart_is_a_valid_vega_lite_spec(db, world):
+    """The page skips Altair's check as charts are made (it cost more than drawing them):
+    here every panel's whole spec is checked against the Vega-Lite schema instead."""
+    builders = (panels.added_panel, panels.conversion_panel, panels.by_department_panel,
+                panels.unsubscribes_panel, panels.by_manager_panel, panels.lead_status_panel,
+                panels.lead_source_panel, panels.lead_country_panel, panels.vip_panel)
+    for user in (world.users["company_manager"], world.users["sales_east"]):
+        figures = overview.figures(user, db, OverviewFilter())
+        for build in builders:
+            panel = build(figures)
+            assert panel.chart is not None, build.__name__
+            spec = panel.chart.to_dict(validate=True)  # raises on an invalid spec
+            assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
