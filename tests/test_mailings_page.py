@@ -75,7 +75,7 @@ def test_checked_leads_become_a_draft_and_are_sent_to_the_outbox(world, db, mail
     tick(at, names.index("Anna Adler"), names.index("Lena Conrad"))
     at.selectbox(key="lead_bulk_action").set_value("mass_mailing").run()
     apply = at.button(key="lead_bulk_apply")
-    assert apply.label == "Create mass mailing: 2 leads"
+    assert apply.label == "Make massmail: 2 leads"
     apply.click().run()
     assert not at.exception
     follow(at)

@@ -41,14 +41,14 @@ def forget_selection() -> None:
 
 
 def mass_mailing_action(entity: Entity) -> ExtraAction:
-    """The bulk bar's "Create mass mailing": on the checked rows or on all matching."""
+    """The bulk bar's "Make massmail": on the checked rows or on all matching."""
 
     def run(user: User, db: Database, query: ListQuery, ids: Sequence[int] | None,
             _parameter: object) -> str:
         start_mailing(entity, query, ids)
         return ""
 
-    return ExtraAction("Create mass mailing", run)
+    return ExtraAction("Make massmail", run)
 
 
 def massmail_button(user: User, entity: Entity, query: ListQuery, total: int) -> None:

@@ -24,8 +24,9 @@ PAGE = "pages/workspace/mailings.py"
 def mailing_list(user: User, db: Database) -> None:
     st.title("Mailings")
     st.caption("Start a mass mailing from the Leads or Contacts list: tick rows and choose "
-               "**Create mass mailing** in the Action bar (or apply it to all matching rows), "
-               "or use **Make massmail** on Contacts for everyone the filters match.")
+               "**Make massmail** in the Action bar (or apply it to all matching rows), "
+               "or the **Make massmail** button above the Contacts list for everyone the "
+               "filters match.")
     left, right, _ = st.columns([1, 1, 5])
     left.page_link("pages/workspace/leads.py", label="Leads", icon=":material/person_search:")
     right.page_link("pages/workspace/contacts.py", label="Contacts",
