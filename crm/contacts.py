@@ -13,7 +13,7 @@ from crm.db import Database, Session
 from crm.editing import EditRejected, FieldRules, Problem, RowEdit
 from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListQuery, ListSpec
-from crm.newsletter import status_sql
+from crm.newsletter import never_subscribed_sql, status_sql
 from crm.people import PERSON_CHECKERS, PERSON_FIELDS, STATUS_RANK, Duplicate
 from crm.record_filters import added_filter
 from crm.users import User
@@ -78,6 +78,7 @@ CONTACTS = ListSpec(
     extra_sql=(("email", "c.email"), ("mobile", "c.mobile"), ("raw_phone", "c.phone"),
                ("vip", "c.vip"), ("owner_id", "c.owner_id"), ("department_id", "c.department_id"),
                ("company_id", "c.company_id"), ("row_version", "c.row_version"),
+               ("never_subscribed", never_subscribed_sql("c")),
                ("tags", "(SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM contact_tags x "
                         "JOIN tags t ON t.id = x.tag_id WHERE x.contact_id = c.id)")),
 )

@@ -17,7 +17,7 @@ from crm.db import Database
 from crm.editing import FieldRules
 from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListQuery, ListSpec
-from crm.newsletter import status_sql
+from crm.newsletter import never_subscribed_sql, status_sql
 from crm.people import (
     PERSON_CHECKERS,
     PERSON_FIELDS,
@@ -91,7 +91,8 @@ LEADS = ListSpec(
     noun_plural="leads",
     extra_sql=(("phone", "l.phone"), ("vip", "l.vip"), ("disqualified", "l.disqualified"),
                ("owner_id", "l.owner_id"), ("department_id", "l.department_id"),
-               ("row_version", "l.row_version"), ("converted", "l.converted_at IS NOT NULL")),
+               ("row_version", "l.row_version"), ("converted", "l.converted_at IS NOT NULL"),
+               ("never_subscribed", never_subscribed_sql("l"))),
 )
 
 LEAD_FIELDS = (*PERSON_FIELDS, "company_name", "company_email", "company_phone", "website",

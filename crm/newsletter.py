@@ -32,9 +32,27 @@ LOOKS: dict[NewsletterStatus, StatusLook] = {
         "Receiving newsletters", "#23949f", "has received newsletters and has not unsubscribed"
     ),
     NewsletterStatus.UNSUBSCRIBED: StatusLook(
-        "Unsubscribed", "#8c8c8c", "unsubscribed or opted out"
+        "Unsubscribed", "#8c8c8c",
+        "unsubscribed, or never subscribed (opted out from the start; the list says which)"
     ),
 }
+
+
+NEVER_SUBSCRIBED = "Never subscribed"  # the gray label of a person who never opted in
+
+
+def never_subscribed_sql(alias: str) -> str:
+    """True for the gray people who never unsubscribed: opted out from the start (a gray
+    person who did unsubscribe has the date of it)."""
+    return f"(NOT {alias}.newsletter_opt_in AND {alias}.unsubscribed_at IS NULL)"
+
+
+def status_label(status: NewsletterStatus | str, never_subscribed: bool = False) -> str:
+    """The text beside the icon: gray tells "Unsubscribed" from "Never subscribed"."""
+    status = NewsletterStatus(status)
+    if status is NewsletterStatus.UNSUBSCRIBED and never_subscribed:
+        return NEVER_SUBSCRIBED
+    return LOOKS[status].label
 
 
 def status_sql(alias: str = "") -> str:

@@ -259,3 +259,21 @@ def test_every_run_sends_the_lists_sort_to_the_browser(world):
     sort, descending = at.selectbox(key="lead_sort").proto, at.toggle(key="lead_descending").proto
     assert sort.set_value and sort.raw_value == "Name"
     assert descending.set_value and descending.value is False
+
+
+def test_the_gray_label_tells_unsubscribed_from_never_subscribed(world, db):
+    """Both are gray; the text beside the icon says which (SPEC: newsletter status)."""
+    stamp = datetime(2026, 3, 9, 9, 0)
+    factories.lead(db, "Nevermore", world.east, world.users["sales_east"], first_name="Nina",
+                   newsletter_opt_in=False, created_at=stamp, updated_at=stamp)
+    factories.lead(db, "Gone", world.east, world.users["sales_east"], first_name="Gus",
+                   newsletter_opt_in=False, unsubscribed_at=stamp, created_at=stamp,
+                   updated_at=stamp)
+    with db.transaction() as tx:
+        search.refresh(tx, Entity.LEAD)
+    at = open_leads("sales.east")
+    shown_rows = at.data_editor[0].value.set_index("name")
+    assert shown_rows.at["Nina Nevermore", "newsletter"] == "Never subscribed"
+    assert shown_rows.at["Gus Gone", "newsletter"] == "Unsubscribed"
+    assert shown_rows.at["Anna Adler", "newsletter"] == "Subscribed, not mailed yet"
+    assert shown_rows.at["Nina Nevermore", "icon"] == shown_rows.at["Gus Gone", "icon"]

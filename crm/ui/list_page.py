@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from crm import list_export, listing
@@ -82,8 +83,12 @@ def render(page: ListPage, user: User, db: Database) -> None:
     rows = result_page.rows
     frame = rows.assign(link=[f"?id={i}" for i in rows["id"]])
     if "newsletter" in rows.columns:
+        never = (rows["never_subscribed"] if "never_subscribed" in rows.columns
+                 else [False] * len(rows))
         frame = frame.assign(icon=[icon_uri(s) for s in rows["newsletter"]],
-                             newsletter=[label(s) for s in rows["newsletter"]])
+                             newsletter=[label(s, bool(n) if pd.notna(n) else False)
+                                         for s, n in zip(rows["newsletter"], never,
+                                                         strict=True)])
     context = {"owners": owners,
                "manager_names": sorted(set(owners.values()) | set(frame["manager"].dropna()))}
     version_key = f"{spec.noun}_grid_version"

@@ -6,7 +6,7 @@ import html
 
 import streamlit as st
 
-from crm.newsletter import LOOKS, NewsletterStatus
+from crm.newsletter import LOOKS, NewsletterStatus, status_label
 
 _MAILBOX = (
     '<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" '
@@ -50,5 +50,5 @@ def icon_uri(status: NewsletterStatus | str) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
 
 
-def label(status: NewsletterStatus | str) -> str:
-    return LOOKS[NewsletterStatus(status)].label
+def label(status: NewsletterStatus | str, never_subscribed: bool = False) -> str:
+    return status_label(status, bool(never_subscribed))
