@@ -107,6 +107,18 @@ def test_filter_options_count_only_the_users_department(world):
     assert countries.options == ["Germany (2)", "France (1)", "No country (1)"]
 
 
+def test_cached_filter_options_are_shared_by_scope_and_never_cross_it(world):
+    """Options are cached per scope: a colleague of the same department is served the same
+    counts, a manager of another department or the company never theirs."""
+    east = open_leads("sales.east").multiselect(key="lead_filter_country").options
+    assert open_leads("sales.east2").multiselect(key="lead_filter_country").options == east
+    assert open_leads("sales.west").multiselect(key="lead_filter_country").options == [
+        "Germany (1)", "No country (1)"]
+    assert open_leads("company.manager").multiselect(key="lead_filter_country").options == [
+        "Germany (3)", "No country (2)", "France (1)"]
+    assert open_leads("sales.east").multiselect(key="lead_filter_country").options == east
+
+
 def test_the_department_filter_is_offered_to_a_company_manager_only(world):
     assert "lead_filter_department" not in sidebar_filters(open_leads("sales.east"))
 

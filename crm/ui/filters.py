@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm import listing
+from crm.access import Action, scope
 from crm.db import Database
 from crm.listing import DATE_RANGE, Filter, ListSpec, Option
 from crm.ui import text
@@ -13,12 +14,19 @@ from crm.users import User
 
 
 @st.cache_data(ttl=60, show_spinner=False)
-def _options(_db: Database, url: str, user: User, spec_noun: str, key: str,
-             _spec: ListSpec, version: int) -> list[Option]:
-    # Counts are cached for a minute per user: at a million rows they cost a scan each.
-    # `version` (bumped by the list after a bulk action or saved edits) keeps the user's own
-    # changes from waiting that minute: a first VIP must be offered as a filter at once.
-    return listing.options(user, _db, _spec, key)
+def _options(_db: Database, url: str, scope_key: tuple, spec_noun: str, key: str,
+             _spec: ListSpec, _user: User, own_changes: tuple[int, int] | None) -> list[Option]:
+    # Counts are cached for a minute per scope (the records a user may see: people of one
+    # department share them), since at a million rows they cost a scan each.
+    # `own_changes` (the user and their list's version, bumped after a bulk action or saved
+    # edits) keeps the user's own changes from waiting that minute: a first VIP must be
+    # offered as a filter at once.
+    return listing.options(_user, _db, _spec, key)
+
+
+def _scope_key(user: User, spec: ListSpec) -> tuple:
+    allowed = scope(user, spec.entity, Action.VIEW, alias=spec.alias)
+    return (allowed.sql, allowed.params)
 
 
 def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str]]:
@@ -40,8 +48,9 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
             if flt.widget == DATE_RANGE:
                 _date_range(spec, flt)
                 continue
-            offered = _options(db, db.url, user, spec.noun, flt.key, spec,
-                               st.session_state.get(f"{spec.noun}_grid_version", 0))
+            version = st.session_state.get(f"{spec.noun}_grid_version", 0)
+            offered = _options(db, db.url, _scope_key(user, spec), spec.noun, flt.key, spec,
+                               user, (user.id, version) if version else None)
             key = filter_key(spec, flt.key)
             # A value offered before and still chosen stays on offer with a count of 0 when
             # the user's own change emptied it (all set VIP): the filter must not vanish.
@@ -149,7 +158,8 @@ def labels_for(spec: ListSpec, user: User, db: Database,
     labels: dict[str, dict[str, str]] = {}
     for flt in spec.filters_for(user):
         if flt.key in keys and flt.widget != DATE_RANGE:
-            offered = _options(db, db.url, user, spec.noun, flt.key, spec,
-                               st.session_state.get(f"{spec.noun}_grid_version", 0))
+            version = st.session_state.get(f"{spec.noun}_grid_version", 0)
+            offered = _options(db, db.url, _scope_key(user, spec), spec.noun, flt.key, spec,
+                               user, (user.id, version) if version else None)
             labels[flt.key] = {o.value: o.label for o in offered}
     return labels
