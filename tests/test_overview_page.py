@@ -268,3 +268,12 @@ def test_every_panels_chart_is_a_valid_vega_lite_spec(db, world):
             assert panel.chart is not None, build.__name__
             spec = panel.chart.to_dict(validate=True)  # raises on an invalid spec
             assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/")
+
+
+def test_cached_figures_are_shared_by_scope_and_never_cross_it(world):
+    """The Overview's figures are cached per scope: each user still sees only their own."""
+    east = metrics(sign_in("sales.east"))
+    west = metrics(sign_in("sales.west"))
+    company = metrics(sign_in("company.manager"))
+    assert east != west and company not in (east, west)
+    assert metrics(sign_in("sales.east")) == east
