@@ -128,7 +128,11 @@ def _toolbar(page: ListPage, user: User, db: Database) -> None:
     if page.importable and can(user, Action.IMPORT, spec.entity) and import_.button(
             "Import", icon=":material/upload:", width="stretch", key=f"{spec.noun}_import"):
         st.switch_page("pages/workspace/imports.py", query_params={"entity": spec.noun})
-    with export_all.popover("Export all", icon=":material/download:", width="stretch"):
+    menu = export_all.popover("Export all", icon=":material/download:", width="stretch",
+                              key=f"{spec.noun}_export_all_menu", on_change="rerun")
+    if not menu.open:
+        return  # its counts cost a query each: made only while the menu is open
+    with menu:
         fmt = st.radio("Format", list_export.FORMATS, horizontal=True,
                        key=f"{spec.noun}_export_all_fmt",
                        format_func=lambda f: {"xlsx": "Excel (.xlsx)", "csv": "CSV (UTF-8)"}[f])
