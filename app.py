@@ -2,13 +2,14 @@
 
 import streamlit as st
 
-from crm.ui import rerun_log
+from crm.ui import admission, rerun_log
 from crm.ui.navigation import pages_for, public_page, sign_in_pages
 from crm.ui.session import sign_out_button, signed_in_user
 
 st.set_page_config(page_title="Leads & Contacts", page_icon=":material/contacts:", layout="wide")
 
-with rerun_log.logged() as run:  # one line per run in the server's log
+# A few runs work at once; the others wait their turn (see crm.ui.admission).
+with admission.turn(), rerun_log.logged() as run:  # one line per run in the server's log
     public = public_page()
     if public is not None:  # a page for anyone (an unsubscribe link): no sign-in involved
         run.page = public.url_path
