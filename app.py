@@ -1,12 +1,18 @@
 """Entry point: sign in, then the navigation built for the signed-in user's role."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from crm.ui import admission, rerun_log
 from crm.ui.navigation import pages_for, public_page, sign_in_pages
 from crm.ui.session import sign_out_button, signed_in_user
 
-st.set_page_config(page_title="Leads & Contacts", page_icon=":material/contacts:", layout="wide")
+# The tab's icon is served by the app itself: a Material icon name would make every visitor's
+# browser fetch it from Google's font servers (and fail where there is no internet).
+st.set_page_config(page_title="Leads & Contacts",
+                   page_icon=str(Path(__file__).parent / "crm" / "ui" / "icon.png"),
+                   layout="wide")
 
 # A few runs work at once; the others wait their turn (see crm.ui.admission).
 with admission.turn(), rerun_log.logged() as run:  # one line per run in the server's log
