@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite on DuckDB and PostgreSQL, including the browser tests.
+# Check the code with ruff, then run the whole test suite on DuckDB and PostgreSQL, including
+# the browser tests.
 #   ./test.sh                       # everything
 #   ./test.sh -k sign_in            # any pytest arguments
 #   CRM_TEST_BACKENDS=duckdb ./test.sh   # one backend only
@@ -10,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/venv.sh
 ensure_venv requirements-dev.txt
+.venv/bin/ruff check --quiet . || { echo "error: ruff check found problems (above)" >&2; exit 1; }
 if [[ ! -x "${CRM_CHROMIUM:-/usr/bin/chromium}" ]]; then
     if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null; then
         echo "Installing Chromium for the browser tests ..."
