@@ -118,6 +118,16 @@ def wait_idle(page) -> None:
     page.wait_for_selector(IDLE, state="attached")
 
 
+def sentence(page, text: str) -> None:
+    """Wait until the list's count sentence reads exactly `text` ("3 leads" is not "13 leads")
+    and the run is over."""
+    import re
+
+    page.locator('[data-testid="stMarkdownContainer"] strong',
+                 has_text=re.compile(rf"^{re.escape(text)}$")).wait_for()
+    wait_idle(page)
+
+
 def next_frames(page) -> None:
     """Wait until the browser has drawn two more frames. The grid's cell editor keeps the typed
     text in React state; an Enter handled before that state is drawn closes the editor and

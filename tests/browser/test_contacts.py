@@ -16,7 +16,7 @@ from crm.access import Entity
 from crm.store import close_store
 from crm.users import Role
 from tests import factories
-from tests.browser.conftest import AppServer, wait_idle
+from tests.browser.conftest import AppServer, sentence, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -72,12 +72,6 @@ def server(db, database_url, tmp_path, contacts):
     app = AppServer(database_url, tmp_path)
     yield app
     app.stop()
-
-
-def sentence(page, text: str) -> None:
-    """Wait until the list's count sentence reads `text`."""
-    page.locator('[data-testid="stMarkdownContainer"] strong', has_text=text).wait_for()
-    wait_idle(page)
 
 
 def heading(page, name: str) -> None:

@@ -14,7 +14,7 @@ from crm import search
 from crm.access import Entity
 from crm.store import close_store, open_store
 from tests import factories
-from tests.browser.conftest import AppServer, address_ends_with, wait_idle
+from tests.browser.conftest import AppServer, address_ends_with, sentence, wait_idle
 from tests.browser.test_sign_in import sign_in
 
 pytestmark = pytest.mark.browser
@@ -57,12 +57,6 @@ def server(db, database_url, tmp_path, leads):
     app = AppServer(database_url, tmp_path)
     yield app
     app.stop()
-
-
-def sentence(page, text: str) -> None:
-    """Wait until the list's count sentence reads `text`."""
-    page.locator('[data-testid="stMarkdownContainer"] strong', has_text=text).wait_for()
-    wait_idle(page)
 
 
 def pick(page, label: str, option: str, *, multiple: bool = False) -> None:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.store import close_store
-from tests.browser.conftest import AppServer, address_ends_with, wait_idle
+from tests.browser.conftest import AppServer, address_ends_with, sentence, wait_idle
 from tests.browser.test_sign_in import sign_in
 from tests.test_overview import world as overview_world  # noqa: F401  (the fixture)
 
@@ -43,11 +43,6 @@ def open_overview(page, server, username: str) -> None:
 def bar(page, words: str):
     """The chart bar whose accessible description is `words` ("Sales.East, Unsubscribed: 1")."""
     return page.locator(f'[data-testid="stVegaLiteChart"] path[aria-label="{words}"]')
-
-
-def sentence(page, text: str) -> None:
-    page.locator('[data-testid="stMarkdownContainer"] strong', has_text=text).wait_for()
-    wait_idle(page)
 
 
 def test_clicking_a_managers_red_bar_opens_their_red_contacts(page, server, overview_world):  # noqa: F811
