@@ -37,24 +37,13 @@ class Recorder:
     def __init__(self, db: Any) -> None:
         self.db, self.statements = db, []
 
-    def _keep(self, sql: str, params: Any) -> None:
-        self.statements.append((sql, tuple(params)))
+    def __getattr__(self, name: str) -> Any:  # fetch_frame, fetch_all, fetch_one, scalar
+        read = getattr(self.db, name)
 
-    def fetch_frame(self, sql: str, params: Any = ()) -> Any:
-        self._keep(sql, params)
-        return self.db.fetch_frame(sql, params)
-
-    def fetch_all(self, sql: str, params: Any = ()) -> Any:
-        self._keep(sql, params)
-        return self.db.fetch_all(sql, params)
-
-    def fetch_one(self, sql: str, params: Any = ()) -> Any:
-        self._keep(sql, params)
-        return self.db.fetch_one(sql, params)
-
-    def scalar(self, sql: str, params: Any = ()) -> Any:
-        self._keep(sql, params)
-        return self.db.scalar(sql, params)
+        def recorded(sql: str, params: Any = ()) -> Any:
+            self.statements.append((sql, tuple(params)))
+            return read(sql, params)
+        return recorded
 
 
 def views(db: Any) -> list[tuple[str, str, Any, ListQuery, str | None]]:

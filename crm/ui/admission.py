@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -32,11 +31,10 @@ _TURNS = _turns()
 
 
 @contextmanager
-def turn() -> Iterator[float]:
-    """Wait for a turn; yields the seconds waited."""
+def turn() -> Iterator[None]:
+    """Wait for a turn, and give it back when the block ends (however it ends)."""
     if _TURNS is None:
-        yield 0.0
+        yield
         return
-    started = time.perf_counter()
     with _TURNS:
-        yield time.perf_counter() - started
+        yield

@@ -80,6 +80,20 @@ class AppServer:
             self._process.kill()
 
 
+@pytest.fixture
+def server(db, database_url, tmp_path):
+    """The app server over the shared test world (tests.factories.world); modules that need
+    other records define their own `server`."""
+    from crm.store import close_store
+    from tests import factories
+
+    factories.world(db)
+    close_store(database_url)  # DuckDB: one process per file; the server is that process now
+    app = AppServer(database_url, tmp_path)
+    yield app
+    app.stop()
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     from playwright.sync_api import sync_playwright

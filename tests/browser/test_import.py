@@ -8,9 +8,8 @@ import openpyxl
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from crm.store import close_store, open_store
-from tests import factories
-from tests.browser.conftest import AppServer, address_ends_with, next_frames, wait_idle
+from crm.store import open_store
+from tests.browser.conftest import address_ends_with, next_frames, wait_idle
 from tests.browser.test_sign_in import sign_in
 
 pytestmark = pytest.mark.browser
@@ -23,15 +22,6 @@ PEOPLE = [
 GRID_COLUMNS = ["Row", "Problems", "First name", "Last name", "Email", "Company", "Country"]
 HEADER_HEIGHT = 36  # the grid's header row (the grid's 1 px border included)
 ROW_HEIGHT = 35
-
-
-@pytest.fixture
-def server(db, database_url, tmp_path):
-    factories.world(db)
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
 
 
 @pytest.fixture

@@ -7,21 +7,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crm.store import close_store
-from tests import factories
-from tests.browser.conftest import AppServer, wait_idle
+from tests.browser.conftest import wait_idle
 from tests.browser.test_sign_in import sign_in
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(db, database_url, tmp_path):
-    factories.world(db)
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
 
 
 def test_sign_in_and_the_lists_load_nothing_from_other_hosts(page, server):

@@ -6,20 +6,10 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from crm.store import close_store
 from tests import factories
-from tests.browser.conftest import AppServer, wait_idle
+from tests.browser.conftest import wait_idle
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def server(db, database_url, tmp_path):
-    factories.world(db)
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
 
 
 def sign_in(page, server, username: str) -> None:
