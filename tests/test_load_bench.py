@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 
@@ -35,9 +36,12 @@ def test_every_step_runs_without_failures(load_bench, db, database_url, tmp_path
     close_store(database_url)  # DuckDB: one process per file; the server opens it next
     out = tmp_path / "load.json"
 
-    report = load_bench.main(["--db", database_url, "--sessions", "2", "--rounds", "1",
-                              "--pause", "0.2", "--repeat", "1", "--timeout", "30",
-                              "--out", str(out)])
+    # In a thread of its own: the benchmark runs its own event loop (asyncio.run), and a
+    # browser test earlier in this worker leaves Playwright's loop running in this thread.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        report = pool.submit(load_bench.main, [
+            "--db", database_url, "--sessions", "2", "--rounds", "1", "--pause", "0.2",
+            "--repeat", "1", "--timeout", "30", "--out", str(out)]).result()
 
     summary = report["summary"]
     assert [p["problem"] for r in report["runs"] for p in (*r["stuck"], *r["failures"])] == []
