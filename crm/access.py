@@ -2,8 +2,11 @@
 
 `scope(user, entity, action)` turns (user, entity, action) into a SQL condition with bound
 parameters. Every list, count, export, chart and ID look-up adds it to its WHERE clause, so a
-record outside a user's scope does not exist for that user. Pages also hide buttons by role,
-but this module is the guarantee.
+record outside a user's scope does not exist for that user. Whether the role may do the
+action at all is the permission table (`crm.permissions`), asked here too: `scope` refuses
+an action the role may not do, so every service that asks for its scope is refused before
+it writes. Pages also hide or disable buttons by role (`can`, `refusal`), but this module is
+the guarantee.
 """
 
 from __future__ import annotations
@@ -11,28 +14,11 @@ from __future__ import annotations
 from enum import StrEnum
 
 from crm.db import Condition
-from crm.users import Role, User
+from crm.permissions import Action, Entity, NotPermitted, can, refusal, require
+from crm.roles import ALL_DEPARTMENTS, OWN_DEPARTMENT, Role
+from crm.users import User
 
-
-class Entity(StrEnum):
-    LEAD = "lead"
-    CONTACT = "contact"
-    COMPANY = "company"
-    REQUEST = "request"  # a commercial request: in its department's scope, like a lead
-    DEAL = "deal"
-
-
-class Action(StrEnum):
-    VIEW = "view"
-    EDIT = "edit"  # add, edit, bulk VIP, tags
-    IMPORT = "import"
-    CONVERT = "convert"
-    MAIL = "mail"
-    EXPORT = "export"
-
-
-ALL_DEPARTMENTS = frozenset({Role.COMPANY_MANAGER, Role.SUPER_OPERATOR, Role.ADMIN})
-OWN_DEPARTMENT = frozenset({Role.SALES_MANAGER, Role.OPERATOR})
+__all__ = ["Action", "Condition", "Entity", "NotPermitted", "Role", "can", "refusal", "require"]
 
 
 NOTHING = Condition("FALSE")
@@ -43,22 +29,38 @@ def scope(user: User, entity: Entity | str, action: Action | str = Action.VIEW,
           alias: str = "") -> Condition:
     """The rows of `entity` that `user` may act on with `action`.
 
-    Contacts are the one asymmetry the seeds name: whoever the user is, an export of contacts
-    holds only the contacts assigned to them.
+    Seeing is asked of every list, count and look-up: a role without it sees nothing. Any
+    other action the role may not do is refused (`NotPermitted`), so a service that asks for
+    its scope before writing is refused before it writes. Contacts are the one asymmetry the
+    seeds name: an export of contacts holds only the contacts assigned to the user, unless
+    an admin granted the role "export every contact in scope".
     """
     entity, action = Entity(entity), Action(action)
+    if not user.active:
+        return NOTHING
+    if action is Action.VIEW:
+        if not can(user, action, entity):
+            return NOTHING
+    else:
+        require(user, action, entity)
+    base = departments(user, alias)
+    if (entity is Entity.CONTACT and action is Action.EXPORT
+            and not can(user, Action.EXPORT_ALL, Entity.CONTACT)):
+        prefix = f"{alias}." if alias else ""
+        return base & Condition(f"{prefix}owner_id = ?", (user.id,))
+    return base
+
+
+def departments(user: User, alias: str = "") -> Condition:
+    """The departments whose records a user reaches, whatever the action."""
     prefix = f"{alias}." if alias else ""
     if not user.active:
         return NOTHING
-    if user.role in ALL_DEPARTMENTS:
-        base = EVERYTHING
-    elif user.role in OWN_DEPARTMENT and user.department_id is not None:
-        base = Condition(f"{prefix}department_id = ?", (user.department_id,))
-    else:
-        return NOTHING
-    if entity is Entity.CONTACT and action is Action.EXPORT:
-        return base & Condition(f"{prefix}owner_id = ?", (user.id,))
-    return base
+    if user.role in ALL_DEPARTMENTS or (user.role is Role.ANALYST and user.department_id is None):
+        return EVERYTHING
+    if user.department_id is not None:
+        return Condition(f"{prefix}department_id = ?", (user.department_id,))
+    return NOTHING
 
 
 def import_batch_scope(user: User, alias: str = "") -> Condition:
@@ -67,7 +69,7 @@ def import_batch_scope(user: User, alias: str = "") -> Condition:
     prefix = f"{alias}." if alias else ""
     if not user.active:
         return NOTHING
-    if user.role in ALL_DEPARTMENTS:
+    if departments(user) is EVERYTHING:
         return EVERYTHING
     return Condition(f"({prefix}department_id = ? OR {prefix}user_id = ?)",
                      (user.department_id, user.id))
@@ -79,19 +81,19 @@ def mailing_scope(user: User, action: Action | str = Action.VIEW, alias: str = "
     A department's mailing belongs to that department; a company-wide one (no department:
     its recipients span several) is seen by everyone, with only the recipients in each
     user's own scope counted, and sent or changed only by roles that see every department.
+    A role without the mailing permission sends and changes none.
     """
     action = Action(action)
     prefix = f"{alias}." if alias else ""
-    if not user.active:
+    reach = departments(user, alias)
+    if action is not Action.VIEW and not may_mail(user):
         return NOTHING
-    if user.role in ALL_DEPARTMENTS:
-        return EVERYTHING
-    if user.role not in OWN_DEPARTMENT or user.department_id is None:
-        return NOTHING
+    if reach is EVERYTHING or reach is NOTHING:
+        return reach
     if action is Action.VIEW:
         return Condition(f"({prefix}department_id = ? OR {prefix}department_id IS NULL)",
                          (user.department_id,))
-    return Condition(f"{prefix}department_id = ?", (user.department_id,))
+    return reach
 
 
 def can_resubscribe_others(user: User) -> bool:
@@ -102,22 +104,20 @@ def can_resubscribe_others(user: User) -> bool:
 
 def sees_all_departments(user: User) -> bool:
     """Whether the department filter belongs in this user's sidebar."""
-    return user.active and user.role in ALL_DEPARTMENTS
+    return departments(user) is EVERYTHING
 
 
-def can(user: User, action: Action | str, entity: Entity | str = Entity.LEAD) -> bool:
-    """Whether the role may perform `action` at all (which records: see `scope`)."""
-    Action(action), Entity(entity)
-    return user.active and (user.role in ALL_DEPARTMENTS or user.role in OWN_DEPARTMENT)
+def may_mail(user: User) -> bool:
+    return can(user, Action.MAIL, Entity.LEAD) or can(user, Action.MAIL, Entity.CONTACT)
 
 
 def can_manage_tags(user: User) -> bool:
     """Renaming and merging tags changes them for every department."""
-    return user.active and user.role in ALL_DEPARTMENTS
+    return can(user, Action.MANAGE, Entity.TAG)
 
 
 def can_manage_users(user: User) -> bool:
-    return user.active and user.role is Role.ADMIN
+    return can(user, Action.MANAGE, Entity.USER)
 
 
 def owns_what_they_add(user: User) -> bool:
@@ -127,11 +127,10 @@ def owns_what_they_add(user: User) -> bool:
 
 def may_work_in_department(user: User, department_id: int | None) -> bool:
     """Whether a record may be placed in (or moved to) `department_id` by this user."""
-    if not user.active or department_id is None:
+    if department_id is None:
         return False
-    if user.role in ALL_DEPARTMENTS:
-        return True
-    return user.role in OWN_DEPARTMENT and user.department_id == department_id
+    reach = departments(user)
+    return reach is EVERYTHING or (reach is not NOTHING and user.department_id == department_id)
 
 
 # --------------------------------------------------------------------------- segments
@@ -157,7 +156,7 @@ def segment_visibilities(user: User) -> tuple[Visibility, ...]:
     choices = [Visibility.PRIVATE]
     if user.department_id is not None:
         choices.append(Visibility.DEPARTMENT)
-    if user.role in ALL_DEPARTMENTS:
+    if can(user, Action.SHARE, Entity.SEGMENT):
         choices.append(Visibility.COMPANY)
     return tuple(choices)
 

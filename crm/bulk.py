@@ -56,7 +56,8 @@ def set_flag(user: User, db: Database, spec: ListSpec, column: str, value: bool,
     """
     if column not in FLAGS:
         raise ValueError(f"{column} is not a bulk-editable flag")
-    condition = target_condition(user, spec, query or ListQuery(), ids)
+    condition = target_condition(user, spec, query or ListQuery(), ids,
+                                 Action.VIP if column == "vip" else Action.EDIT)
     a, table = spec.alias, spec.table
     writable = f"NOT ({read_only_sql})" if read_only_sql else "TRUE"
     locked = read_only_sql or "FALSE"

@@ -13,6 +13,7 @@ from crm.access import (
     Entity,
     may_work_in_department,
     owns_what_they_add,
+    require,
     scope,
 )
 from crm.db import Database, Session
@@ -215,6 +216,7 @@ def create_company(user: User, db: Database | None, values: dict[str, Any], *,
                    industry_ids: Sequence[int] = (), department_id: int | None = None,
                    tx: Session | None = None) -> int:
     """Add a company; refuses a loose duplicate in the same country (DuplicateCompany)."""
+    require(user, Action.ADD, Entity.COMPANY)
     if tx is None:
         assert db is not None
         with db.transaction() as own:

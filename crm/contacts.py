@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from crm import audit, bulk, companies, editing, people
-from crm.access import Action, Condition, Entity, scope
+from crm.access import Action, Condition, Entity, require, scope
 from crm.bulk import BulkResult
 from crm.db import Database, Session
 from crm.editing import EditRejected, FieldRules, Problem, RowEdit
@@ -136,6 +136,7 @@ def create_contact(user: User, db: Database, values: dict[str, Any], *,
     """Add a contact at an existing company (`values['company_id']`) or at a new company
     created in the same transaction (`new_company`). The contact joins the company's
     department."""
+    require(user, Action.ADD, Entity.CONTACT)
     with db.transaction() as tx:
         if new_company is not None:
             try:
@@ -146,7 +147,7 @@ def create_contact(user: User, db: Database, values: dict[str, Any], *,
                 raise EditRejected([Problem(None, "company", str(clash))]) from clash
         else:
             company_id = values.get("company_id")
-            allowed = scope(user, Entity.COMPANY, Action.EDIT)
+            allowed = scope(user, Entity.COMPANY)
             if not str(company_id or "").strip().isdigit() or not tx.scalar(
                     f"SELECT count(*) FROM companies WHERE id = ? AND {allowed.sql}",
                     (int(company_id), *allowed.params)):

@@ -252,10 +252,10 @@ def _owner(tx: Session, user: User, lead: dict[str, Any]) -> int | None:
 
 def _linkable(tx: Session, user: User, entity: Entity, record_id: int | str,
               lead: dict[str, Any]) -> dict[str, Any]:
-    """An existing company or contact the lead may be linked to: one the user may edit,
+    """An existing company or contact the lead may be linked to: one the user sees,
     in the lead's department (a contact sits in its company's department)."""
     table = "contacts" if entity is Entity.CONTACT else "companies"
-    allowed = scope(user, entity, Action.EDIT, alias="t")
+    allowed = scope(user, entity, Action.VIEW, alias="t")
     row = None
     if str(record_id).strip().isdigit():
         row = tx.fetch_one(f"SELECT t.* FROM {table} t WHERE t.id = ? AND {allowed.sql}",

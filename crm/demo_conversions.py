@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from crm import clock
+from crm.access import Action, Entity, can
 from crm.conversion import NEW, convert_lead_in, plan_conversion
 from crm.db import Session
 from crm.users import User, get_user, get_user_by_id
@@ -42,7 +43,9 @@ def add_demo_conversions(tx: Session, *, leads: int, seed: int, until: datetime)
         owner = lead["owner_id"]
         if owner is not None and owner not in managers:
             managers[owner] = get_user_by_id(tx, owner)
-        user = managers.get(owner) or admin
+        user = managers.get(owner)
+        if user is None or not can(user, Action.CONVERT, Entity.LEAD):
+            user = admin  # an operator's lead is converted by someone who may
         moment = min(lead["created_at"] + timedelta(
             days=int(rng.integers(_EARLIEST_DAYS, _LATEST_DAYS))), until)
         with clock.fixed_at(moment):

@@ -14,7 +14,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
-from crm.access import Action, Entity, scope
+from crm.access import Action, Entity, require, scope
 from crm.db import Database, Session
 from crm.users import User, eligible_owners
 from crm.writer import NOUNS, TABLES, Conflict, EditRejected, Problem, Writer
@@ -141,6 +141,8 @@ def save_edits_in(tx: Session, user: User, entity: Entity | str, rules: FieldRul
     entity = Entity(entity)
     table = TABLES[entity]
     allowed = scope(user, entity, Action.EDIT)
+    if any("vip" in edit.changes for edit in edits):  # the table has its own row for VIP
+        require(user, Action.VIP, entity)
     problems: list[Problem] = []
     planned: list[tuple[RowEdit, dict[str, Any]]] = []
     writer = Writer(tx, user)

@@ -10,6 +10,7 @@ from crm import audit, bulk, editing, people
 from crm.access import (
     Action,
     Entity,
+    require,
     scope,
 )
 from crm.bulk import BulkResult, target_condition  # noqa: F401  (re-exported)
@@ -178,6 +179,7 @@ def create_lead(user: User, db: Database, values: dict[str, Any], *,
     The department follows the assigned manager; without one it is the user's own
     department, or `department_id` for users who work across departments.
     """
+    require(user, Action.ADD, Entity.LEAD)
     with db.transaction() as tx:
         return people.insert_person(tx, user, Entity.LEAD, LEAD_FIELDS, _CHECKERS, values,
                                     department_id=department_id, source=source)

@@ -97,7 +97,7 @@ def matching_companies(user: User, db: Database | Session, *, name: str,
     wanted = sorted({d for d in domains if d and d not in PUBLIC_MAIL_DOMAINS})
     if not key and not wanted:
         return []
-    allowed = scope(user, Entity.COMPANY, Action.EDIT, alias="co")
+    allowed = scope(user, Entity.COMPANY, Action.VIEW, alias="co")
     email_dom, web_dom = email_domain_sql("co.email"), website_domain_sql("co.website")
     marks = ", ".join("?" for _ in wanted)
     same_email = f"{email_dom} IN ({marks})" if wanted else "FALSE"
@@ -161,7 +161,7 @@ def matching_people(user: User, db: Database | Session, entity: Entity, *, email
             found.setdefault(duplicate.id, duplicate.reason)
     if not found:
         return []
-    allowed = scope(user, entity, Action.EDIT, alias="p")
+    allowed = scope(user, entity, Action.VIEW, alias="p")
     marks = ", ".join("?" for _ in found)
     if entity is Entity.CONTACT:
         sql = ("SELECT p.id, trim(concat_ws(' ', p.first_name, p.last_name)) AS name, p.email, "

@@ -8,7 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from crm.access import Condition, Entity, may_work_in_department, owns_what_they_add
+from crm.access import (
+    Action,
+    Condition,
+    Entity,
+    may_work_in_department,
+    owns_what_they_add,
+    require,
+)
 from crm.db import Database
 from crm.importing import ImportProblem, ImportRefused, read_table, split_full_name
 from crm.importing.fields import fold, guess_field
@@ -144,6 +151,7 @@ def _column(request_field: str, header_of: dict[str, str]) -> str:
 def import_requests(user: User, db: Database, preview: RequestImport, *,
                     department_id: int | None = None) -> int:
     """Write every request of the file in one transaction, or none (ImportRefused)."""
+    require(user, Action.IMPORT, Entity.REQUEST)
     if preview.problems:
         raise ImportRefused(preview.problems)
     department = department_id or user.department_id

@@ -28,6 +28,7 @@ from crm.access import (
     Entity,
     may_work_in_department,
     owns_what_they_add,
+    require,
     scope,
 )
 from crm.auth import client_key
@@ -226,6 +227,7 @@ def create_request(user: User, db: Database, values: Mapping[str, Any], *,
                    department_id: int | None = None, channel: str = "manual") -> int:
     """A request entered by hand, in the user's department (or `department_id` for users
     who work across departments). Raises EditRejected listing every problem."""
+    require(user, Action.ADD, Entity.REQUEST)
     department = department_id or user.department_id
     if department is None or not may_work_in_department(user, department):
         raise EditRejected([Problem(None, "department_id",
@@ -385,7 +387,7 @@ def create_deal(user: User, db: Database, request_id: int, values: Mapping[str, 
     first name and an email, else a lead. EditRejected (nothing written) says why not.
     """
     with db.transaction() as tx:
-        request = get_request(user, tx, request_id, Action.EDIT)
+        request = get_request(user, tx, request_id, Action.CONVERT)
         if request is None:
             raise EditRejected([Problem(request_id, "",
                                         f"Request {request_id} does not exist.")])
@@ -429,7 +431,7 @@ def create_deal(user: User, db: Database, request_id: int, values: Mapping[str, 
 def _in_department(user: User, tx: Session, entity: Entity, record_id: int,
                    department_id: int) -> dict[str, Any]:
     table = "contacts" if entity is Entity.CONTACT else "leads"
-    allowed = scope(user, entity, Action.EDIT, alias="t")
+    allowed = scope(user, entity, Action.VIEW, alias="t")
     row = tx.fetch_one(f"SELECT t.* FROM {table} t WHERE t.id = ? AND {allowed.sql}",
                        (record_id, *allowed.params))
     if row is None or row["department_id"] != department_id:
@@ -448,7 +450,7 @@ def _known_company(user: User, tx: Session, request: Mapping[str, Any],
                                department_id=request["department_id"])
     if company_id == AUTO:
         return found[0].id if found else None
-    allowed = scope(user, Entity.COMPANY, Action.EDIT)
+    allowed = scope(user, Entity.COMPANY, Action.VIEW)
     if not tx.scalar(f"SELECT count(*) FROM companies WHERE id = ? AND department_id = ? "
                      f"AND {allowed.sql}",
                      (int(company_id), request["department_id"], *allowed.params)):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from crm import audit
-from crm.access import Action, Entity, can_manage_tags, scope
+from crm.access import Action, Entity, require, scope
 from crm.bulk import target_condition
 from crm.contacts import CONTACTS
 from crm.db import Database, Session
@@ -50,6 +50,7 @@ def _clean(name: str) -> str:
 
 
 def create_tag(user: User, db: Database, name: str) -> int:
+    require(user, Action.TAG, Entity.CONTACT)
     name = _clean(name)
     with db.transaction() as tx:
         return ensure_tags(tx, user, [name])[name.casefold()]
@@ -69,8 +70,7 @@ def ensure_tags(tx: Session, user: User, names: Iterable[str]) -> dict[str, int]
 
 
 def rename_tag(user: User, db: Database, tag_id: int, name: str) -> None:
-    if not can_manage_tags(user):
-        raise PermissionError("Only company-wide roles may rename tags.")
+    require(user, Action.MANAGE, Entity.TAG)
     name = _clean(name)
     with db.transaction() as tx:
         old = tx.scalar("SELECT name FROM tags WHERE id = ?", (tag_id,))
@@ -88,8 +88,7 @@ def merge_tags(user: User, db: Database, source_ids: Sequence[int], target_id: i
 
     Returns the number of contacts that gained the target tag.
     """
-    if not can_manage_tags(user):
-        raise PermissionError("Only company-wide roles may merge tags.")
+    require(user, Action.MANAGE, Entity.TAG)
     sources = [int(i) for i in source_ids if int(i) != int(target_id)]
     if not sources:
         raise TagError("Choose at least one other tag to merge into the target.")
@@ -124,7 +123,7 @@ def _change(user: User, db: Database, tag_ids: Sequence[int], query: ListQuery |
     tags = sorted(dict.fromkeys(int(t) for t in tag_ids))
     if not tags:
         raise TagError("Choose at least one tag.")
-    condition = target_condition(user, CONTACTS, query or ListQuery(), ids)
+    condition = target_condition(user, CONTACTS, query or ListQuery(), ids, Action.TAG)
     total = 0
     with db.transaction() as tx:
         writer = Writer(tx, user)

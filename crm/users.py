@@ -8,26 +8,25 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from enum import StrEnum
+from dataclasses import dataclass, field
 
 import bcrypt
 
 from crm import audit
 from crm.clock import now
 from crm.db import Database, IntegrityError, Session
+from crm.permissions import (
+    OVERRIDES_SQL,
+    Action,
+    Entity,
+    Grants,
+    effective,
+    parse_overrides,
+    require,
+)
+from crm.roles import DEPARTMENT_REQUIRED, Role
 
-
-class Role(StrEnum):
-    SALES_MANAGER = "sales_manager"
-    OPERATOR = "operator"
-    COMPANY_MANAGER = "company_manager"
-    SUPER_OPERATOR = "super_operator"
-    ADMIN = "admin"
-
-    @property
-    def label(self) -> str:
-        return self.value.replace("_", " ").capitalize()
+__all__ = ["Role", "User"]
 
 
 @dataclass(frozen=True)
@@ -40,6 +39,8 @@ class User:
     department_id: int | None
     active: bool
     department_name: str | None = None
+    # What the role may do (crm.permissions), read with the user; None: the role's defaults.
+    grants: Grants | None = field(default=None, compare=False, repr=False)
 
 
 class UserError(ValueError):
@@ -49,9 +50,9 @@ class UserError(ValueError):
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
 MIN_PASSWORD_LENGTH = 8
 
-_USER_SELECT = """
+_USER_SELECT = f"""
     SELECT u.id, u.username, u.full_name, u.email, u.role, u.department_id, u.active,
-           d.name AS department_name
+           d.name AS department_name, {OVERRIDES_SQL.format(role="u.role")} AS overrides
     FROM users u LEFT JOIN departments d ON d.id = u.department_id
 """
 
@@ -79,6 +80,7 @@ def _user(row: dict) -> User:
         department_id=row["department_id"],
         active=bool(row["active"]),
         department_name=row["department_name"],
+        grants=effective(Role(row["role"]), parse_overrides(row.get("overrides"))),
     )
 
 
@@ -107,10 +109,8 @@ def list_departments(db: Database | Session) -> list[dict]:
 
 def require_admin(actor: User | None) -> None:
     """Managing users is for admins (None: the command line, run by whoever runs the server)."""
-    from crm.access import can_manage_users
-
-    if actor is not None and not can_manage_users(actor):
-        raise PermissionError("Only an admin can manage users and departments.")
+    if actor is not None:
+        require(actor, Action.MANAGE, Entity.USER)
 
 
 def _validate_password(password: str) -> None:
@@ -211,7 +211,7 @@ def _role(role: Role | str) -> Role:
 
 def _check_department(tx: Session, role: Role, department_id: int | None) -> None:
     if department_id is None:
-        if role in (Role.SALES_MANAGER, Role.OPERATOR):
+        if role in DEPARTMENT_REQUIRED:
             article = "An" if role.label[0] in "AEIOU" else "A"
             raise UserError(f"{article} {role.label.lower()} must belong to a department.")
         return

@@ -82,6 +82,8 @@ def world(db: Database) -> World:
         "company_manager": user(db, "company.manager", Role.COMPANY_MANAGER, None),
         "super_operator": user(db, "super.operator", Role.SUPER_OPERATOR, west),
         "admin": user(db, "admin", Role.ADMIN, None),
+        "analyst": user(db, "analyst", Role.ANALYST, None),
+        "analyst_east": user(db, "analyst.east", Role.ANALYST, east),
     }
     w = World(east=east, west=west, users=people)
     w.companies["east"] = company(db, "Eastwind GmbH", east, people["sales_east"])

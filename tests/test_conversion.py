@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from crm import conversion, leads, search
-from crm.access import Entity
+from crm.access import Entity, NotPermitted
 from crm.conversion import NEW, Outcome, convert_lead, convert_leads, plan_conversion
 from crm.editing import EditRejected
 from crm.listing import ListQuery, fetch_page
@@ -492,13 +492,20 @@ def test_choices_other_than_new_or_an_id_are_refused(db, world):
 
 
 @pytest.mark.parametrize(("role", "allowed"), [
-    ("sales_east", True), ("operator_east", True), ("company_manager", True),
-    ("super_operator", True), ("admin", True), ("sales_west", False)])
-def test_every_role_that_manages_the_lead_may_convert_it(db, world, role, allowed):
+    ("sales_east", True), ("operator_east", "Operator"), ("company_manager", True),
+    ("super_operator", "Super operator"), ("admin", True), ("sales_west", False),
+    ("analyst", "Analyst")])
+def test_every_role_that_manages_the_lead_and_may_convert_converts_it(db, world, role, allowed):
     user, lead_id = world.users[role], world.leads["anna"]
-    if not allowed:
+    if allowed is False:
         with pytest.raises(EditRejected, match="does not exist"):
             convert_lead(user, db, lead_id)
+        return
+    if isinstance(allowed, str):  # the permission table: this role does not convert
+        with pytest.raises(NotPermitted, match=f"^Your role \\({allowed}\\) may not convert "
+                                                "leads.$"):
+            convert_lead(user, db, lead_id)
+        assert db.scalar("SELECT converted_at FROM leads WHERE id = ?", (lead_id,)) is None
         return
     done = convert_lead(user, db, lead_id)
     contact = db.fetch_one("SELECT owner_id, department_id FROM contacts WHERE id = ?",

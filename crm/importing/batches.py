@@ -84,7 +84,7 @@ def undo_batch(user: User, db: Database, batch_id: int,
             raise UndoRefused(f"Import batch {batch_id} was already undone.")
         entity = Entity(batch["entity"])
         table = TABLES[entity]
-        allowed = scope(user, entity, Action.EDIT, alias="t")
+        allowed = scope(user, entity, Action.UNDO_IMPORT, alias="t")
         items = tx.fetch_frame(
             f"SELECT i.entity_id, i.action, i.before_image, i.row_version, "
             f"t.row_version AS current_version, ({allowed.sql}) AS allowed "

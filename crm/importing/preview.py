@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crm.access import Action, Entity, can, may_work_in_department, owns_what_they_add, scope
+from crm.access import Action, Entity, may_work_in_department, owns_what_they_add, require, scope
 from crm.db import Database, Session, ids_condition, temporary_table
 from crm.importing import values
 from crm.importing.fields import FIELDS, VOCABULARIES, check_mapping, split_full_name
@@ -28,7 +28,7 @@ OWNER_ROLES = ("sales_manager", "operator")
 
 
 class ImportNotAllowed(ValueError):
-    """The user may not import this entity, or the mapping cannot be used."""
+    """The mapping cannot be used (a role that may not import: NotPermitted)."""
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,9 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
     """Check every row of `table` as `mapping` reads it; nothing is written."""
     entity = Entity(entity)
     options = options or ImportOptions()
-    if entity not in TABLES or not can(user, Action.IMPORT, entity):
-        raise ImportNotAllowed(f"You may not import {entity.value}s.")
+    if entity not in TABLES:
+        raise ImportNotAllowed(f"{entity.plural.capitalize()} cannot be imported.")
+    require(user, Action.IMPORT, entity)
     mistakes = check_mapping(entity, mapping)
     unknown_columns = [h for h, f in mapping.items() if f and h not in table.frame.columns]
     mistakes += [f"The file has no column “{h}”." for h in unknown_columns]

@@ -16,7 +16,16 @@ from typing import Any
 import pandas as pd
 
 from crm import audit
-from crm.access import EVERYTHING, Action, Entity, can, mailing_scope, scope, sees_all_departments
+from crm.access import (
+    EVERYTHING,
+    Action,
+    Entity,
+    can,
+    mailing_scope,
+    require,
+    scope,
+    sees_all_departments,
+)
 from crm.clock import now
 from crm.db import ConcurrencyError, Database, Session
 from crm.mailing import compose
@@ -91,8 +100,7 @@ def create_mailing(user: User, db: Database, selection: Selection, *, subject: s
                    name: str = "") -> int:
     """A draft mailing to the selection's recipients (frozen now; re-checked when sent)."""
     entity = Entity(selection.entity)
-    if not can(user, Action.MAIL, entity):
-        raise PermissionError("You may not create mailings.")
+    require(user, Action.MAIL, entity)
     _check(subject, body, name)
     stamp = now()
     with db.transaction() as tx:

@@ -11,7 +11,7 @@ from typing import Any
 import streamlit as st
 
 from crm import list_export
-from crm.access import Action, can
+from crm.access import Action, can, refusal
 from crm.db import Database
 from crm.export import ExportColumn
 from crm.listing import ListQuery, ListSpec
@@ -43,6 +43,7 @@ class ExtraAction:
     run: Callable[..., str]  # (user, db, query, ids, parameter[, versions=...]) -> sentence
     parameter: Callable[[User, Database], Any] | None = None
     takes_versions: bool = False  # run also gets the checked rows' versions on screen
+    action: Action = Action.EDIT  # what the permission table must allow on the list's kind
 
 
 def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: int,
@@ -52,11 +53,15 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
              vip: bool = True) -> BulkAction | None:
     """Draw the bar; returns the action the user confirmed (exports download directly)."""
     extra = extra or {}
-    names = [n for n, a in (("set_vip", Action.EDIT), ("remove_vip", Action.EDIT),
+    # Actions the role may not do are left out of the menu (the services refuse them too).
+    names = [n for n, a in (("set_vip", Action.VIP), ("remove_vip", Action.VIP),
                             ("export", Action.EXPORT))
              if can(user, a, spec.entity) and (vip or not n.endswith("vip"))]
-    if can(user, Action.EDIT, spec.entity):
-        names += list(extra)
+    names += [n for n, e in extra.items() if can(user, e.action, spec.entity)]
+    if not names:
+        text.caption("{}", refusal(user, Action.EDIT, spec.entity).replace(
+            f"edit {spec.entity.plural}", f"act on {spec.entity.plural} in bulk"))
+        return None
     labels = {**LABELS, **{k: v.label for k, v in extra.items()}}
     with st.container(border=True):
         st.markdown("**Action**")

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from crm import audit, companies, vocabulary
-from crm.access import Action, Entity, can
+from crm.access import Action, Entity, can, refusal
 from crm.db import Database
 from crm.editing import EditRejected, RowEdit
 from crm.ui import text
@@ -120,7 +120,7 @@ def company_detail(user: User, db: Database, raw_id: str) -> None:
             st.caption("No contacts at this company that you can see.")
     with edit:
         if not can(user, Action.EDIT, Entity.COMPANY):
-            st.caption("You cannot edit companies.")
+            text.caption("{}", refusal(user, Action.EDIT, Entity.COMPANY))
         else:
             industries = vocabulary.named(db, "industries")
             seen = as_seen("company", company)

@@ -7,10 +7,10 @@ from typing import Any
 import streamlit as st
 
 from crm import companies, contacts, tags, vocabulary
-from crm.access import Action, Entity, can, can_manage_tags
+from crm.access import Action, Entity, can, can_manage_tags, refusal
 from crm.db import Database
 from crm.editing import RowEdit
-from crm.ui import text
+from crm.ui import permitted, text
 from crm.ui.conversion_forms import deals_table
 from crm.ui.newsletter import badge_html
 from crm.ui.newsletter_history import newsletter_tab
@@ -117,7 +117,7 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
         deals_table(user, db, contact_id=contact_id)
     with edit:
         if not can(user, Action.EDIT, Entity.CONTACT):
-            st.caption("You cannot edit contacts.")
+            text.caption("{}", refusal(user, Action.EDIT, Entity.CONTACT))
         else:
             seen = as_seen("contact", contact)
             edit_form_notes("contact", seen, contact)
@@ -160,7 +160,7 @@ def manage_tags(user: User, db: Database) -> None:
                       "Contacts": [r["contacts"] for r in counts]}, hide_index=True)
         with st.form("tag_create", clear_on_submit=True):
             name = st.text_input("New tag")
-            if st.form_submit_button("Create tag"):
+            if permitted.form_submit(user, Action.TAG, Entity.CONTACT, "Create tag"):
                 attempt(lambda: tags.create_tag(user, db, name), FLASH,
                         f"Tag “{name.strip()}” ready.")
         if not can_manage_tags(user):

@@ -11,12 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from crm import conversion, deals
-from crm.access import Action, Entity, can
+from crm.access import Action, Entity
 from crm.conversion import NEW, BulkConversion, ConversionPlan, Outcome
 from crm.db import Database
 from crm.editing import EditRejected
 from crm.listing import ListQuery
-from crm.ui import text
+from crm.ui import permitted, text
 from crm.ui.bulk_actions import ExtraAction
 from crm.users import User
 
@@ -28,10 +28,11 @@ COMPANIES_PAGE = "pages/workspace/companies.py"
 
 def convert_button(user: User, db: Database, lead: dict[str, Any]) -> None:
     """The Convert button of an open lead, for users who may convert it."""
-    if lead["converted_at"] is not None or not can(user, Action.CONVERT, Entity.LEAD):
+    if lead["converted_at"] is not None:
         return
-    if st.button("Convert", icon=":material/swap_horiz:", key=f"convert_{lead['id']}",
-                 help="Turn this lead into a contact at a company"):
+    if permitted.button(user, Action.CONVERT, Entity.LEAD, "Convert",
+                        icon=":material/swap_horiz:", key=f"convert_{lead['id']}",
+                        help="Turn this lead into a contact at a company"):
         convert_dialog(user, db, lead["id"], lead["row_version"])
 
 
@@ -129,7 +130,8 @@ def _bulk_convert(user: User, db: Database, query: ListQuery, ids: Sequence[int]
     return report.sentence()
 
 
-CONVERT_ACTION = ExtraAction("Convert", _bulk_convert, takes_versions=True)
+CONVERT_ACTION = ExtraAction("Convert", _bulk_convert, takes_versions=True,
+                             action=Action.CONVERT)
 
 
 def conversion_report(user: User, db: Database, query: ListQuery, total: int) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm import leads
-from crm.access import Action, Entity, can
+from crm.access import Action, Entity, can, refusal
 from crm.db import Database
 from crm.editing import RowEdit
 from crm.ui import text
@@ -80,8 +80,10 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
         })
         deals_table(user, db, lead_id=lead_id)
     with edit:
-        if read_only or not can(user, Action.EDIT, Entity.LEAD):
+        if read_only:
             st.caption("This lead cannot be edited.")
+        elif not can(user, Action.EDIT, Entity.LEAD):
+            text.caption("{}", refusal(user, Action.EDIT, Entity.LEAD))
         else:
             seen = as_seen("lead", lead)
             edit_form_notes("lead", seen, lead)

@@ -18,7 +18,7 @@ from crm.db import Database
 from crm.editing import Conflict, EditRejected, RowEdit
 from crm.export import ExportColumn
 from crm.listing import ListQuery, ListSpec
-from crm.ui import filters, list_state, text
+from crm.ui import filters, list_state, permitted, text
 from crm.ui.bulk_actions import ALL_MATCHING, BulkAction, ExtraAction, bulk_bar, export_bytes
 from crm.ui.grid import GridResult, grid
 from crm.ui.newsletter import icon_uri, label, legend
@@ -98,7 +98,7 @@ def render(page: ListPage, user: User, db: Database) -> None:
         key=f"{spec.noun}_grid_{version}_{hash((str(query), result_page.page))}",
         pin=f"{spec.noun}_grid_shown",
         order=page.grid_order,
-        editable=list(page.editable),
+        editable=list(page.editable) if can(user, Action.EDIT, spec.entity) else [],
         column_config={
             "link": st.column_config.LinkColumn("ID", display_text=r"\?id=(\d+)", width="small",
                                                 help=f"Open the {spec.noun}"),
@@ -122,12 +122,19 @@ def _toolbar(page: ListPage, user: User, db: Database) -> None:
     title, add, import_, export_all = st.columns([5, 1.4, 1.1, 1.4],
                                                  vertical_alignment="bottom")
     text.title("{}", page.title, place=title)
-    if page.add is not None and can(user, Action.EDIT, spec.entity) and add.button(
-            text.plain(page.add_label), icon=":material/add:", width="stretch"):
+    if page.add is not None and permitted.button(
+            user, Action.ADD, spec.entity, text.plain(page.add_label), place=add,
+            icon=":material/add:", width="stretch"):
         page.add(user, db)
-    if page.importable and can(user, Action.IMPORT, spec.entity) and import_.button(
-            "Import", icon=":material/upload:", width="stretch", key=f"{spec.noun}_import"):
+    if page.importable and permitted.button(
+            user, Action.IMPORT, spec.entity, "Import", place=import_, icon=":material/upload:",
+            width="stretch", key=f"{spec.noun}_import"):
         st.switch_page("pages/workspace/imports.py", query_params={"entity": spec.noun})
+    if not can(user, Action.EXPORT, spec.entity):
+        permitted.button(user, Action.EXPORT, spec.entity, "Export all", place=export_all,
+                         icon=":material/download:", width="stretch",
+                         key=f"{spec.noun}_export_all_refused")
+        return
     menu = export_all.popover("Export all", icon=":material/download:", width="stretch",
                               key=f"{spec.noun}_export_all_menu", on_change="rerun")
     if not menu.open:

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from crm.access import Action, Entity, can
+from crm.access import Action, Entity
 from crm.db import Database
 from crm.listing import ListQuery
 from crm.mailing.recipients import Selection
-from crm.ui import text
+from crm.ui import permitted, text
 from crm.ui.bulk_actions import ExtraAction
 from crm.users import User
 
@@ -48,17 +48,15 @@ def mass_mailing_action(entity: Entity) -> ExtraAction:
         start_mailing(entity, query, ids)
         return ""
 
-    return ExtraAction("Make massmail", run)
+    return ExtraAction("Make massmail", run, action=Action.MAIL)
 
 
 def massmail_button(user: User, entity: Entity, query: ListQuery, total: int) -> None:
     """"Make massmail": a mailing to everyone matching the current filters, however many."""
-    if not can(user, Action.MAIL, entity):
-        return
     noun = "contact" if total == 1 else "contacts"
-    if st.button("Make massmail", icon=":material/campaign:", key=f"{entity.value}_massmail",
-                 disabled=total == 0,
-                 help=text.md("A mass mailing to the {:,} matching {} (those who can be "
-                              "mailed; the next screen says who is left out and why)",
-                              total, noun)):
+    if permitted.button(user, Action.MAIL, entity, "Make massmail", icon=":material/campaign:",
+                        key=f"{entity.value}_massmail", disabled=total == 0,
+                        help=text.md("A mass mailing to the {:,} matching {} (those who can "
+                                     "be mailed; the next screen says who is left out and "
+                                     "why)", total, noun)):
         start_mailing(entity, query, None)

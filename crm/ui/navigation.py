@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from crm import links
-from crm.access import can_manage_users
+from crm.access import Action, Entity, can
 from crm.users import User
 
 # view name (crm.links) -> (page script, title); each page reads its other query parameters.
@@ -33,6 +33,11 @@ class PageSpec:
     title: str
     icon: str
     url_path: str
+    # The page is the user's when their role may do any of these (none: every role).
+    needs: tuple[tuple[Action, Entity], ...] = ()
+
+    def allowed(self, user: User) -> bool:
+        return user.active and (not self.needs or any(can(user, a, e) for a, e in self.needs))
 
 
 WORKSPACE = "Workspace"
@@ -40,17 +45,22 @@ ADMINISTRATION = "Administration"
 SECTIONS: dict[str, tuple[PageSpec, ...]] = {
     WORKSPACE: (  # the first page is the default one, the first page after sign-in
         PageSpec("pages/workspace/overview.py", "Overview", ":material/dashboard:", "overview"),
-        PageSpec("pages/workspace/leads.py", "Leads", ":material/person_search:", "leads"),
-        PageSpec("pages/workspace/contacts.py", "Contacts", ":material/contacts:", "contacts"),
+        PageSpec("pages/workspace/leads.py", "Leads", ":material/person_search:", "leads",
+                 ((Action.VIEW, Entity.LEAD),)),
+        PageSpec("pages/workspace/contacts.py", "Contacts", ":material/contacts:", "contacts",
+                 ((Action.VIEW, Entity.CONTACT),)),
         PageSpec("pages/workspace/companies.py", "Companies", ":material/business:",
-                 "companies"),
-        PageSpec("pages/workspace/requests.py", "Requests", ":material/inbox:", "requests"),
+                 "companies", ((Action.VIEW, Entity.COMPANY),)),
+        PageSpec("pages/workspace/requests.py", "Requests", ":material/inbox:", "requests",
+                 ((Action.VIEW, Entity.REQUEST),)),
         PageSpec("pages/workspace/segments.py", "Segments", ":material/bookmarks:", "segments"),
-        PageSpec("pages/workspace/imports.py", "Import", ":material/upload:", "import"),
+        PageSpec("pages/workspace/imports.py", "Import", ":material/upload:", "import",
+                 ((Action.IMPORT, Entity.LEAD), (Action.IMPORT, Entity.CONTACT))),
         PageSpec("pages/workspace/mailings.py", "Mailings", ":material/campaign:", "mailings"),
     ),
     ADMINISTRATION: (
-        PageSpec("pages/admin/users.py", "Users & departments", ":material/group:", "admin"),
+        PageSpec("pages/admin/users.py", "Users & departments", ":material/group:", "admin",
+                 ((Action.MANAGE, Entity.USER),)),
     ),
 }
 
@@ -66,8 +76,9 @@ def public_page() -> st.Page | None:
 
 def sections_for(user: User) -> dict[str, tuple[PageSpec, ...]]:
     """The sections and pages this user's role may use."""
-    allowed = {WORKSPACE: True, ADMINISTRATION: can_manage_users(user)}
-    return {name: specs for name, specs in SECTIONS.items() if allowed[name]}
+    found = {name: tuple(spec for spec in specs if spec.allowed(user))
+             for name, specs in SECTIONS.items()}
+    return {name: specs for name, specs in found.items() if specs}
 
 
 def pages_for(user: User) -> dict[str, list[st.Page]]:

@@ -11,12 +11,12 @@ import pandas as pd
 import streamlit as st
 
 from crm import deals, links, request_import, requests, vocabulary
-from crm.access import Action, Entity, can
+from crm.access import Action, Entity, can, refusal
 from crm.db import Database
 from crm.importing import ImportFileError, ImportRefused
 from crm.listing import ListQuery
 from crm.requests import AUTO, CHANNELS, STATUSES, RequestMatches
-from crm.ui import text
+from crm.ui import permitted, text
 from crm.ui.bulk_actions import ExtraAction
 from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
 from crm.users import User, eligible_owners
@@ -67,8 +67,8 @@ def add_request_dialog(user: User, db: Database) -> None:
 def toolbar(user: User, db: Database, _query: ListQuery, _total: int) -> None:
     """Beside the list: the import of requests and the address of the public form."""
     left, right = st.columns([1, 3], vertical_alignment="center")
-    if can(user, Action.IMPORT, Entity.REQUEST) and left.button(
-            "Import requests", icon=":material/upload:", key="request_import"):
+    if permitted.button(user, Action.IMPORT, Entity.REQUEST, "Import requests", place=left,
+                        icon=":material/upload:", key="request_import"):
         import_dialog(user, db)
     text.caption("Anyone can send a request through the public form: [{url}]({url})",
                  url=links.public_link(links.REQUEST_FORM), place=right)
@@ -163,10 +163,14 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
         if request["status"] == "deal":
             _outcome(request)
         _matches(found)
-    if request["status"] == "new" and can(user, Action.EDIT, Entity.REQUEST):
-        _create_deal(user, db, request, found)
-        if st.button("Dismiss request", key=f"request_dismiss_{request_id}",
-                     help="Set it aside: spam, or not a sales matter"):
+    if request["status"] == "new":
+        if can(user, Action.CONVERT, Entity.REQUEST):
+            _create_deal(user, db, request, found)
+        else:
+            text.caption("{}", refusal(user, Action.CONVERT, Entity.REQUEST))
+        if permitted.button(user, Action.EDIT, Entity.REQUEST, "Dismiss request",
+                            key=f"request_dismiss_{request_id}",
+                            help="Set it aside: spam, or not a sales matter"):
             attempt(lambda: requests.dismiss(user, db, ids=[request_id]), FLASH,
                     "Request dismissed.")
     with st.expander("History"):

@@ -15,11 +15,11 @@ import pandas as pd
 import streamlit as st
 
 from crm import listing, segments
-from crm.access import Action, Entity, can, segment_visibilities
+from crm.access import Action, Entity, segment_visibilities
 from crm.db import Database
 from crm.listing import ListQuery, ListSpec
 from crm.segments import VISIBILITY_LABELS, Comparison, Segment, SegmentError
-from crm.ui import text
+from crm.ui import permitted, text
 from crm.ui.filters import labels_for
 from crm.ui.list_links import ListLink, open_list
 from crm.ui.mailing_start import start_mailing
@@ -128,10 +128,11 @@ def segment_actions(user: User, db: Database, segment: Segment) -> None:
         open_list(ListLink(segment.entity, dict(segment.filters), segment.search))
     with export.popover("Export", icon=":material/download:", width="stretch"):
         _export(user, db, segment)
-    if can(user, Action.MAIL, segment.entity) and mail.button(
-            "Start mass mailing", icon=":material/campaign:", key="segment_mail",
-            width="stretch", help="A mass mailing to everyone the segment holds for you (the "
-                                  "next screen says who is left out and why)"):
+    if permitted.button(
+            user, Action.MAIL, segment.entity, "Start mass mailing", place=mail,
+            icon=":material/campaign:", key="segment_mail", width="stretch",
+            help="A mass mailing to everyone the segment holds for you (the next screen says "
+                 "who is left out and why)"):
         start_mailing(segment.entity, segment.query, None)
     if not segment.owned_by(user):
         text.caption("Made by {}: only they can rename, re-share or delete it.",

@@ -4,7 +4,7 @@ contacts assigned to the exporting user."""
 import streamlit as st
 
 from crm import contacts, tags
-from crm.access import Entity
+from crm.access import Action, Entity
 from crm.ui.bulk_actions import ExtraAction
 from crm.ui.contact_forms import add_contact_dialog, contact_detail, manage_tags, pick_tags
 from crm.ui.list_page import ListPage, render
@@ -67,8 +67,9 @@ render(
         importable=True,
         detail=contact_detail,
         extra_actions={
-            "add_tags": ExtraAction("Add tags", tag_action(True), pick_tags),
-            "remove_tags": ExtraAction("Remove tags", tag_action(False), pick_tags),
+            "add_tags": ExtraAction("Add tags", tag_action(True), pick_tags, action=Action.TAG),
+            "remove_tags": ExtraAction("Remove tags", tag_action(False), pick_tags,
+                                       action=Action.TAG),
             "mass_mailing": mass_mailing_action(Entity.CONTACT),
         },
         buttons=buttons,

@@ -5,8 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from crm import importing
-from crm.access import Entity
-from crm.ui import text
+from crm.access import Action, Entity, can
+from crm.ui import permitted, text
 from crm.ui.session import current_user, database
 
 user = current_user()
@@ -28,11 +28,13 @@ def restart() -> None:
 
 
 st.title("Import")
-entity_param = st.query_params.get("entity", state().get("entity", "lead"))
+# Only what the role may import (the page is not in the menu of a role that may import none).
+importable = [e for e in NOUNS if can(user, Action.IMPORT, e)]
+entity_param = st.query_params.get("entity", state().get("entity", importable[0]))
 entity = st.segmented_control(
-    "What the file holds", ["lead", "contact"], format_func=lambda e: NOUNS[e].capitalize(),
-    default=entity_param if entity_param in NOUNS else "lead", key="import_entity")
-entity = entity or "lead"
+    "What the file holds", importable, format_func=lambda e: NOUNS[e].capitalize(),
+    default=entity_param if entity_param in importable else importable[0], key="import_entity")
+entity = entity or importable[0]
 if state().get("entity") != entity:
     restart()
     state()["entity"] = entity
@@ -236,7 +238,8 @@ with past:
             if batch["undone_at"]:
                 continue
             force_key = f"import_force_{batch['id']}"
-            if right.button("Undo", key=f"import_undo_{batch['id']}"):
+            if permitted.button(user, Action.UNDO_IMPORT, entity, "Undo", place=right,
+                                key=f"import_undo_{batch['id']}"):
                 try:
                     done = importing.undo_batch(
                         user, db, batch["id"],

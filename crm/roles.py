@@ -1,0 +1,26 @@
+"""The roles a user can have. What each may see is `crm.access`; what each may do is the
+permission table in `crm.permissions`."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    SALES_MANAGER = "sales_manager"
+    OPERATOR = "operator"
+    COMPANY_MANAGER = "company_manager"
+    SUPER_OPERATOR = "super_operator"
+    ANALYST = "analyst"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
+
+
+# Who sees which departments (see crm.access.scope). An analyst sees every department unless
+# an admin gives them one.
+ALL_DEPARTMENTS = frozenset({Role.COMPANY_MANAGER, Role.SUPER_OPERATOR, Role.ADMIN})
+OWN_DEPARTMENT = frozenset({Role.SALES_MANAGER, Role.OPERATOR})
+DEPARTMENT_REQUIRED = OWN_DEPARTMENT
