@@ -63,6 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
     _users_parser(commands)
     _departments_parser(commands)
+    _roles_parser(commands)
     _export_parser(commands)
     _import_parser(commands)
     _mailings_parser(commands)
@@ -380,6 +381,74 @@ def _departments_rename(args: argparse.Namespace) -> int:
     department_id = _department_id(db, args.name)
     users.rename_department(None, db, department_id, args.new_name)
     print(f"department {args.name} renamed to {args.new_name.strip()}")
+    return 0
+
+
+# ------------------------------------------------------------------------- roles
+
+
+def _roles_parser(commands: argparse._SubParsersAction) -> None:
+    from crm.permissions import PERMISSIONS
+
+    pairs = ", ".join(dict.fromkeys(f"{p.action} {p.entity}" for p in PERMISSIONS))
+    parser = commands.add_parser(
+        "roles", help="what each role may do: list, grant and revoke permissions",
+        description=f"The permission table (role x action x kind). Permissions: {pairs}.")
+    sub = parser.add_subparsers(title="roles commands", metavar="ACTION", parser_class=_Parser)
+    listing = sub.add_parser("list", help="every permission and the roles that have it "
+                                          "(* marks a change from the defaults)")
+    listing.add_argument("role", nargs="?", help="only this role")
+    listing.set_defaults(handler=_roles_list)
+    for name, allowed in (("grant", True), ("revoke", False)):
+        change = sub.add_parser(name, help=f"{name} ROLE the permission to ACTION ENTITY")
+        change.add_argument("role", help=", ".join(r.value for r in users.Role))
+        change.add_argument("action", help="e.g. convert, export_all, mail")
+        change.add_argument("entity", help="e.g. lead, contact, company, segment")
+        change.set_defaults(handler=_roles_change, allowed=allowed)
+    reset = sub.add_parser("reset", help="put every role back to the default table")
+    reset.set_defaults(handler=_roles_reset)
+    parser.set_defaults(handler=lambda args: _help(parser))
+
+
+def _roles_list(args: argparse.Namespace) -> int:
+    from crm import permissions
+
+    db = _store(args)
+    table = permissions.table(db)
+    roles = [users.Role(args.role)] if args.role else list(users.Role)
+    width = max(len(f"{p.action} {p.entity}") for p in permissions.PERMISSIONS)
+    print(f"{'permission':<{width}}  " + "  ".join(r.value for r in roles))
+    for p in permissions.PERMISSIONS:
+        cells = []
+        for role in roles:
+            mark = "yes" if p.key in table[role] else "-"
+            changed = (p.key in table[role]) != (p.key in permissions.DEFAULTS[role])
+            cells.append(f"{mark + ('*' if changed else ''):^{len(role.value)}}")
+        print(f"{p.action + ' ' + p.entity:<{width}}  " + "  ".join(cells))
+    return 0
+
+
+def _roles_change(args: argparse.Namespace) -> int:
+    from crm import permissions
+
+    try:
+        role = users.Role(args.role)
+    except ValueError as exc:
+        raise CommandError(f"unknown role {args.role!r}; use one of: "
+                           + ", ".join(r.value for r in users.Role)) from exc
+    found = permissions.permission(args.action, args.entity)
+    changed = permissions.set_allowed(None, _store(args), role, found.action, found.entity,
+                                      args.allowed)
+    verb = "may" if args.allowed else "may not"
+    print(f"{role.label}s {verb} {found.phrase}" + ("" if changed else " (already so)"))
+    return 0
+
+
+def _roles_reset(args: argparse.Namespace) -> int:
+    from crm import permissions
+
+    removed = permissions.reset_defaults(None, _store(args))
+    print(f"every role has the default permissions again ({removed} changes removed)")
     return 0
 
 

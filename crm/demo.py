@@ -52,6 +52,7 @@ _ROLE_USERS: tuple[tuple[str, Role, str | None], ...] = (
     ("super.operator", Role.SUPER_OPERATOR, None),
     ("operator", Role.OPERATOR, "Europe"),
     ("sales.manager", Role.SALES_MANAGER, "Europe"),
+    ("analyst", Role.ANALYST, None),
 )
 DEMO_SIGN_INS: list[tuple[str, str]] = [(name, role.label) for name, role, _ in _ROLE_USERS]
 

@@ -133,12 +133,13 @@ _LOCKED = {(Role.ADMIN, A.MANAGE, Entity.USER)}
 
 
 def permission(action: Action | str, entity: Entity | str) -> Permission:
-    key = (Action(action), Entity(entity))
-    if key not in BY_KEY:
+    """The table's row for (action, entity); ValueError naming every row when it has none."""
+    found = next((p for p in PERMISSIONS if (p.action, p.entity) == (action, entity)), None)
+    if found is None:
         known = ", ".join(f"{p.action} {p.entity}" for p in PERMISSIONS)
-        raise NotPermitted(f"There is no permission to {key[0]} {key[1]}; the table has: "
-                           f"{known}.")
-    return BY_KEY[key]
+        raise ValueError(f"There is no permission “{action} {entity}”; the table has: "
+                         f"{known}.")
+    return found
 
 
 def effective(role: Role, overrides: Iterable[tuple[str, str, bool]] = ()) -> Grants:

@@ -198,7 +198,7 @@ def test_role_users_exist_and_sign_in(db):
     load_demo(db, contacts=20, leads=20)
     labels = {role.label: role for role in Role}
     assert [name for name, _ in DEMO_SIGN_INS] == [
-        "admin", "company.manager", "super.operator", "operator", "sales.manager"]
+        "admin", "company.manager", "super.operator", "operator", "sales.manager", "analyst"]
     for username, label in DEMO_SIGN_INS:
         user = sign_in(db, username, DEMO_PASSWORD)
         assert user.username == username and user.role is labels[label]

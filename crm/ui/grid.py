@@ -13,6 +13,7 @@ leaves the typed values in place.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,14 +23,59 @@ import streamlit as st
 SELECT = "Select"
 
 # The grid holds one page, so a click on a column header would sort that page alone and
-# mislead. A transparent layer over the header row takes those clicks; the list's "Sort by"
-# control sorts the whole result in SQL.
+# mislead. A transparent layer over the header row takes those clicks, and a click there
+# points to the list's "Sort by" control, which sorts the whole result in SQL: the control is
+# outlined and a note says so beside the pointer. (Why not a header sort: README, "Sorting".)
+HEADER_HEIGHT = 36
+HINT = "Sort the whole list with “Sort by” above the table (a header would sort one page)."
 _NO_HEADER_SORT = """<style>
 div[class*="_grid_"] [data-testid="stDataFrame"] { position: relative; }
 div[class*="_grid_"] [data-testid="stDataFrame"]::after {
-  content: ""; position: absolute; top: 0; left: 0; right: 0; height: 36px; z-index: 1;
+  content: ""; position: absolute; top: 0; left: 0; right: 0; height: %(height)dpx; z-index: 1;
+  cursor: help;
 }
+.crm-sort-pointed { outline: 3px solid #23949f; outline-offset: 3px; border-radius: 6px;
+  transition: outline-color 0.3s; }
+#crm-sort-hint { position: fixed; z-index: 1000; max-width: 320px; padding: 6px 10px;
+  border-radius: 6px; background: #262730; color: #fff; font-size: 14px;
+  box-shadow: 0 2px 8px rgba(0,0,0,.25); pointer-events: none; }
 </style>"""
+# The listener is added once per browser page and stays while Streamlit redraws the grid;
+# each grid names its own Sort by control. The note's text is a constant, set as text.
+_POINT_TO_SORT = """<script>
+window.crmSortControl = %(control)s;
+if (!window.crmSortHint) {
+  window.crmSortHint = true;
+  document.addEventListener("click", (event) => {
+    const table = event.target.closest && event.target.closest(
+      'div[class*="_grid_"] [data-testid="stDataFrame"]');
+    if (!table) return;
+    const box = table.getBoundingClientRect();
+    if (event.clientY - box.top > %(height)d) return;
+    const sort = window.crmSortControl && document.querySelector(window.crmSortControl);
+    let hint = document.getElementById("crm-sort-hint");
+    if (!hint) {
+      hint = document.createElement("div");
+      hint.id = "crm-sort-hint";
+      hint.setAttribute("role", "status");
+      document.body.appendChild(hint);
+    }
+    hint.textContent = %(hint)s;
+    hint.style.left = Math.min(event.clientX + 12, window.innerWidth - 340) + "px";
+    hint.style.top = (event.clientY + 16) + "px";
+    hint.hidden = false;
+    if (sort) {
+      sort.scrollIntoView({block: "nearest"});
+      sort.classList.add("crm-sort-pointed");
+    }
+    clearTimeout(window.crmSortHintTimer);
+    window.crmSortHintTimer = setTimeout(() => {
+      hint.hidden = true;
+      if (sort) sort.classList.remove("crm-sort-pointed");
+    }, 4000);
+  }, true);
+}
+</script>"""
 
 
 @dataclass(frozen=True)
@@ -41,10 +87,15 @@ class GridResult:
 
 def grid(frame: pd.DataFrame, *, column_config: dict[str, Any], editable: list[str],
          order: list[str], key: str, pin: str | None = None,
-         all_checked: bool = False) -> GridResult:
+         all_checked: bool = False, sort_control: str | None = None) -> GridResult:
     """Draw `frame`; with `pin` (a session key per list), rows with pending edits or ticks
-    stay the rows they were made on until the grid's key changes."""
-    st.html(_NO_HEADER_SORT)
+    stay the rows they were made on until the grid's key changes. A click on the header
+    row points to the widget keyed `sort_control`."""
+    hint = _POINT_TO_SORT % {"height": HEADER_HEIGHT, "hint": json.dumps(HINT),
+                             "control": json.dumps(f".st-key-{sort_control}" if sort_control
+                                                   else None)}
+    st.html(_NO_HEADER_SORT % {"height": HEADER_HEIGHT} + hint, unsafe_allow_javascript=True,
+            width="content")
     if pin is not None:
         frame = _pinned(pin, key, frame)
     shown = frame.copy()

@@ -97,6 +97,7 @@ def render(page: ListPage, user: User, db: Database) -> None:
         frame,
         key=f"{spec.noun}_grid_{version}_{hash((str(query), result_page.page))}",
         pin=f"{spec.noun}_grid_shown",
+        sort_control=list_state.state_key(spec, "sort"),
         order=page.grid_order,
         editable=list(page.editable) if can(user, Action.EDIT, spec.entity) else [],
         column_config={

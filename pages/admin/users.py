@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from crm import auth
+from crm import auth, permissions
 from crm.access import can_manage_users
 from crm.ui import text
 from crm.ui.session import current_user, database
@@ -79,7 +79,7 @@ def sessions_of(target) -> None:
 if flash := st.session_state.pop("admin_flash", None):
     text.success("{}", flash)
 
-users_tab, departments_tab = st.tabs(["Users", "Departments"])
+users_tab, departments_tab, permissions_tab = st.tabs(["Users", "Departments", "Permissions"])
 
 with users_tab:
     users = list_users(actor, db)
@@ -152,3 +152,52 @@ with departments_tab:
             if st.form_submit_button("Rename"):
                 attempt(lambda: rename_department(actor, db, which, new_name),
                         f"Department renamed to {new_name.strip()}.")
+
+
+with permissions_tab:
+    text.caption("What each role may do, for the records it sees (which records: the role and "
+                 "department). Changes apply at each user's next click and are audited. "
+                 "Contacts exports hold only the contacts assigned to the user unless the role "
+                 "may export every contact in scope.")
+    table = permissions.table(db)
+    roles = list(Role)
+    shown = pd.DataFrame(
+        [{"Permission": p.phrase[0].upper() + p.phrase[1:],
+          **{r.label: p.key in table[r] for r in roles}} for p in permissions.PERMISSIONS])
+    version = st.session_state.setdefault("permissions_version", 0)
+    with st.form("permissions"):
+        edited = st.data_editor(
+            shown, hide_index=True, width="stretch", key=f"permissions_grid_{version}",
+            disabled=["Permission"], height=(len(shown) + 1) * 35 + 3,
+            column_config={r.label: st.column_config.CheckboxColumn(r.label, width="small")
+                           for r in roles})
+        save = st.form_submit_button("Save permissions", type="primary")
+    if save:
+        wanted = {(r, *p.key): bool(edited.at[i, r.label])
+                  for i, p in enumerate(permissions.PERMISSIONS) for r in roles
+                  if bool(edited.at[i, r.label]) != (p.key in table[r])}
+
+        def save_table() -> None:
+            count = permissions.set_many(actor, db, wanted)
+            st.session_state["admin_flash"] = f"{count} permission(s) changed."
+
+        try:
+            save_table()
+        except (ValueError, PermissionError) as problem:
+            text.error("{}", problem)
+        else:
+            st.session_state["permissions_version"] = version + 1
+            st.rerun()
+    changed = permissions.changed(db)
+    if changed:
+        text.caption("{} change(s) from the defaults: {}.", len(changed), "; ".join(
+            f"{Role(c['role']).label} {'may' if c['allowed'] else 'may not'} "
+            f"{permissions.permission(c['action'], c['entity']).phrase}"
+            for c in changed))
+        if st.button("Reset to defaults", key="permissions_reset",
+                     help="Every role gets the default permissions back."):
+            st.session_state["permissions_version"] = version + 1
+            attempt(lambda: permissions.reset_defaults(actor, db),
+                    "Every role has the default permissions again.")
+    else:
+        st.caption("Every role has the default permissions.")

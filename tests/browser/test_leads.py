@@ -13,6 +13,7 @@ from playwright.sync_api import expect
 from crm import search
 from crm.access import Entity
 from crm.store import close_store, open_store
+from crm.ui.grid import HINT
 from tests import factories
 from tests.browser.conftest import AppServer, address_ends_with, sentence, wait_idle
 from tests.browser.test_sign_in import sign_in
@@ -209,3 +210,25 @@ def test_a_shared_link_to_a_filtered_list_opens_it_after_sign_in(page, server):
     sentence(page, "3 leads where country is Germany, matching “greta”")
     expect(gretas(page)).to_have_text(["Greta Ahrens", "Greta Brandt", "Greta Fischer"])
     address_ends_with(page, "/leads?q=greta&sort=name&dir=asc&country=DE")
+
+
+def test_a_click_on_a_column_header_points_to_sort_by_and_sorts_nothing(page, server):
+    """The grid holds one page, so its headers do not sort (that would sort one page): a
+    click on one says where the whole list is sorted and outlines that control."""
+    open_leads(page, server)
+    newest_first = ["Greta Ahrens", "Greta Brandt", "Greta Fischer", "Greta Dietz"]
+    expect(gretas(page)).to_have_text(newest_first)
+    box = page.locator('[data-testid="stDataFrame"]').bounding_box()
+    name_header_x = 40 + 75 + 36 + 100  # tick, ID, newsletter icon, then Name's middle
+    page.mouse.click(box["x"] + name_header_x, box["y"] + HEADER_HEIGHT / 2)
+    hint = page.locator("#crm-sort-hint")
+    expect(hint).to_be_visible()
+    expect(hint).to_have_text(HINT)
+    expect(page.locator(".st-key-lead_sort")).to_have_class(re.compile(r"\bcrm-sort-pointed\b"))
+    wait_idle(page)
+    expect(gretas(page)).to_have_text(newest_first)  # nothing was sorted
+    address_ends_with(page, "/leads")
+    # The note goes away by itself; the control is then no longer outlined.
+    expect(hint).to_be_hidden(timeout=10_000)
+    expect(page.locator(".st-key-lead_sort")).not_to_have_class(
+        re.compile(r"\bcrm-sort-pointed\b"))
