@@ -1,4 +1,4 @@
-"""Command-line import and export as an operator runs them: wall time from the shell and peak memory.
+"""Command-line import and export as an operator runs them: wall time and peak memory.
 
 Run: .venv/bin/python bench/cli_bench.py --db FILE_OR_URL [--rows 100000] [--repeat 3] [--out FILE]
 

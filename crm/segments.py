@@ -24,6 +24,7 @@ from crm.access import (
     Entity,
     Visibility,
     may_change_segment,
+    require,
     scope,
     segment_scope,
     segment_visibilities,
@@ -332,6 +333,8 @@ def _visibility(user: User, visibility: Visibility | str) -> Visibility:
         chosen = Visibility(visibility)
     except ValueError:
         raise SegmentError(f"Unknown sharing choice {visibility!r}.") from None
+    if chosen is Visibility.COMPANY:
+        require(user, Action.SHARE, Entity.SEGMENT)
     if chosen not in segment_visibilities(user):
         raise SegmentError(f"You cannot share a segment with {_AUDIENCE[chosen]}.")
     return chosen

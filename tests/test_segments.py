@@ -15,7 +15,7 @@ import openpyxl
 import pytest
 
 from crm import segments
-from crm.access import Entity, Visibility, segment_visibilities
+from crm.access import Entity, NotPermitted, Visibility, segment_visibilities
 from crm.listing import ListQuery
 from crm.segments import SegmentError
 from tests import factories
@@ -108,7 +108,8 @@ def test_sales_staff_share_with_their_department_company_wide_roles_with_everyon
                                                           Visibility.COMPANY)
     assert segment_visibilities(u["super_operator"]) == (
         Visibility.PRIVATE, Visibility.DEPARTMENT, Visibility.COMPANY)
-    with pytest.raises(SegmentError, match="cannot share a segment with the whole company"):
+    with pytest.raises(NotPermitted, match=r"^Your role \(Sales manager\) may not share "
+                                           "segments with the whole company.$"):
         save(db, u["sales_east"], "Red", RED, Visibility.COMPANY)
     with pytest.raises(SegmentError, match="your department"):
         save(db, u["company_manager"], "Red", RED, Visibility.DEPARTMENT)
@@ -146,7 +147,7 @@ def test_the_owner_changes_whom_a_segment_is_shared_with(db, world):
     assert "Red" in names_seen_by(db, u["sales_east_2"])
     segments.share_segment(u["sales_east"], db, segment_id, Visibility.PRIVATE)
     assert "Red" not in names_seen_by(db, u["sales_east_2"])
-    with pytest.raises(SegmentError, match="whole company"):
+    with pytest.raises(NotPermitted, match="share segments with the whole company"):
         segments.share_segment(u["sales_east"], db, segment_id, Visibility.COMPANY)
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from crm.access import Condition, Entity
+from crm.access import Action, Condition, Entity, require
 from crm.clock import now
 from crm.db import Database, ids_condition, temporary_table
 from crm.export import ExportColumn, write_xlsx
@@ -83,6 +83,7 @@ def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
     """Import the preview's rows; rows matching an existing record are skipped, update it
     (only the file's non-empty cells) or are created anyway, as `on_duplicate` says."""
     entity = Entity(entity)
+    require(user, Action.IMPORT, entity)  # also here: the preview may predate a revocation
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
     if entity is not preview.entity:
@@ -105,6 +106,11 @@ def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
         creating, updating = rows[~matched], rows.iloc[0:0]
     skipped = len(rows) - len(creating) - len(updating)
     stamp = now()
+    # The batch belongs to a department, whose staff may see and undo it: the importer's, or
+    # for someone of no department (an admin) the one department all of its rows went to.
+    department = user.department_id
+    if department is None and "department_id" in rows and rows["department_id"].nunique() == 1:
+        department = int(rows["department_id"].dropna().iloc[0])
     with db.transaction() as tx:
         _still_as_previewed(tx, user, preview, rows, check_new=on_duplicate != "create")
         batch_id = tx.scalar(
@@ -112,7 +118,7 @@ def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
             "updated_count, skipped_count, rejected_count, department_id, on_duplicate) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
             (entity.value, user.id, file_name or preview.file_name, stamp, len(creating),
-             len(updating), skipped, len(bad), user.department_id, on_duplicate))
+             len(updating), skipped, len(bad), department, on_duplicate))
         writer = Writer(tx, user, batch_id=batch_id, stamp=stamp)
         new_companies = 0
         if entity is Entity.CONTACT:

@@ -210,7 +210,8 @@ def get_mailing(user: User, db: Database | Session, mailing_id: int) -> Mailing 
         created_at=row["created_at"], started_at=row["started_at"],
         finished_at=row["finished_at"], last_error=row["last_error"], sender=row["sender"],
         sender_seen_at=row["sender_seen_at"], excluded=excluded,
-        counts=counts(user, db, mailing_id), may_send=may_send and can(user, Action.MAIL),
+        counts=counts(user, db, mailing_id),
+        may_send=may_send and can(user, Action.MAIL, row["entity"]),
     )
 
 
@@ -297,8 +298,9 @@ def _draft(tx: Session, user: User, mailing_id: int) -> dict[str, Any]:
     allowed = mailing_scope(user, Action.MAIL)
     row = tx.fetch_one(f"SELECT * FROM mailings WHERE id = ? AND {allowed.sql}",
                        (mailing_id, *allowed.params))
-    if row is None or not can(user, Action.MAIL):
+    if row is None:
         raise MailingError(f"Mailing {mailing_id} does not exist.")
+    require(user, Action.MAIL, row["entity"])  # the table has a row per kind of recipient
     if row["status"] != DRAFT:
         raise MailingError("This mailing has started sending; it can no longer be changed.")
     return row

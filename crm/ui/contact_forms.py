@@ -160,7 +160,7 @@ def manage_tags(user: User, db: Database) -> None:
                       "Contacts": [r["contacts"] for r in counts]}, hide_index=True)
         with st.form("tag_create", clear_on_submit=True):
             name = st.text_input("New tag")
-            if permitted.form_submit(user, Action.TAG, Entity.CONTACT, "Create tag"):
+            if permitted.form_submit("Create tag", user, Action.TAG, Entity.CONTACT):
                 attempt(lambda: tags.create_tag(user, db, name), FLASH,
                         f"Tag “{name.strip()}” ready.")
         if not can_manage_tags(user):

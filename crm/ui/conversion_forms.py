@@ -30,7 +30,7 @@ def convert_button(user: User, db: Database, lead: dict[str, Any]) -> None:
     """The Convert button of an open lead, for users who may convert it."""
     if lead["converted_at"] is not None:
         return
-    if permitted.button(user, Action.CONVERT, Entity.LEAD, "Convert",
+    if permitted.button("Convert", user, Action.CONVERT, Entity.LEAD,
                         icon=":material/swap_horiz:", key=f"convert_{lead['id']}",
                         help="Turn this lead into a contact at a company"):
         convert_dialog(user, db, lead["id"], lead["row_version"])

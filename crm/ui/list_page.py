@@ -124,15 +124,15 @@ def _toolbar(page: ListPage, user: User, db: Database) -> None:
                                                  vertical_alignment="bottom")
     text.title("{}", page.title, place=title)
     if page.add is not None and permitted.button(
-            user, Action.ADD, spec.entity, text.plain(page.add_label), place=add,
+            text.plain(page.add_label), user, Action.ADD, spec.entity, place=add,
             icon=":material/add:", width="stretch"):
         page.add(user, db)
     if page.importable and permitted.button(
-            user, Action.IMPORT, spec.entity, "Import", place=import_, icon=":material/upload:",
+            "Import", user, Action.IMPORT, spec.entity, place=import_, icon=":material/upload:",
             width="stretch", key=f"{spec.noun}_import"):
         st.switch_page("pages/workspace/imports.py", query_params={"entity": spec.noun})
     if not can(user, Action.EXPORT, spec.entity):
-        permitted.button(user, Action.EXPORT, spec.entity, "Export all", place=export_all,
+        permitted.button("Export all", user, Action.EXPORT, spec.entity, place=export_all,
                          icon=":material/download:", width="stretch",
                          key=f"{spec.noun}_export_all_refused")
         return

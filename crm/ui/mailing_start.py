@@ -54,7 +54,7 @@ def mass_mailing_action(entity: Entity) -> ExtraAction:
 def massmail_button(user: User, entity: Entity, query: ListQuery, total: int) -> None:
     """"Make massmail": a mailing to everyone matching the current filters, however many."""
     noun = "contact" if total == 1 else "contacts"
-    if permitted.button(user, Action.MAIL, entity, "Make massmail", icon=":material/campaign:",
+    if permitted.button("Make massmail", user, Action.MAIL, entity, icon=":material/campaign:",
                         key=f"{entity.value}_massmail", disabled=total == 0,
                         help=text.md("A mass mailing to the {:,} matching {} (those who can "
                                      "be mailed; the next screen says who is left out and "

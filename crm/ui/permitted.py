@@ -11,22 +11,27 @@ from typing import Any
 import streamlit as st
 
 from crm.access import Action, Entity, can, refusal
+from crm.ui import text
 from crm.users import User
 
 
-def button(user: User, action: Action, entity: Entity, label: str, *, place: Any = None,
+def button(label: str, user: User, action: Action, entity: Entity, *, place: Any = None,
            help: str | None = None, disabled: bool = False, **kwargs: Any) -> bool:
-    """`st.button` (or `place.button`) that is disabled, saying why, when the role may not."""
+    """`st.button` (or `place.button`) that is disabled, saying why, when the role may not.
+    `label` and `help` are Markdown the caller built (a literal, or crm.ui.text's md/plain:
+    tests/test_text_on_screen.py checks the calls of this function as it checks st.button)."""
     allowed = can(user, action, entity)
     return (place or st).button(label, disabled=disabled or not allowed,
-                                help=help if allowed else refusal(user, action, entity),
+                                help=help if allowed else text.plain(refusal(user, action,
+                                                                             entity)),
                                 **kwargs)
 
 
-def form_submit(user: User, action: Action, entity: Entity, label: str,
+def form_submit(label: str, user: User, action: Action, entity: Entity,
                 **kwargs: Any) -> bool:
     """A form's submit button, gated like `button`."""
     allowed = can(user, action, entity)
     return st.form_submit_button(label, disabled=not allowed,
-                                 help=None if allowed else refusal(user, action, entity),
+                                 help=None if allowed else text.plain(refusal(user, action,
+                                                                              entity)),
                                  **kwargs)

@@ -67,7 +67,7 @@ def add_request_dialog(user: User, db: Database) -> None:
 def toolbar(user: User, db: Database, _query: ListQuery, _total: int) -> None:
     """Beside the list: the import of requests and the address of the public form."""
     left, right = st.columns([1, 3], vertical_alignment="center")
-    if permitted.button(user, Action.IMPORT, Entity.REQUEST, "Import requests", place=left,
+    if permitted.button("Import requests", user, Action.IMPORT, Entity.REQUEST, place=left,
                         icon=":material/upload:", key="request_import"):
         import_dialog(user, db)
     text.caption("Anyone can send a request through the public form: [{url}]({url})",
@@ -168,7 +168,7 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
             _create_deal(user, db, request, found)
         else:
             text.caption("{}", refusal(user, Action.CONVERT, Entity.REQUEST))
-        if permitted.button(user, Action.EDIT, Entity.REQUEST, "Dismiss request",
+        if permitted.button("Dismiss request", user, Action.EDIT, Entity.REQUEST,
                             key=f"request_dismiss_{request_id}",
                             help="Set it aside: spam, or not a sales matter"):
             attempt(lambda: requests.dismiss(user, db, ids=[request_id]), FLASH,

@@ -129,7 +129,7 @@ def segment_actions(user: User, db: Database, segment: Segment) -> None:
     with export.popover("Export", icon=":material/download:", width="stretch"):
         _export(user, db, segment)
     if permitted.button(
-            user, Action.MAIL, segment.entity, "Start mass mailing", place=mail,
+            "Start mass mailing", user, Action.MAIL, segment.entity, place=mail,
             icon=":material/campaign:", key="segment_mail", width="stretch",
             help="A mass mailing to everyone the segment holds for you (the next screen says "
                  "who is left out and why)"):

@@ -169,8 +169,9 @@ with permissions_tab:
         edited = st.data_editor(
             shown, hide_index=True, width="stretch", key=f"permissions_grid_{version}",
             disabled=["Permission"], height=(len(shown) + 1) * 35 + 3,
-            column_config={r.label: st.column_config.CheckboxColumn(r.label, width="small")
-                           for r in roles})
+            column_config={"Permission": st.column_config.TextColumn(width="large"),
+                           **{r.label: st.column_config.CheckboxColumn(r.label, width="small")
+                              for r in roles}})
         save = st.form_submit_button("Save permissions", type="primary")
     if save:
         wanted = {(r, *p.key): bool(edited.at[i, r.label])

@@ -238,7 +238,7 @@ with past:
             if batch["undone_at"]:
                 continue
             force_key = f"import_force_{batch['id']}"
-            if permitted.button(user, Action.UNDO_IMPORT, entity, "Undo", place=right,
+            if permitted.button("Undo", user, Action.UNDO_IMPORT, entity, place=right,
                                 key=f"import_undo_{batch['id']}"):
                 try:
                     done = importing.undo_batch(
