@@ -51,16 +51,31 @@ def scope(user: User, entity: Entity | str, action: Action | str = Action.VIEW,
     return base
 
 
+def department_ids(user: User) -> frozenset[int] | None:
+    """The departments a user reaches; None: every one. Sales staff reach their own; an
+    analyst their own and those an admin assigned, or every department when they have none."""
+    if user.role in ALL_DEPARTMENTS:
+        return None
+    own = frozenset({user.department_id} - {None})
+    if user.role is Role.ANALYST:
+        return (own | user.assigned) or None
+    return own
+
+
 def departments(user: User, alias: str = "") -> Condition:
     """The departments whose records a user reaches, whatever the action."""
     prefix = f"{alias}." if alias else ""
     if not user.active:
         return NOTHING
-    if user.role in ALL_DEPARTMENTS or (user.role is Role.ANALYST and user.department_id is None):
+    reached = department_ids(user)
+    if reached is None:
         return EVERYTHING
-    if user.department_id is not None:
-        return Condition(f"{prefix}department_id = ?", (user.department_id,))
-    return NOTHING
+    if not reached:
+        return NOTHING
+    ids = sorted(reached)
+    if len(ids) == 1:
+        return Condition(f"{prefix}department_id = ?", (ids[0],))
+    return Condition(f"{prefix}department_id IN ({', '.join('?' for _ in ids)})", tuple(ids))
 
 
 def import_batch_scope(user: User, alias: str = "") -> Condition:
@@ -69,10 +84,10 @@ def import_batch_scope(user: User, alias: str = "") -> Condition:
     prefix = f"{alias}." if alias else ""
     if not user.active:
         return NOTHING
-    if departments(user) is EVERYTHING:
+    reach = departments(user, alias)
+    if reach is EVERYTHING:
         return EVERYTHING
-    return Condition(f"({prefix}department_id = ? OR {prefix}user_id = ?)",
-                     (user.department_id, user.id))
+    return Condition(f"({reach.sql} OR {prefix}user_id = ?)", (*reach.params, user.id))
 
 
 def mailing_scope(user: User, action: Action | str = Action.VIEW, alias: str = "") -> Condition:
@@ -91,8 +106,7 @@ def mailing_scope(user: User, action: Action | str = Action.VIEW, alias: str = "
     if reach is EVERYTHING or reach is NOTHING:
         return reach
     if action is Action.VIEW:
-        return Condition(f"({prefix}department_id = ? OR {prefix}department_id IS NULL)",
-                         (user.department_id,))
+        return Condition(f"({reach.sql} OR {prefix}department_id IS NULL)", reach.params)
     return reach
 
 
@@ -103,8 +117,14 @@ def can_resubscribe_others(user: User) -> bool:
 
 
 def sees_all_departments(user: User) -> bool:
-    """Whether the department filter belongs in this user's sidebar."""
+    """Whether the user reaches every department (the Overview's department choice)."""
     return departments(user) is EVERYTHING
+
+
+def sees_several_departments(user: User) -> bool:
+    """Whether the department filter belongs in this user's sidebar."""
+    reached = department_ids(user)
+    return user.active and (reached is None or len(reached) > 1)
 
 
 def may_mail(user: User) -> bool:
@@ -127,10 +147,10 @@ def owns_what_they_add(user: User) -> bool:
 
 def may_work_in_department(user: User, department_id: int | None) -> bool:
     """Whether a record may be placed in (or moved to) `department_id` by this user."""
-    if department_id is None:
+    if department_id is None or not user.active:
         return False
-    reach = departments(user)
-    return reach is EVERYTHING or (reach is not NOTHING and user.department_id == department_id)
+    reached = department_ids(user)
+    return reached is None or department_id in reached
 
 
 # --------------------------------------------------------------------------- segments

@@ -117,6 +117,9 @@ def _users_parser(commands: argparse._SubParsersAction) -> None:
     change.add_argument("--department", help="department name, or '-' for none")
     change.add_argument("--name", help="full name")
     change.add_argument("--email")
+    change.add_argument("--sees", metavar="DEPARTMENTS",
+                        help="analysts: the departments they see besides their own, "
+                             "comma-separated names ('-' for none: every department)")
     change.set_defaults(handler=_users_set)
 
     for name, active in (("deactivate", False), ("activate", True)):
@@ -277,6 +280,9 @@ def _users_set(args: argparse.Namespace) -> int:
     department = ... if args.department is None else _department_id(db, args.department)
     users.update_user(None, db, target.id, role=args.role, department_id=department,
                       full_name=args.name, email=args.email)
+    if args.sees is not None:
+        names = [] if args.sees.strip() == "-" else [n for n in args.sees.split(",") if n.strip()]
+        users.assign_departments(None, db, target.id, [_department_id(db, n) for n in names])
     print(f"user {target.username} updated")
     return 0
 

@@ -15,7 +15,14 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from crm.access import Action, Condition, Entity, scope, sees_all_departments
+from crm.access import (
+    Action,
+    Condition,
+    Entity,
+    department_ids,
+    scope,
+    sees_several_departments,
+)
 from crm.db import Database, Session
 from crm.leads import STATUS_SQL as LEAD_STATUS_SQL
 from crm.leads import LeadStatus
@@ -302,12 +309,13 @@ def figures(user: User, db: Database, flt: OverviewFilter,
 
 
 def departments(user: User, db: Database) -> dict[int, str]:
-    """The departments the user may narrow the overview to: all of them for roles that see
-    every department, else none (their scope is their own department already)."""
-    if not sees_all_departments(user):
+    """The departments the user may narrow the overview to: those they reach when there are
+    several (every one for roles that see all), else none (their scope is one already)."""
+    if not sees_several_departments(user):
         return {}
+    reached = department_ids(user)
     rows = db.fetch_all("SELECT id, name FROM departments ORDER BY name")
-    return {int(r["id"]): r["name"] for r in rows}
+    return {int(r["id"]): r["name"] for r in rows if reached is None or r["id"] in reached}
 
 
 def statuses() -> list[str]:

@@ -3,7 +3,7 @@ source, date added. Declared once here, for leads, contacts, companies and reque
 
 from __future__ import annotations
 
-from crm.access import sees_all_departments
+from crm.access import sees_several_departments
 from crm.listing import Filter, date_range_filter
 
 
@@ -12,7 +12,7 @@ def department_filter(alias: str) -> Filter:
     return Filter(key="department", label="Department", value_sql=f"{alias}.department_id",
                   label_sql="dp.name",
                   option_joins=f"JOIN departments dp ON dp.id = {alias}.department_id",
-                  parse=int, shown=sees_all_departments, option_order="label")
+                  parse=int, shown=sees_several_departments, option_order="label")
 
 
 def manager_filter(alias: str) -> Filter:

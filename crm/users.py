@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import bcrypt
@@ -41,6 +42,8 @@ class User:
     department_name: str | None = None
     # What the role may do (crm.permissions), read with the user; None: the role's defaults.
     grants: Grants | None = field(default=None, compare=False, repr=False)
+    # An analyst's departments besides their own, as an admin assigned them (crm.access).
+    assigned: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
 
 
 class UserError(ValueError):
@@ -52,7 +55,9 @@ MIN_PASSWORD_LENGTH = 8
 
 _USER_SELECT = f"""
     SELECT u.id, u.username, u.full_name, u.email, u.role, u.department_id, u.active,
-           d.name AS department_name, {OVERRIDES_SQL.format(role="u.role")} AS overrides
+           d.name AS department_name, {OVERRIDES_SQL.format(role="u.role")} AS overrides,
+           (SELECT string_agg(CAST(x.department_id AS VARCHAR), ',') FROM user_departments x
+            WHERE x.user_id = u.id) AS assigned
     FROM users u LEFT JOIN departments d ON d.id = u.department_id
 """
 
@@ -81,6 +86,7 @@ def _user(row: dict) -> User:
         active=bool(row["active"]),
         department_name=row["department_name"],
         grants=effective(Role(row["role"]), parse_overrides(row.get("overrides"))),
+        assigned=frozenset(int(d) for d in (row.get("assigned") or "").split(",") if d),
     )
 
 
@@ -269,10 +275,39 @@ def update_user(
         }
         audit.record(tx, actor, "user", user_id, "update",
                      old={k: old[k] for k in changes}, new=changes)
+        if "role" in changes and new_role is not Role.ANALYST:  # only analysts are assigned any
+            tx.execute("DELETE FROM user_departments WHERE user_id = ?", (user_id,))
         if changes.get("active") is False:
             end_all_sessions(tx, user_id, "deactivated")
         elif "role" in changes:
             end_all_sessions(tx, user_id, "role changed")
+
+
+def assign_departments(actor: User | None, db: Database, user_id: int,
+                       department_ids: Iterable[int]) -> None:
+    """The departments an analyst sees besides their own (none: every department). Audited;
+    the analyst's view changes at their next click."""
+    require_admin(actor)
+    wanted = sorted({int(d) for d in department_ids})
+    with db.transaction() as tx:
+        current = get_user_by_id(tx, user_id)
+        if current is None:
+            raise UserError("No such user.")
+        if current.role is not Role.ANALYST and wanted:
+            raise UserError("Only analysts are given departments besides their own.")
+        for department_id in wanted:
+            if not tx.scalar("SELECT count(*) FROM departments WHERE id = ?", (department_id,)):
+                raise UserError("No such department.")
+        before = sorted(current.assigned)
+        if before == wanted:
+            return
+        tx.execute("DELETE FROM user_departments WHERE user_id = ?", (user_id,))
+        for department_id in wanted:
+            tx.execute("INSERT INTO user_departments (user_id, department_id) VALUES (?, ?)",
+                       (user_id, department_id))
+        audit.record(tx, actor, "user", user_id, "update",
+                     old={"departments": ",".join(map(str, before))},
+                     new={"departments": ",".join(map(str, wanted))})
 
 
 def end_all_sessions(tx: Session, user_id: int, reason: str) -> int:

@@ -13,6 +13,7 @@ from crm.access import (
     may_work_in_department,
     scope,
     sees_all_departments,
+    sees_several_departments,
 )
 from crm.users import update_user
 from tests import factories
@@ -136,3 +137,49 @@ def test_records_may_be_placed_only_in_departments_in_scope(world):
     assert may_work_in_department(world.users["sales_east"], world.east)
     assert not may_work_in_department(world.users["sales_east"], world.west)
     assert may_work_in_department(world.users["company_manager"], world.west)
+
+
+def test_an_analyst_sees_the_departments_an_admin_assigns_and_no_other(db, world):
+    from crm.users import assign_departments, get_user_by_id
+
+    third = factories.department(db, "North")
+    north_lead = factories.lead(db, "Northlead", third, world.users["sales_east"])
+    analyst = world.users["analyst"]
+    assert visible(db, analyst, Entity.LEAD) == {world.leads["east"], world.leads["west"],
+                                                 north_lead}  # none assigned: every one
+    assign_departments(world.users["admin"], db, analyst.id, [world.east, third])
+    analyst = get_user_by_id(db, analyst.id)
+    assert analyst.assigned == {world.east, third}
+    assert visible(db, analyst, Entity.LEAD) == {world.leads["east"], north_lead}
+    assert records.find(analyst, db, Entity.LEAD, world.leads["west"]) is None
+    assert not sees_all_departments(analyst) and sees_several_departments(analyst)
+    assert may_work_in_department(analyst, third)
+    assert not may_work_in_department(analyst, world.west)
+    assert db.scalar("SELECT new_value FROM audit_log WHERE entity = 'user' AND entity_id = ? "
+                     "AND field = 'departments'", (analyst.id,)) == f"{world.east},{third}"
+    # Their own department counts too: one assigned beside it makes two.
+    east_analyst = world.users["analyst_east"]
+    assert not sees_several_departments(east_analyst)
+    assign_departments(None, db, east_analyst.id, [world.west])
+    east_analyst = get_user_by_id(db, east_analyst.id)
+    assert visible(db, east_analyst, Entity.LEAD) == {world.leads["east"], world.leads["west"]}
+    # Back to none: every department again.
+    assign_departments(None, db, analyst.id, [])
+    assert sees_all_departments(get_user_by_id(db, analyst.id))
+
+
+def test_only_analysts_are_assigned_departments_and_only_by_admins(db, world):
+    from crm.users import UserError, assign_departments, get_user_by_id
+
+    with pytest.raises(UserError, match=r"^Only analysts are given departments besides their "
+                                        r"own\.$"):
+        assign_departments(None, db, world.users["sales_east"].id, [world.west])
+    with pytest.raises(PermissionError):
+        assign_departments(world.users["company_manager"], db, world.users["analyst"].id,
+                           [world.east])
+    analyst = world.users["analyst"]
+    assign_departments(None, db, analyst.id, [world.east])
+    update_user(world.users["admin"], db, analyst.id, role="company_manager")
+    update_user(world.users["admin"], db, analyst.id, role="analyst")
+    # A role change away from analyst forgets the assignment: back as an analyst, all again.
+    assert get_user_by_id(db, analyst.id).assigned == frozenset()

@@ -193,3 +193,51 @@ def test_sessions_are_listed_and_ended_and_locks_lifted_from_the_command_line(
             auth.sign_in(db, "bo", "wrong password")
     assert run(capsys, database_url, "users", "unlock", "bo")[0] == 0
     assert auth.sign_in(db, "bo", "first password").username == "bo"
+
+
+def test_the_permission_table_is_listed_granted_revoked_and_reset(capsys, database_url, db):
+    from crm import permissions
+
+    code, out, _ = run(capsys, database_url, "roles", "list", "analyst")
+    assert code == 0
+    lines = {line.split("  ")[0].strip(): line.split()[-1] for line in out.splitlines()[1:]}
+    assert (lines["view lead"], lines["convert lead"], lines["export_all contact"]) == (
+        "yes", "-", "-")
+    code, out, _ = run(capsys, database_url, "roles", "grant", "analyst", "export_all",
+                       "contact")
+    assert (code, out) == (0, "Analysts may export every contact in scope (not only those "
+                              "assigned to them)\n")
+    assert run(capsys, database_url, "roles", "revoke", "operator", "vip", "lead")[0] == 0
+    table = permissions.table(db)
+    assert ("export_all", "contact") in table["analyst"]
+    assert ("vip", "lead") not in table["operator"]
+    out = run(capsys, database_url, "roles", "list")[1]
+    assert [line.split() for line in out.splitlines() if line.startswith("vip lead")] == [
+        ["vip", "lead", "yes", "-*", "yes", "yes", "-", "yes"]]
+    assert run(capsys, database_url, "roles", "reset")[1] == (
+        "every role has the default permissions again (2 changes removed)\n")
+    assert permissions.table(db) == dict(permissions.DEFAULTS)
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["roles", "grant", "king", "view", "lead"], "error: unknown role 'king'"),
+    (["roles", "grant", "analyst", "fly", "lead"], "error: There is no permission “fly lead”"),
+    (["roles", "revoke", "admin", "manage", "user"],
+     "error: The admin role keeps the right to manage users and permissions"),
+])
+def test_a_wrong_permission_change_is_refused_in_one_line(capsys, database_url, db, args,
+                                                          message):
+    code, out, err = run(capsys, database_url, *args)
+    assert code == 1 and out == "" and err.startswith(message) and err.count("\n") == 1
+
+
+def test_an_analyst_is_given_departments_from_the_command_line(capsys, database_url, db,
+                                                               monkeypatch):
+    for name in ("Europe", "Asia"):
+        run(capsys, database_url, "departments", "create", name)
+    run(capsys, database_url, "users", "create", "ana", "--name", "Ana", "--role", "analyst",
+        stdin="a long password\n", monkeypatch=monkeypatch)
+    assert run(capsys, database_url, "users", "set", "ana", "--sees", "Europe,Asia")[0] == 0
+    assert len(get_user(db, "ana").assigned) == 2
+    assert run(capsys, database_url, "users", "set", "ana", "--sees", "-")[0] == 0
+    assert get_user(db, "ana").assigned == frozenset()

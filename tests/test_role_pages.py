@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm import permissions
-from crm.users import get_user
+from crm.users import assign_departments, get_user
 from tests import factories
 from tests.conftest import shown
 from tests.test_pages import sign_in
@@ -177,3 +177,22 @@ def test_the_admin_page_refuses_to_take_user_management_from_admins(world, db):
         "The admin role keeps the right to manage users and permissions; otherwise nobody "
         "could give it back."]
     assert db.scalar("SELECT count(*) FROM role_permissions") == 0
+
+
+def test_an_admin_gives_an_analyst_departments_and_the_analyst_sees_only_those(world, db):
+    at = open_page("admin", ADMIN)
+    at.selectbox(key="edit_user_pick").set_value("analyst").run()
+    box = next(m for m in at.multiselect if m.label == "Departments this analyst sees")
+    box.set_value([world.east])
+    at.button(key="FormSubmitter:analyst_departments-Save departments").click().run()
+    assert not at.exception
+    assert get_user(db, "analyst").assigned == {world.east}
+    assert "Departments of analyst saved." in [shown(s.value) for s in at.success]
+    at = open_page("analyst", LEADS)
+    sentence = next(shown(m.value.strip("*")) for m in at.markdown if m.value.startswith("**"))
+    assert sentence == "1 lead"
+    # One department: no department filter in the sidebar; two: the filter, with those two.
+    assert "lead_filter_department" not in [m.key for m in at.sidebar.multiselect]
+    assign_departments(None, db, world.users["analyst"].id, [world.east, world.west])
+    at.run()
+    assert at.multiselect(key="lead_filter_department").options == ["East (1)", "West (1)"]

@@ -1,4 +1,5 @@
-"""The permission table's overrides (crm.permissions) and the analyst role.
+"""The permission table's overrides (crm.permissions), the analyst role, and the departments
+an admin assigns to an analyst.
 
 `role_permissions` holds only an admin's differences from the defaults in code, so that a
 new release's defaults reach every role nobody changed. The users table's role check gains
@@ -9,6 +10,12 @@ rebuilt (nothing references it by foreign key).
 ROLES = "'sales_manager', 'operator', 'company_manager', 'super_operator', 'analyst', 'admin'"
 
 STATEMENTS = [
+    # The departments an admin gives an analyst besides their own (none: every department).
+    """CREATE TABLE user_departments (
+        user_id BIGINT NOT NULL,
+        department_id BIGINT NOT NULL,
+        PRIMARY KEY (user_id, department_id)
+    )""",
     """CREATE TABLE role_permissions (
         role VARCHAR NOT NULL,
         action VARCHAR NOT NULL,

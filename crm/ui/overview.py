@@ -40,7 +40,7 @@ def sidebar_filter(user: User, db: Database) -> OverviewFilter:
         st.subheader("Filters")
         chosen: tuple[int, ...] = ()
         departments = overview.departments(user, db)
-        if sees_all_departments(user) and departments:
+        if departments:
             picked = st.multiselect("Department", list(departments),
                                     format_func=departments.get, key="overview_departments",
                                     placeholder="All departments")
@@ -82,6 +82,8 @@ def scope_words(user: User, flt: OverviewFilter, departments: dict[int, str]) ->
         where = ", ".join(departments.get(d, str(d)) for d in flt.departments)
     elif sees_all_departments(user):
         where = "All departments"
+    elif len(departments) > 1:
+        where = ", ".join(departments.values())
     else:
         where = f"The {user.department_name or 'your'} department"
     if flt.start and flt.end:

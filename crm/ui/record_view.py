@@ -8,7 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm.access import sees_all_departments
+from crm.access import department_ids, sees_several_departments
 from crm.db import Database
 from crm.editing import EditRejected
 from crm.ui import text
@@ -103,7 +103,9 @@ def choice(label: str, options: Mapping[Any, str], current: Any = None, key: str
 def department_for_new(user: User, db: Database, key: str,
                        label: str = "Department") -> int | None:
     """Users who work across departments choose where a new record goes."""
-    if not sees_all_departments(user):
+    if not sees_several_departments(user):
         return user.department_id
-    departments = {d["id"]: d["name"] for d in list_departments(db)}
+    reached = department_ids(user)
+    departments = {d["id"]: d["name"] for d in list_departments(db)
+                   if reached is None or d["id"] in reached}
     return choice(label, departments, user.department_id, key)

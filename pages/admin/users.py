@@ -10,6 +10,7 @@ from crm.ui.session import current_user, database
 from crm.users import (
     Role,
     UserError,
+    assign_departments,
     create_department,
     create_user,
     list_departments,
@@ -125,6 +126,17 @@ with users_tab:
                                                 department_id=department, full_name=full_name,
                                                 email=email, active=active),
                             f"User {target.username} saved.")
+            if target.role is Role.ANALYST:
+                with st.form("analyst_departments"):
+                    seen = st.multiselect(
+                        "Departments this analyst sees", list(department_names),
+                        default=[d for d in sorted(target.assigned) if d in department_names],
+                        format_func=department_names.get, placeholder="Every department",
+                        help="Besides their own department, if they have one. None chosen "
+                             "and no department of their own: every department.")
+                    if st.form_submit_button("Save departments"):
+                        attempt(lambda: assign_departments(actor, db, target.id, seen),
+                                f"Departments of {target.username} saved.")
             with st.form("reset_password", clear_on_submit=True):
                 new_password = st.text_input(text.md("New password for {}", target.username),
                                              type="password")
