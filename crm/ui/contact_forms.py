@@ -135,7 +135,8 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
         current = [by_name[t] for t in contact["tags"] if t in by_name]
         chosen = st.multiselect("Tags", list(every), default=current, format_func=every.get,
                                 key=f"contact_tags_{contact_id}")
-        if st.button("Save tags", key=f"contact_tags_save_{contact_id}"):
+        if permitted.button("Save tags", user, Action.TAG, Entity.CONTACT,
+                            key=f"contact_tags_save_{contact_id}"):
             added = [t for t in chosen if t not in current]
             removed = [t for t in current if t not in chosen]
 

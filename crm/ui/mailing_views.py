@@ -8,6 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
+from crm.access import Action, can, refusal
 from crm.db import Database
 from crm.mailing import campaigns, sending, transport
 from crm.mailing.campaigns import Mailing
@@ -82,6 +83,8 @@ def mailing_detail(user: User, db: Database, raw_id: str) -> None:
         text.warning("{}", mailing.last_error)
     if mailing.may_send and mailing.status != campaigns.SENT:
         _send_panel(user, db, mailing)
+    elif mailing.status != campaigns.SENT and not can(user, Action.MAIL, mailing.entity):
+        text.caption("{}", refusal(user, Action.MAIL, mailing.entity))  # why no Send
     message, people, problems = st.tabs(["Message", "Recipients", "Problems"])
     with message:
         _message_tab(user, db, mailing)

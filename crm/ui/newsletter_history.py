@@ -6,10 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm.access import Entity, can_resubscribe_others
+from crm.access import Action, Entity, can_resubscribe_others
 from crm.db import Database
 from crm.mailing import campaigns, subscriptions
 from crm.newsletter import NewsletterStatus
+from crm.ui import permitted
 from crm.ui.newsletter import badge_html
 from crm.ui.record_view import attempt
 from crm.users import User
@@ -55,7 +56,7 @@ def _actions(user: User, db: Database, entity: Entity, person: dict, flash_key: 
     if person["newsletter_opt_in"]:
         with st.expander("Unsubscribe on their request"):
             note = st.text_input("Note (how they asked)", key=f"unsub_note_{key}")
-            if st.button("Unsubscribe", key=f"unsub_{key}"):
+            if permitted.button("Unsubscribe", user, Action.EDIT, entity, key=f"unsub_{key}"):
                 attempt(lambda: subscriptions.unsubscribe(user, db, entity, person["id"],
                                                           note=note),
                         flash_key, "Unsubscribed from the newsletter.")
