@@ -19,7 +19,8 @@ import threading
 import time
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
@@ -59,10 +60,26 @@ class ConcurrencyError(DatabaseError):
     """Another transaction changed the same rows at the same time; try again."""
 
 
+# Statements that change data, and the tables whose changes no list, count or chart shows
+# (sign-in bookkeeping): a unit of work that changed anything else moves the database's
+# generation on when it commits (see Database.generation).
+_CHANGES = re.compile(
+    r"\b(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM|TRUNCATE|ALTER\s+TABLE|DROP\s+TABLE|"
+    r"CREATE\s+(?:TEMP(?:ORARY)?\s+)?TABLE)\s+(?:IF\s+(?:NOT\s+)?EXISTS\s+)?(\w+)",
+    re.IGNORECASE)
+_BOOKKEEPING = frozenset({"sessions", "sign_in_attempts", "sign_in_unlocks"})
+
+
+def changes_data(sql: str) -> bool:
+    """Whether a statement may change what lists, counts and charts show."""
+    return any(table.lower() not in _BOOKKEEPING for table in _CHANGES.findall(sql))
+
+
 class Session(ABC):
     """One open transaction."""
 
     dialect: str
+    changed = False  # set by a statement that changes data (see changes_data)
 
     @abstractmethod
     def execute(self, sql: str, params: Params = ()) -> int:
@@ -107,6 +124,34 @@ class Database(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    @abstractmethod
+    def generation(self) -> int:
+        """A number that moves on after every committed unit of work that changed data, in
+        any process: what was read at one generation holds until it moves."""
+
+    def remembered(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """`compute()`, or its result from an earlier call with the same `key` at this
+        generation (a list's count and page when only the sort or page changed, or the
+        same list opened again). Kept per process, the most recent few hundred."""
+        generation = self.generation()
+        memo: OrderedDict = self.__dict__.setdefault("_memo", OrderedDict())
+        lock: threading.Lock = self.__dict__.setdefault("_memo_lock", threading.Lock())
+        with lock:
+            if memo.get("generation") != generation:
+                memo.clear()
+                memo["generation"] = generation
+            if key in memo:
+                memo.move_to_end(key)
+                return memo[key]
+        value = compute()
+        with lock:
+            if memo.get("generation") == generation:
+                memo[key] = value
+                while len(memo) > _MEMO_SIZE + 1:
+                    oldest = next(k for k in memo if k != "generation")
+                    del memo[oldest]
+        return value
+
     # Shortcuts for a single statement in its own unit of work.
     def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self.transaction() as tx:
@@ -127,6 +172,9 @@ class Database(ABC):
     def execute(self, sql: str, params: Params = ()) -> int:
         with self.transaction() as tx:
             return tx.execute(sql, params)
+
+
+_MEMO_SIZE = 256
 
 
 @dataclass
@@ -189,6 +237,7 @@ class _DuckSession(Session):
     def _run(self, sql: str, params: Params) -> Any:
         import duckdb
 
+        self.changed = self.changed or changes_data(sql)
         started = time.perf_counter()
         try:
             return self._cur.execute(sql, list(params) if params else None)
@@ -258,6 +307,9 @@ class DuckDatabase(Database):
 
         self.url = url
         self.path = path
+        # One process has the file (DuckDB locks it), so a counter here sees every change.
+        self._generation = 0
+        self._generation_lock = threading.Lock()
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -275,13 +327,17 @@ class DuckDatabase(Database):
         cursor = self._con.cursor()
         try:
             cursor.execute("BEGIN TRANSACTION")
+            session = _DuckSession(cursor)
             try:
-                yield _DuckSession(cursor)
+                yield session
             except BaseException:
                 cursor.execute("ROLLBACK")
                 raise
             try:
                 cursor.execute("COMMIT")
+                if session.changed:  # after the commit: see Database.generation
+                    with self._generation_lock:
+                        self._generation += 1
             except Exception as exc:
                 import duckdb
 
@@ -296,6 +352,9 @@ class DuckDatabase(Database):
 
     def close(self) -> None:
         self._con.close()
+
+    def generation(self) -> int:
+        return self._generation
 
 
 # ----------------------------------------------------------------------- PostgreSQL
@@ -318,6 +377,7 @@ class _PgSession(Session):
     def _run(self, sql: str, params: Params) -> Any:
         import psycopg
 
+        self.changed = self.changed or changes_data(sql)
         cur = self._conn.cursor()
         started = time.perf_counter()
         try:
@@ -364,6 +424,7 @@ class _PgSession(Session):
         import pyarrow as pa
         import pyarrow.csv as pa_csv
 
+        self.changed = True
         columns = ", ".join(_identifier(c) for c in frame.columns)
         buffer = io.BytesIO()
         pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), buffer,
@@ -405,11 +466,29 @@ class PgDatabase(Database):
         self._pool = ConnectionPool(
             conninfo, min_size=1, max_size=10, kwargs=kwargs, open=True, timeout=10
         )
+        # Every app server shares the generation: a sequence, moved on after each commit
+        # that changed data (a sequence takes no row lock, so writers do not queue on it).
+        with self._pool.connection() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute("CREATE SEQUENCE IF NOT EXISTS data_generation")
+            except psycopg.errors.UniqueViolation:
+                pass  # another server created it at the same moment
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
+        with self._pool.connection() as conn:
+            with conn.transaction():
+                session = _PgSession(conn)
+                yield session
+            if session.changed:  # after the commit, so a reader never keeps old data new
+                with conn.transaction():
+                    conn.execute("SELECT nextval('data_generation')")
+
+    def generation(self) -> int:
         with self._pool.connection() as conn, conn.transaction():
-            yield _PgSession(conn)
+            return int(conn.execute("SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+                                    "AS n FROM data_generation").fetchone()["n"])
 
     def close(self) -> None:
         self._pool.close()

@@ -330,7 +330,8 @@ def fetch_page(user: User, db: Database | Session, spec: ListSpec, query: ListQu
     # Two steps: find the page's IDs on the base table (joining only what the sort needs),
     # then fetch display columns for those rows alone. Joining first would build every
     # row's display values before the top-N: 20x slower at a million rows.
-    rows = db.fetch_frame(
+    rows = _read(
+        db, "fetch_frame",
         f"WITH page_ids AS (SELECT {spec.alias}.id FROM {spec.table} {spec.alias} "
         f"{_sort_column(spec, query).sort_joins} WHERE {condition.sql} "
         f"ORDER BY {order} LIMIT ? OFFSET ?) "
@@ -357,7 +358,8 @@ def _searched_page(spec: ListSpec, query: ListQuery, condition: Condition, size:
     by_keys = ", ".join([*(f"sort_{i} {direction}{_nulls(column)}"
                            for i in range(len(column.order_by))), f"id {direction}"])
     # The matches carry their sort keys, so paging them needs no second pass over the table.
-    rows = db.fetch_frame(
+    rows = _read(
+        db, "fetch_frame",
         f"WITH matches AS MATERIALIZED (SELECT {a}.id, {', '.join(keys)} "
         f"FROM {spec.table} {a} {column.sort_joins} WHERE {condition.sql}), "
         f"page_ids AS (SELECT id FROM matches ORDER BY {by_keys} LIMIT ? OFFSET ?) "
@@ -378,10 +380,22 @@ def count(user: User, db: Database | Session, spec: ListSpec, query: ListQuery,
           condition: Condition | None = None) -> int:
     condition = condition or where(user, spec, query)
     # Joins are for display only; the count needs the base table alone.
-    return int(db.scalar(
-        f"SELECT count(*) FROM {spec.table} {spec.alias} WHERE {condition.sql}",
-        condition.params,
-    ))
+    return int(_read(db, "scalar",
+                     f"SELECT count(*) FROM {spec.table} {spec.alias} WHERE {condition.sql}",
+                     condition.params))
+
+
+def _read(db: Database | Session, method: str, sql: str, params: tuple) -> Any:
+    """A list's read, answered from what the same statement returned at this generation of
+    the database when there is one (Database.remembered): sorting or paging a list counts
+    it once; opening it again, or going back to a view seen, runs nothing. Inside a unit of
+    work (a Session) it always runs: that work may have changed the rows."""
+    run = getattr(db, method)
+    if not isinstance(db, Database):
+        return run(sql, params)
+    key = (method, sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
+    found = db.remembered(key, lambda: run(sql, params))
+    return found.copy() if isinstance(found, pd.DataFrame) else found
 
 
 def iter_rows(user: User, db: Database, spec: ListSpec, query: ListQuery,

@@ -13,14 +13,12 @@ from crm.ui.list_state import filter_key, note, reset_page, state_key
 from crm.users import User
 
 
-@st.cache_data(ttl=60, show_spinner=False)
+@st.cache_data(ttl=600, max_entries=500, show_spinner=False)
 def _options(_db: Database, url: str, scope_key: tuple, spec_noun: str, key: str,
-             _spec: ListSpec, _user: User, own_changes: tuple[int, int] | None) -> list[Option]:
-    # Counts are cached for a minute per scope (the records a user may see: people of one
-    # department share them), since at a million rows they cost a scan each.
-    # `own_changes` (the user and their list's version, bumped after a bulk action or saved
-    # edits) keeps the user's own changes from waiting that minute: a first VIP must be
-    # offered as a filter at once.
+             _spec: ListSpec, _user: User, generation: int) -> list[Option]:
+    # Counts are kept per scope (the records a user may see: people of one department share
+    # them), since at a million rows they cost a scan each, until the database's generation
+    # moves on: any change, by anyone on any server, shows at the next rerun.
     return listing.options(_user, _db, _spec, key)
 
 
@@ -48,9 +46,8 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
             if flt.widget == DATE_RANGE:
                 _date_range(spec, flt)
                 continue
-            version = st.session_state.get(f"{spec.noun}_grid_version", 0)
             offered = _options(db, db.url, _scope_key(user, spec), spec.noun, flt.key, spec,
-                               user, (user.id, version) if version else None)
+                               user, db.generation())
             key = filter_key(spec, flt.key)
             # A value offered before and still chosen stays on offer with a count of 0 when
             # the user's own change emptied it (all set VIP): the filter must not vanish.
@@ -158,8 +155,7 @@ def labels_for(spec: ListSpec, user: User, db: Database,
     labels: dict[str, dict[str, str]] = {}
     for flt in spec.filters_for(user):
         if flt.key in keys and flt.widget != DATE_RANGE:
-            version = st.session_state.get(f"{spec.noun}_grid_version", 0)
             offered = _options(db, db.url, _scope_key(user, spec), spec.noun, flt.key, spec,
-                               user, (user.id, version) if version else None)
+                               user, db.generation())
             labels[flt.key] = {o.value: o.label for o in offered}
     return labels
