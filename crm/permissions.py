@@ -145,9 +145,10 @@ def permission(action: Action | str, entity: Entity | str) -> Permission:
 def effective(role: Role, overrides: Iterable[tuple[str, str, bool]] = ()) -> Grants:
     """The role's grants: its defaults with an admin's overrides applied."""
     grants = set(DEFAULTS[role])
+    known = {(p.action.value, p.entity.value): p.key for p in PERMISSIONS}
     for action, entity, allowed in overrides:
-        key = (Action(action), Entity(entity))
-        if key in BY_KEY:
+        key = known.get((action, entity))  # a row no release knows (any more) is ignored
+        if key is not None:
             (grants.add if allowed else grants.discard)(key)
     return frozenset(grants)
 
@@ -251,9 +252,10 @@ def reset_defaults(actor: User | None, db: Database) -> int:
     _require_manager(actor)
     with db.transaction() as tx:
         rows = tx.fetch_all("SELECT role, action, entity, allowed FROM role_permissions")
+        known = {(p.action.value, p.entity.value): p.key for p in PERMISSIONS}
         for row in rows:
-            key = (Action(row["action"]), Entity(row["entity"]))
-            if key in BY_KEY:
+            key = known.get((row["action"], row["entity"]))
+            if key is not None and row["role"] in Role.__members__.values():
                 _audit(tx, actor, Role(row["role"]), key, key in DEFAULTS[Role(row["role"])])
         tx.execute("DELETE FROM role_permissions")
     return len(rows)
