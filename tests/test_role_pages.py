@@ -76,8 +76,9 @@ def editable_columns(at: AppTest) -> list[str]:
 
 
 def state(at: AppTest, label: str) -> tuple[bool, str]:
+    """Whether the button is disabled, and its tooltip as shown."""
     found = button(at, label)
-    return found.proto.disabled, found.proto.help
+    return found.proto.disabled, shown(found.proto.help)
 
 
 @pytest.mark.parametrize("role", list(USERS))
