@@ -42,12 +42,14 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
         clear.button("Clear filters", on_click=_clear, args=(spec, user),
                      key=f"{spec.noun}_clear", disabled=not active, width="stretch",
                      help=None if active else "No filter is set")
+        # Once per rerun, not per filter (on PostgreSQL each is a query).
+        scope_key, generation = _scope_key(user, spec), db.generation()
         for flt in spec.filters_for(user):
             if flt.widget == DATE_RANGE:
                 _date_range(spec, flt)
                 continue
-            offered = _options(db, db.url, _scope_key(user, spec), spec.noun, flt.key, spec,
-                               user, db.generation())
+            offered = _options(db, db.url, scope_key, spec.noun, flt.key, spec, user,
+                               generation)
             key = filter_key(spec, flt.key)
             # A value offered before and still chosen stays on offer with a count of 0 when
             # the user's own change emptied it (all set VIP): the filter must not vanish.
@@ -153,9 +155,10 @@ def labels_for(spec: ListSpec, user: User, db: Database,
     same cached, scoped options the sidebar offers; a value outside the user's scope keeps
     its raw form."""
     labels: dict[str, dict[str, str]] = {}
+    scope_key, generation = _scope_key(user, spec), db.generation()
     for flt in spec.filters_for(user):
         if flt.key in keys and flt.widget != DATE_RANGE:
-            offered = _options(db, db.url, _scope_key(user, spec), spec.noun, flt.key, spec,
-                               user, db.generation())
+            offered = _options(db, db.url, scope_key, spec.noun, flt.key, spec, user,
+                               generation)
             labels[flt.key] = {o.value: o.label for o in offered}
     return labels
