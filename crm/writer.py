@@ -471,7 +471,14 @@ class Writer:
         `unsubscribed_at` dates an unsubscribe that happened earlier (a converted lead's)."""
         entity = Entity(entity)
         table, a = TABLES[entity], alias
-        change = where & Condition(f"{a}.newsletter_opt_in <> ?", (subscribed,))
+        # Find the people once: `where` may be costly (an address match over a million
+        # rows) and the event, the audit and the update each read the same rows again.
+        ids = [int(r["id"]) for r in self.tx.fetch_all(
+            f"SELECT {a}.id FROM {table} {a} WHERE ({where.sql}) "
+            f"AND {a}.newsletter_opt_in <> ?", (*where.params, subscribed))]
+        if not ids:
+            return 0
+        change = ids_condition(ids, f"{a}.id")
         event = (f"CASE WHEN {a}.unsubscribed_at IS NOT NULL THEN 'resubscribed' "
                  "ELSE 'subscribed' END" if subscribed else "'unsubscribed'")
         self.tx.execute(

@@ -12,7 +12,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from crm.access import Entity
 from crm.importing.fields import FIELDS
-from crm.importing.values import country_lookup
+from crm.importing.values import country_names
 
 _SKIP = {"full_name", "newsletter_opt_out"}  # the template says it as "Newsletter"
 EXAMPLE = {
@@ -42,7 +42,7 @@ def template(entity: Entity | str) -> bytes:
     sheet.freeze_panes = "A2"
     lists = book.create_sheet("Lists")
     lists.sheet_state = "hidden"
-    _, names = country_lookup()
+    names = country_names()
     for row, name in enumerate(sorted(names.values()), start=1):
         lists.cell(row=row, column=1, value=name)
     countries = DataValidation(type="list", formula1=f"=Lists!$A$1:$A${len(names)}",

@@ -269,8 +269,9 @@ CLDR_LANGUAGES = ("en", "de", "fr", "es", "it", "nl", "pt", "pl", "cs", "sk", "s
 
 
 @lru_cache(maxsize=1)
-def country_lookup() -> tuple[dict[str, str], dict[str, str]]:
-    """(folded spelling -> ISO alpha-2 code, code -> display name)."""
+def _common_spellings() -> tuple[dict[str, str], dict[str, str]]:
+    """(folded English names, ISO codes and the usual variants -> code, code -> display name):
+    what nearly every file holds, ready in milliseconds."""
     lookup: dict[str, str] = {}
     names: dict[str, str] = {}
     for country in pycountry.countries:
@@ -283,13 +284,28 @@ def country_lookup() -> tuple[dict[str, str], dict[str, str]]:
                 lookup.setdefault(fold_country(spelling), code)
     for spelling, code in COUNTRY_VARIANTS.items():
         lookup.setdefault(spelling.strip(), code)
-    # Every country's name in the major European and world languages, from CLDR (Babel):
-    # "Česko", "Tschechien", "République tchèque", "Чехия", "チェコ", …
+    return lookup, names
+
+
+@lru_cache(maxsize=1)
+def country_lookup() -> tuple[dict[str, str], dict[str, str]]:
+    """(folded spelling -> ISO alpha-2 code, code -> display name): the common spellings,
+    then every country's name in the major European and world languages from CLDR (Babel):
+    "Česko", "Tschechien", "République tchèque", "Чехия", "チェコ", … A common spelling wins
+    where two meet. Building it reads 52 locales (about half a second), so `countries` asks
+    for it only when a file holds a spelling the common ones miss."""
+    common, names = _common_spellings()
+    lookup = dict(common)
     for language in CLDR_LANGUAGES:
         for code, name in Locale.parse(language).territories.items():
             if code in names:
                 lookup.setdefault(fold_country(name), code)
     return lookup, names
+
+
+def country_names() -> dict[str, str]:
+    """ISO alpha-2 code -> the country's English display name."""
+    return _common_spellings()[1]
 
 
 def fold_country(text: str) -> str:
@@ -300,7 +316,7 @@ def fold_country(text: str) -> str:
 
 
 def closest_countries(text: str, limit: int = 3) -> list[str]:
-    _, names = country_lookup()
+    _, names = _common_spellings()
     # Suggested from English names and the usual variants only: with every language's
     # spellings, "Germny" would also suggest Hungary (Swedish "Ungern").
     known = {**{fold_country(n): c for c, n in names.items()},
@@ -311,9 +327,12 @@ def closest_countries(text: str, limit: int = 3) -> list[str]:
 
 def countries(text: pd.Series) -> Column:
     """Country names (several languages), ISO alpha-2/alpha-3 codes and common variants."""
-    lookup, _ = country_lookup()
+    common, _ = _common_spellings()
     unique = pd.unique(text[text != ""])
-    codes = {value: lookup.get(fold_country(value)) for value in unique}
+    codes = {value: common.get(fold_country(value)) for value in unique}
+    if None in codes.values():
+        lookup, _ = country_lookup()
+        codes = {value: code or lookup.get(fold_country(value)) for value, code in codes.items()}
     values = text.map(codes).where(text != "", None)
     problems = _no_problems(text.index)
     for value, code in codes.items():
