@@ -152,6 +152,16 @@ class Database(ABC):
                     del memo[oldest]
         return value
 
+    def read_remembered(self, method: str, sql: str, params: Params = ()) -> Any:
+        """`self.<method>(sql, params)` (fetch_all, scalar, frame…), answered from the same
+        statement's result at this generation when there is one (see `remembered`). A frame
+        or rows come back as copies: a caller may change what it got."""
+        key = (method, sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
+        found = self.remembered(key, lambda: getattr(self, method)(sql, params))
+        if isinstance(found, list):
+            return [dict(row) if isinstance(row, dict) else row for row in found]
+        return found.copy() if hasattr(found, "copy") else found
+
     # Shortcuts for a single statement in its own unit of work.
     def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         with self.transaction() as tx:

@@ -390,12 +390,9 @@ def _read(db: Database | Session, method: str, sql: str, params: tuple) -> Any:
     the database when there is one (Database.remembered): sorting or paging a list counts
     it once; opening it again, or going back to a view seen, runs nothing. Inside a unit of
     work (a Session) it always runs: that work may have changed the rows."""
-    run = getattr(db, method)
     if not isinstance(db, Database):
-        return run(sql, params)
-    key = (method, sql, tuple(tuple(p) if isinstance(p, list) else p for p in params))
-    found = db.remembered(key, lambda: run(sql, params))
-    return found.copy() if isinstance(found, pd.DataFrame) else found
+        return getattr(db, method)(sql, params)
+    return db.read_remembered(method, sql, params)
 
 
 def iter_rows(user: User, db: Database, spec: ListSpec, query: ListQuery,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm import leads, listing
+from crm import leads, listing, tags
 from crm.db import _make, changes_data, connect, counted
 from crm.leads import LEADS
 from crm.listing import ListQuery
@@ -83,6 +83,24 @@ def test_another_app_server_sees_a_change_at_its_next_read(db, database_url, wor
         assert read(me, other, ListQuery())[0] == total + 1
     finally:
         other.close()
+
+
+def test_tag_counts_are_read_once_per_generation_and_a_tagging_shows_at_once(db, world):
+    """The Contacts page draws the tag counts on every rerun: remembered, never stale."""
+    me = world.users["sales_east"]
+    tag = tags.create_tag(me, db, "Fair 2027")
+    with counted() as stats:
+        first = tags.tag_counts(me, db)
+        again = tags.tag_counts(me, db)
+    assert again == first and stats.queries == 1
+    again[0]["contacts"] = 99  # a caller's copy: what is remembered stays as read
+    assert tags.tag_counts(me, db) == first
+    tags.add_tags(me, db, [tag], ids=[world.contacts["east_mine"]])
+    counts = {r["name"]: r["contacts"] for r in tags.tag_counts(me, db)}
+    assert counts["Fair 2027"] == 1
+    # Another scope is another entry: the west manager does not see the east contact's tag.
+    west = {r["name"]: r["contacts"] for r in tags.tag_counts(world.users["sales_west"], db)}
+    assert west["Fair 2027"] == 0
 
 
 @pytest.mark.parametrize(("sql", "changes"), [
