@@ -357,3 +357,38 @@ def test_date_range_values_round_trip():
     for bad in ("2026-01-01", "..", "2026-03-31..2026-01-01", "soon..later"):
         with pytest.raises(ValueError):
             listing.parse_date_range(bad)
+
+
+def test_on_postgresql_a_departments_figures_read_leads_and_contacts_from_an_index(
+        db, world, monkeypatch):
+    """At a million rows each figure read from the table is a scan of every whole record;
+    the (department, date added) index carries what the figures group by (migration 14).
+    With sequential scans ruled out, every read of leads or contacts in the Overview of a
+    department must be an index-only scan: a column missing from the index would show as
+    an index scan that visits the table."""
+    if db.dialect != "postgres":
+        pytest.skip("DuckDB reads only the columns a query names; it has no such index")
+    from crm import db as database
+
+    statements: list[tuple[str, tuple]] = []
+    run = database._PgSession._run
+
+    def recording(self, sql, params):
+        statements.append((sql, tuple(params)))
+        return run(self, sql, params)
+
+    monkeypatch.setattr(database._PgSession, "_run", recording)
+    overview.figures(world.users["sales_east"], db, ALL)
+    monkeypatch.undo()
+    assert len(statements) >= 10
+    misses = []
+    with db.transaction() as tx:
+        tx.execute("SET LOCAL enable_seqscan = off")
+        tx.execute("SET LOCAL enable_bitmapscan = off")
+        for sql, params in statements:
+            plan = "\n".join(r["QUERY PLAN"] for r in tx.fetch_all(f"EXPLAIN {sql}", params))
+            for line in plan.splitlines():
+                if (" on leads " in line or " on contacts " in line) \
+                        and "Index Only Scan" not in line:
+                    misses.append(f"{line.strip()}\n  in: {sql[:160]}")
+    assert misses == []
