@@ -46,7 +46,7 @@ def timed(args: list[str]) -> dict:
     child.returncode = os.waitstatus_to_exitcode(status)
     return {"seconds": round(time.perf_counter() - started, 2),
             "peak_mb": round(usage.ru_maxrss / 1024, 1),
-            "status": child.returncode, "output": output.strip()[-400:]}
+            "status": child.returncode, "output": output.strip()}
 
 
 def existing_emails(db: str, count: int) -> list[str]:
@@ -63,7 +63,7 @@ def existing_emails(db: str, count: int) -> list[str]:
 def newest_batch(db: str) -> tuple[str, int]:
     """The newest import batch's ID and how many records it created."""
     listed = timed(["--db", db, "imports", "list", "--user", IMPORTER])
-    for line in listed["output"].splitlines()[1:]:
+    for line in listed["output"].splitlines()[1:]:  # newest first
         words = line.split()
         # batch, entity, date, time, the importer's name (any words), then four counts
         counts = [w for w in words[4:] if w.replace(",", "").isdigit()]
@@ -72,8 +72,10 @@ def newest_batch(db: str) -> tuple[str, int]:
 
 
 def summary(runs: list[dict]) -> dict:
+    """Median and worst peak; each run's output cut to its last lines for the record."""
     return {"median_s": statistics.median(r["seconds"] for r in runs),
-            "max_peak_mb": max(r["peak_mb"] for r in runs), "runs": runs}
+            "max_peak_mb": max(r["peak_mb"] for r in runs),
+            "runs": [{**r, "output": r["output"][-400:]} for r in runs]}
 
 
 def main() -> int:

@@ -502,7 +502,7 @@ def load_demo(
         if tx.dialect == "postgres":  # servers starting together: one loads, the others wait
             tx.execute("SELECT pg_advisory_xact_lock(727003)")
         _require_empty(tx)
-        with _search_indexes_after(tx):
+        with _indexes_after(tx):
             counts = builder.load(tx, contacts=contacts, leads=leads,
                                   password_hash=password_hash)
         say("Converting some leads into customers…")
@@ -524,15 +524,21 @@ def load_demo(
 
 
 @contextmanager
-def _search_indexes_after(tx: Session) -> Iterator[None]:
-    """PostgreSQL: the trigram indexes of the search text are built once over the loaded
-    rows, not kept up to date row by row while a million are inserted (in the same
-    transaction: nobody sees the tables without them)."""
+def _indexes_after(tx: Session) -> Iterator[None]:
+    """PostgreSQL: the secondary indexes (search trigrams, names, addresses, departments…)
+    are built once over the loaded rows, not kept up to date row by row while millions are
+    inserted. Unique and primary-key indexes stay: they keep the data right while it loads.
+    All in the same transaction: nobody sees the tables without them."""
     if tx.dialect != "postgres":
         yield
         return
-    found = tx.fetch_all("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = "
-                         "current_schema() AND indexdef LIKE '%gin_trgm_ops%' ORDER BY 1")
+    found = tx.fetch_all(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+        "JOIN pg_class c ON c.relname = i.indexname "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname "
+        "JOIN pg_index x ON x.indexrelid = c.oid "
+        "WHERE i.schemaname = current_schema() AND NOT x.indisunique AND NOT x.indisprimary "
+        "ORDER BY 1")
     for index in found:
         tx.execute(f"DROP INDEX {index['indexname']}")
     yield
