@@ -54,6 +54,19 @@ def test_loads_the_requested_sizes(db):
     assert settings.is_demo(db)
 
 
+def test_every_index_is_there_after_a_load(db):
+    """PostgreSQL: the demo drops the secondary indexes while it loads and builds them again
+    after; the loaded database has exactly the indexes a migrated one has."""
+    if db.dialect != "postgres":
+        pytest.skip("the DuckDB load keeps its indexes")
+    listed = ("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema() "
+              "ORDER BY 1")
+    migrated = _rows(db, listed)
+    assert any("gin_trgm_ops" in definition for _, definition in migrated)
+    load_demo(db, contacts=CONTACTS, leads=LEADS)
+    assert _rows(db, listed) == migrated
+
+
 def test_empty_sizes_are_allowed_and_bad_sizes_refused(db):
     with pytest.raises(DemoError, match="number of contacts"):
         load_demo(db, contacts=-1, leads=10)
