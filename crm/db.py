@@ -124,6 +124,13 @@ class Database(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def cap_memory(self, megabytes: int) -> None:
+        """Keep this process's database engine within `megabytes` of working memory, for a
+        process that does one large job (an export from the command line). DuckDB, which runs
+        inside the process, otherwise keeps up to 80% of the machine's memory and then
+        spills to disk; PostgreSQL's memory is the server's own, so there nothing changes."""
+        return None
+
     @abstractmethod
     def generation(self) -> int:
         """A number that moves on after every committed unit of work that changed data, in
@@ -362,6 +369,9 @@ class DuckDatabase(Database):
 
     def close(self) -> None:
         self._con.close()
+
+    def cap_memory(self, megabytes: int) -> None:
+        self._con.execute(f"SET memory_limit = '{int(megabytes)}MB'")
 
     def generation(self) -> int:
         return self._generation
