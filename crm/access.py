@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from crm.db import Condition
 from crm.permissions import Action, Entity, NotPermitted, can, refusal, require
-from crm.roles import ALL_DEPARTMENTS, OWN_DEPARTMENT, Role
+from crm.roles import ALL_DEPARTMENTS, OWNERS, Role
 from crm.users import User
 
 __all__ = ["Action", "Condition", "Entity", "NotPermitted", "Role", "can", "refusal", "require"]
@@ -142,7 +142,7 @@ def can_manage_users(user: User) -> bool:
 
 def owns_what_they_add(user: User) -> bool:
     """Sales staff become the assigned manager of records they add; others choose one."""
-    return user.active and user.role in OWN_DEPARTMENT
+    return user.active and user.role in OWNERS
 
 
 def may_work_in_department(user: User, department_id: int | None) -> bool:

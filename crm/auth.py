@@ -33,6 +33,7 @@ from typing import Any
 from crm.clock import now
 from crm.config import SignInPolicy
 from crm.db import SIGN_IN_LOCK, Database, Session, serialised
+from crm.errors import Refusal
 from crm.users import User, UserError, get_user, get_user_by_id, hash_password, password_matches
 
 REFUSED = "Username or password is incorrect."
@@ -42,7 +43,7 @@ _SEEN_EVERY = timedelta(minutes=1)  # how often a session's last_seen_at is writ
 _KNOWN_CLIENT_DAYS = 90
 
 
-class SignInRefused(Exception):
+class SignInRefused(Refusal):
     """Sign-in refused; the message is safe to show."""
 
 

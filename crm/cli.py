@@ -613,8 +613,7 @@ def _imports_list(args: argparse.Namespace) -> int:
     from crm import importing
 
     db = _store(args)
-    viewer = _user(db, args.user) if args.user else users.User(
-        0, "system", "system", "", users.Role.ADMIN, None, True)
+    viewer = _user(db, args.user) if args.user else users.SYSTEM
     entity = args.entity.removesuffix("s") if args.entity else None
     print(f"{'batch':>6}  {'entity':<8} {'imported at':<17} {'by':<20} {'created':>8} "
           f"{'updated':>8} {'skipped':>8} {'rejected':>8}  file")
@@ -668,14 +667,10 @@ def _mailings_parser(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=lambda args: _help(parser))
 
 
-def _system_viewer() -> users.User:
-    return users.User(0, "system", "system", "", users.Role.ADMIN, None, True)
-
-
 def _mailings_list(args: argparse.Namespace) -> int:
     from crm.mailing import campaigns
 
-    frame = campaigns.list_mailings(_system_viewer(), _store(args))
+    frame = campaigns.list_mailings(users.SYSTEM, _store(args))
     print(f"{'id':>5}  {'status':<8} {'created':<16} {'recipients':>10} {'sent':>8} "
           f"{'failed':>7} {'waiting':>8}  name")
     for row in frame.itertuples():

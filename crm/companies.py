@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crm import editing, search
+from crm import audit, editing, search
 from crm.access import (
     Action,
     Condition,
@@ -18,6 +18,7 @@ from crm.access import (
 )
 from crm.db import Database, Session
 from crm.editing import EditRejected, FieldRules, Problem, RowEdit
+from crm.errors import Refusal
 from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListSpec
 from crm.names import company_name_key
@@ -112,9 +113,9 @@ COMPANY_FIELDS = ("name", "alternative_names", "website", "email", "phone", "cou
 def _check_name(value: Any, _tx: Session, _row: dict[str, Any]) -> str:
     text = ("" if value is None else str(value)).strip()
     if not text:
-        raise ValueError("A company needs a name.")
+        raise Refusal("A company needs a name.")
     if len(text) > 300:
-        raise ValueError("At most 300 characters.")
+        raise Refusal("At most 300 characters.")
     return text
 
 
@@ -134,7 +135,7 @@ class SameCompany:
     name: str
 
 
-class DuplicateCompany(ValueError):
+class DuplicateCompany(Refusal):
     def __init__(self, same: SameCompany) -> None:
         where = f" (ID {same.id})" if same.id is not None else " in another department"
         super().__init__(f"A company named like “{same.name}” already exists in this "
@@ -277,6 +278,13 @@ def get_company(user: User, db: Database, company_id: int) -> dict[str, Any] | N
         row["industry_ids"] = [r["industry_id"] for r in db.fetch_all(
             "SELECT industry_id FROM company_industries WHERE company_id = ?", (company_id,))]
     return row
+
+
+def history(user: User, db: Database, company_id: int) -> list[dict[str, Any]]:
+    """The company's change history; empty for a company outside the user's scope."""
+    if get_company(user, db, company_id) is None:
+        return []
+    return audit.history(db, "company", company_id)
 
 
 def company_contacts(user: User, db: Database, company_id: int) -> list[dict[str, Any]]:

@@ -11,6 +11,7 @@ from crm.access import Action, Condition, Entity, require, scope
 from crm.bulk import BulkResult
 from crm.db import Database, Session
 from crm.editing import EditRejected, FieldRules, Problem, RowEdit
+from crm.errors import Refusal
 from crm.export import ExportColumn
 from crm.listing import Column, Filter, ListQuery, ListSpec
 from crm.newsletter import never_subscribed_sql, status_sql
@@ -89,10 +90,10 @@ CONTACT_FIELDS = (*PERSON_FIELDS, "company_id")
 def _check_company(value: Any, tx: Session, row: dict[str, Any]) -> int:
     """A contact's company must exist and sit in the contact's department."""
     if value in (None, ""):
-        raise ValueError("A contact needs a company.")
+        raise Refusal("A contact needs a company.")
     company = tx.fetch_one("SELECT department_id FROM companies WHERE id = ?", (int(value),))
     if company is None or company["department_id"] != row["department_id"]:
-        raise ValueError("Choose a company of the contact's department.")
+        raise Refusal("Choose a company of the contact's department.")
     return int(value)
 
 

@@ -25,6 +25,7 @@ from crm import companies, deals
 from crm.access import Action, Condition, Entity, owns_what_they_add, scope
 from crm.bulk import target_condition
 from crm.db import Database, Session
+from crm.errors import Refusal
 from crm.leads import LEADS
 from crm.listing import ListQuery
 from crm.matching import (
@@ -453,8 +454,8 @@ def convert_leads(user: User, db: Database, *, query: ListQuery | None = None,
     rows = db.fetch_all(f"SELECT l.id FROM leads l WHERE {condition.sql} ORDER BY l.id "
                         "LIMIT ?", (*condition.params, BULK_LIMIT + 1))
     if len(rows) > BULK_LIMIT:
-        raise ValueError(f"Convert at most {BULK_LIMIT} leads at once: narrow the filters or "
-                         "tick the leads to convert.")
+        raise Refusal(f"Convert at most {BULK_LIMIT} leads at once: narrow the filters or "
+                      "tick the leads to convert.")
     return BulkConversion([_convert_one(user, db, row["id"], (versions or {}).get(row["id"]))
                            for row in rows])
 

@@ -10,6 +10,7 @@ from typing import Any
 from crm import editing
 from crm.access import Action, Entity, scope
 from crm.db import Database, Session
+from crm.errors import Refusal
 from crm.users import User
 from crm.writer import EditRejected, Problem, Writer
 
@@ -31,11 +32,11 @@ def check_amount(value: Any) -> Decimal | None:
     try:
         amount = Decimal(text)
     except InvalidOperation as exc:
-        raise ValueError(f"“{value}” is not an amount.") from exc
+        raise Refusal(f"“{value}” is not an amount.") from exc
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        raise ValueError("The amount must be between 0 and 999,999,999,999.99.")
+        raise Refusal("The amount must be between 0 and 999,999,999,999.99.")
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValueError("The amount has at most two decimals.")
+        raise Refusal("The amount has at most two decimals.")
     return amount.quantize(Decimal("0.01"))
 
 

@@ -39,6 +39,7 @@ from crm.access import Entity
 from crm.db import Database, PgDatabase, Session
 from crm.demo_conversions import add_demo_conversions
 from crm.demo_requests import add_demo_requests
+from crm.errors import Refusal
 from crm.names import ascii_fold, company_name_key
 from crm.users import USERNAME_PATTERN, Role, hash_password
 from crm.writer import Writer, carry_over_unsubscribes
@@ -66,7 +67,7 @@ _ANCHOR_S = calendar.timegm(ANCHOR.timetuple())
 _START_S = _ANCHOR_S - HISTORY_DAYS * _DAY
 
 
-class DemoError(ValueError):
+class DemoError(Refusal):
     """The demo data cannot be loaded (for instance: the database is not empty)."""
 
 

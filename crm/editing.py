@@ -16,6 +16,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from crm.access import Action, Entity, require, scope
 from crm.db import Database, Session
+from crm.errors import Refusal
 from crm.users import User, eligible_owners
 from crm.writer import NOUNS, TABLES, Conflict, EditRejected, Problem, Writer
 
@@ -60,13 +61,13 @@ def check_email(value: Any, _tx: Session, _row: dict[str, Any]) -> str:
     try:
         return validate_email(text, check_deliverability=False).normalized
     except EmailNotValidError as problem:
-        raise ValueError(f"“{text}” is not a valid email address ({problem}).") from problem
+        raise Refusal(f"“{text}” is not a valid email address ({problem}).") from problem
 
 
 def check_phone(value: Any, _tx: Session, _row: dict[str, Any]) -> str:
     text = ("" if value is None else str(value)).strip()
     if text and (not _PHONE.match(text) or sum(c.isdigit() for c in text) < 5):
-        raise ValueError(f"“{text}” is not a phone number (digits, spaces, + ( ) - . /).")
+        raise Refusal(f"“{text}” is not a phone number (digits, spaces, + ( ) - . /).")
     return text
 
 
@@ -74,7 +75,7 @@ def check_text(limit: int = 500) -> Callable[[Any, Session, dict[str, Any]], str
     def checker(value: Any, _tx: Session, _row: dict[str, Any]) -> str:
         text = ("" if value is None else str(value)).strip()
         if len(text) > limit:
-            raise ValueError(f"At most {limit} characters, not {len(text)}.")
+            raise Refusal(f"At most {limit} characters, not {len(text)}.")
         return text
     return checker
 
@@ -84,7 +85,7 @@ def check_flag(value: Any, _tx: Session, _row: dict[str, Any]) -> bool:
         return value
     if value in (0, 1):
         return bool(value)
-    raise ValueError(f"Expected yes or no, not {value!r}.")
+    raise Refusal(f"Expected yes or no, not {value!r}.")
 
 
 def check_owner(value: Any, tx: Session, row: dict[str, Any]) -> int | None:
@@ -96,8 +97,8 @@ def check_owner(value: Any, tx: Session, row: dict[str, Any]) -> int | None:
     except (TypeError, ValueError):
         owner_id = None  # not a user id at all: refused like any other non-owner
     if owner_id not in {u.id for u in eligible_owners(tx, row["department_id"])}:
-        raise ValueError("The assigned manager must be an active sales manager or operator "
-                         "of the record's department.")
+        raise Refusal("The assigned manager must be an active sales manager or operator "
+                      "of the record's department.")
     return owner_id
 
 
@@ -106,7 +107,7 @@ def check_country(value: Any, tx: Session, _row: dict[str, Any]) -> str | None:
         return None
     code = str(value).strip().upper()
     if not tx.scalar("SELECT count(*) FROM countries WHERE code = ?", (code,)):
-        raise ValueError(f"Unknown country code “{code}”.")
+        raise Refusal(f"Unknown country code “{code}”.")
     return code
 
 
@@ -115,7 +116,7 @@ def check_reference(table: str, noun: str) -> Callable[[Any, Session, dict[str, 
         if value is None or value == "":
             return None
         if not tx.scalar(f"SELECT count(*) FROM {table} WHERE id = ?", (int(value),)):
-            raise ValueError(f"Unknown {noun}.")
+            raise Refusal(f"Unknown {noun}.")
         return int(value)
     return checker
 

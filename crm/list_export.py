@@ -15,6 +15,7 @@ import pandas as pd
 from crm import listing
 from crm.access import Action
 from crm.db import Database
+from crm.errors import Refusal
 from crm.export import XLSX_MAX_ROWS, ExportColumn, write_csv, write_xlsx
 from crm.listing import ListQuery, ListSpec
 from crm.newsletter import LOOKS, NewsletterStatus
@@ -78,7 +79,7 @@ def export(user: User, db: Database, spec: ListSpec, columns: Sequence[ExportCol
            ids: Sequence[int] | None = None, fmt: str = "xlsx") -> int:
     """Write the rows to `target`; returns how many. `ids` None means the whole list."""
     if fmt not in FORMATS:
-        raise ValueError(f"Unknown export format {fmt!r}; use xlsx or csv.")
+        raise Refusal(f"Unknown export format {fmt!r}; use xlsx or csv.")
     chunks = _readable(listing.iter_rows(user, db, spec, query or ListQuery(),
                                          Action.EXPORT, ids=ids))
     writer = write_xlsx if fmt == "xlsx" else write_csv

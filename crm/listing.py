@@ -20,6 +20,7 @@ import pandas as pd
 from crm import search
 from crm.access import Action, Condition, Entity, scope
 from crm.db import Database, Session
+from crm.errors import Refusal
 from crm.users import User
 
 PAGE_SIZES = (25, 50, 100, 250)
@@ -124,13 +125,13 @@ def parse_date_range(text: str) -> tuple[date | None, date | None]:
     """"2026-01-01..2026-03-31" into its first and last day (inclusive); one end may be open."""
     first, separator, last = text.partition(RANGE)
     if not separator or not (first or last):
-        raise ValueError(f"not a date range: {text!r}")
+        raise Refusal(f"not a date range: {text!r}")
     start = date.fromisoformat(first) if first else None
     end = date.fromisoformat(last) if last else None
     if start and end and start > end:
-        raise ValueError(f"the range {text!r} ends before it starts")
+        raise Refusal(f"the range {text!r} ends before it starts")
     if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
-        raise ValueError(f"the range {text!r} lies outside {FIRST_DAY}..{LAST_DAY}")
+        raise Refusal(f"the range {text!r} lies outside {FIRST_DAY}..{LAST_DAY}")
     return start, end
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 from crm import audit
 from crm.clock import now
 from crm.db import Database, Session
+from crm.errors import Refusal
 from crm.roles import Role
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ class Action(StrEnum):
     MANAGE = "manage"  # tags: rename and merge; users: users, departments, permissions
 
 
-class NotPermitted(PermissionError, ValueError):
+class NotPermitted(PermissionError, Refusal):
     """The role may not do this; nothing was written. The message says why."""
 
 
@@ -140,8 +141,8 @@ def permission(action: Action | str, entity: Entity | str) -> Permission:
     found = next((p for p in PERMISSIONS if (p.action, p.entity) == (action, entity)), None)
     if found is None:
         known = ", ".join(f"{p.action} {p.entity}" for p in PERMISSIONS)
-        raise ValueError(f"There is no permission “{action} {entity}”; the table has: "
-                         f"{known}.")
+        raise Refusal(f"There is no permission “{action} {entity}”; the table has: "
+                      f"{known}.")
     return found
 
 

@@ -24,3 +24,10 @@ class Role(StrEnum):
 ALL_DEPARTMENTS = frozenset({Role.COMPANY_MANAGER, Role.SUPER_OPERATOR, Role.ADMIN})
 OWN_DEPARTMENT = frozenset({Role.SALES_MANAGER, Role.OPERATOR})
 DEPARTMENT_REQUIRED = OWN_DEPARTMENT
+# Who may be a record's assigned manager (active, in the record's department).
+OWNERS = OWN_DEPARTMENT
+
+
+def owner_roles_sql() -> str:
+    """`OWNERS` as an SQL list of role values: "'operator', 'sales_manager'"."""
+    return ", ".join(f"'{role.value}'" for role in sorted(OWNERS, key=lambda r: r.value))

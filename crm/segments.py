@@ -31,6 +31,7 @@ from crm.access import (
 )
 from crm.clock import now
 from crm.db import Database, IntegrityError
+from crm.errors import Refusal
 from crm.listing import ListQuery, ListSpec
 from crm.users import User
 
@@ -38,7 +39,7 @@ MAX_NAME_LENGTH = 100
 MAX_COMPARED = 3
 
 
-class SegmentError(ValueError):
+class SegmentError(Refusal):
     """A segment change that cannot be made, with the reason (fit for the screen)."""
 
 

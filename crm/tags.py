@@ -14,12 +14,13 @@ from crm.access import Action, Entity, require, scope
 from crm.bulk import target_condition
 from crm.contacts import CONTACTS
 from crm.db import Database, Session
+from crm.errors import Refusal
 from crm.listing import ListQuery
 from crm.users import User
 from crm.writer import Writer
 
 
-class TagError(ValueError):
+class TagError(Refusal):
     """A tag change that cannot be made, with the reason."""
 
 

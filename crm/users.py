@@ -16,6 +16,7 @@ import bcrypt
 from crm import audit
 from crm.clock import now
 from crm.db import Database, IntegrityError, Session
+from crm.errors import Refusal
 from crm.permissions import (
     OVERRIDES_SQL,
     Action,
@@ -25,7 +26,7 @@ from crm.permissions import (
     parse_overrides,
     require,
 )
-from crm.roles import DEPARTMENT_REQUIRED, Role
+from crm.roles import DEPARTMENT_REQUIRED, Role, owner_roles_sql
 
 __all__ = ["Role", "User"]
 
@@ -46,7 +47,12 @@ class User:
     assigned: frozenset[int] = field(default=frozenset(), compare=False, repr=False)
 
 
-class UserError(ValueError):
+# The installation itself, acting from the command line without --user: it reads as an
+# admin (every department); its writes carry no user id and the history shows "system".
+SYSTEM = User(0, "system", "system", "", Role.ADMIN, None, True)
+
+
+class UserError(Refusal):
     """A user or department change that cannot be made, with the reason."""
 
 
@@ -337,7 +343,7 @@ def set_password(actor: User | None, db: Database, user_id: int, password: str) 
 
 def eligible_owners(db: Database | Session, department_id: int | None = None) -> list[User]:
     """Active sales staff who may be assigned records (in one department, or all)."""
-    sql = f"{_USER_SELECT} WHERE u.active AND u.role IN ('sales_manager', 'operator')"
+    sql = f"{_USER_SELECT} WHERE u.active AND u.role IN ({owner_roles_sql()})"
     params: tuple = ()
     if department_id is not None:
         sql += " AND u.department_id = ?"

@@ -37,6 +37,7 @@ from crm import audit, search
 from crm.access import Condition, Entity
 from crm.clock import now
 from crm.db import Session, column_types, ids_condition, temporary_table
+from crm.errors import Refusal
 from crm.names import company_name_key
 
 if TYPE_CHECKING:
@@ -91,7 +92,7 @@ class Problem:
     message: str
 
 
-class EditRejected(Exception):
+class EditRejected(Refusal):
     """Nothing was saved; `problems` says why, record by record."""
 
     def __init__(self, problems: list[Problem]) -> None:

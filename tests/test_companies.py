@@ -482,3 +482,12 @@ def test_the_company_picker_finds_by_substring_within_the_scope(db, world):
     assert set(choices(me, db)) == {world.companies[k] for k in ("east", "acme", "baltic")}
     assert set(choices(world.users["company_manager"], db, "o")) == {
         world.companies[k] for k in ("acme", "baltic", "west", "wolfram")}
+
+
+def test_a_companys_history_exists_only_for_those_who_see_the_company(db, world):
+    east, me = world.companies["east"], world.users["sales_east"]
+    seen = companies.get_company(me, db, east)
+    companies.save_company(me, db, RowEdit(east, seen["row_version"], {"city": "Leipzig"}),
+                           seen["industry_ids"])
+    assert any(e["field"] == "city" for e in companies.history(me, db, east))
+    assert companies.history(world.users["sales_west"], db, east) == []

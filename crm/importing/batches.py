@@ -24,13 +24,14 @@ import pandas as pd
 from crm.access import Action, Condition, Entity, import_batch_scope, scope
 from crm.clock import now
 from crm.db import Database, Session, ids_condition
+from crm.errors import Refusal
 from crm.importing.commit import DEFAULTS, TEXT_COLUMNS, batch_tags
 from crm.importing.preview import TABLES
 from crm.users import User
 from crm.writer import Writer, last_change
 
 
-class UndoRefused(ValueError):
+class UndoRefused(Refusal):
     """The batch cannot be undone (as asked); nothing was changed."""
 
     def __init__(self, message: str, kept: dict[int, str] | None = None) -> None:

@@ -25,6 +25,7 @@ import pandas as pd
 from crm.access import Action, Condition, Entity, require
 from crm.clock import now
 from crm.db import Database, ids_condition, temporary_table
+from crm.errors import Refusal
 from crm.export import ExportColumn, write_xlsx
 from crm.importing.fields import FIELDS
 from crm.importing.preview import TABLES, ImportProblem, Preview, match_existing
@@ -38,7 +39,7 @@ TEXT_COLUMNS = ("first_name", "middle_name", "last_name", "title", "email", "sec
 DEFAULTS = {"vip": False, "disqualified": False, "newsletter_opt_in": True}
 
 
-class ImportRefused(Exception):
+class ImportRefused(Refusal):
     """Nothing was written: problems remain (and rows with problems were not to be left out)."""
 
     def __init__(self, problems: list[ImportProblem], message: str | None = None) -> None:
@@ -87,7 +88,7 @@ def commit(user: User, db: Database, entity: Entity | str, preview: Preview,
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {', '.join(ON_DUPLICATE)}")
     if entity is not preview.entity:
-        raise ValueError("The preview was made for another kind of record.")
+        raise Refusal("The preview was made for another kind of record.")
     if preview.column_problems:
         raise ImportRefused(preview.column_problems, " ".join(
             p.message for p in preview.column_problems) + " Nothing was imported.")

@@ -15,19 +15,20 @@ import pandas as pd
 
 from crm.access import Action, Entity, may_work_in_department, owns_what_they_add, require, scope
 from crm.db import Database, Session, ids_condition, temporary_table
+from crm.errors import Refusal
 from crm.importing import values
 from crm.importing.fields import FIELDS, VOCABULARIES, check_mapping, split_full_name
 from crm.importing.reading import RawTable
 from crm.names import company_name_key
+from crm.roles import OWNERS, Role
 from crm.users import User
 
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 TEXT_LIMITS = {"description": 5000}
 TEXT_LIMIT = 500
-OWNER_ROLES = ("sales_manager", "operator")
 
 
-class ImportNotAllowed(ValueError):
+class ImportNotAllowed(Refusal):
     """The mapping cannot be used (a role that may not import: NotPermitted)."""
 
 
@@ -387,7 +388,7 @@ def _owners(tx: Session, user: User, rows: pd.DataFrame, text, header_of: dict[s
         elif not found:
             checks.add_where(header, where, f"no user “{value}” (use a username, full name "
                              "or email)")
-        elif not found[0]["active"] or found[0]["role"] not in OWNER_ROLES:
+        elif not found[0]["active"] or Role(found[0]["role"]) not in OWNERS:
             checks.add_where(header, where, f"“{value}” cannot be assigned records (only "
                              "active sales managers and operators can)")
         else:

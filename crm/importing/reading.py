@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from defusedxml import ElementTree
 
+from crm.errors import Refusal
+
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_048_576  # what one Excel sheet holds, header included
 # A 50 MB upload can unpack to far more: a workbook's parts are counted while unpacking (what
@@ -40,7 +42,7 @@ _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
 _DELIMITERS = (",", ";", "\t")
 
 
-class ImportFileError(ValueError):
+class ImportFileError(Refusal):
     """The file cannot be used at all; the message names the problem for the user."""
 
 

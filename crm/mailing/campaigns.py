@@ -28,6 +28,7 @@ from crm.access import (
 )
 from crm.clock import now
 from crm.db import ConcurrencyError, Database, Session
+from crm.errors import Refusal
 from crm.mailing import compose
 from crm.mailing.compose import Person
 from crm.mailing.recipients import (
@@ -49,7 +50,7 @@ RECIPIENT_LABELS = {
 }
 
 
-class MailingError(ValueError):
+class MailingError(Refusal):
     """A mailing that cannot be created, changed or sent as asked, with the reason."""
 
 

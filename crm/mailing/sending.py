@@ -35,6 +35,7 @@ from crm import audit, links
 from crm.access import Action, Entity, mailing_scope, scope
 from crm.clock import now
 from crm.db import ConcurrencyError, Database, Session
+from crm.errors import Refusal
 from crm.mailing import compose, tokens
 from crm.mailing.campaigns import DRAFT, SENDING, SENT, Counts, counts
 from crm.mailing.compose import Person
@@ -61,7 +62,7 @@ TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 BOUNCE = "bounce"  # the source of a suppression the mail server asked for
 
 
-class SendRefused(Exception):
+class SendRefused(Refusal):
     """Sending cannot start (unknown mailing, no right, sent by another process now)."""
 
 

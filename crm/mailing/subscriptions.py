@@ -25,6 +25,7 @@ from typing import Any
 
 from crm.access import Action, Condition, Entity, can_resubscribe_others, scope
 from crm.db import Database, Session
+from crm.errors import Refusal
 from crm.mailing import tokens
 from crm.newsletter import NewsletterStatus, status_sql
 from crm.users import User
@@ -41,7 +42,7 @@ SOURCE_LABELS = {BY_LINK: "their unsubscribe link", BY_OPERATOR: "staff, on requ
                  BY_ADMIN: "an admin", "demo": "demo data", "manual entry": "added by hand"}
 
 
-class SubscriptionError(ValueError):
+class SubscriptionError(Refusal):
     """A subscription change that is not allowed or not possible, with the reason."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Protocol
 
 from crm import config
+from crm.errors import Refusal
 
 SECURITIES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}
@@ -86,24 +87,24 @@ def settings() -> MailSettings:
     """Read the mail settings; raises ValueError naming a bad one."""
     security = config.setting("smtp_security", "starttls").strip().lower()
     if security not in SECURITIES:
-        raise ValueError(f"CRM_SMTP_SECURITY must be one of {', '.join(SECURITIES)}, "
-                         f"not {security!r}")
+        raise Refusal(f"CRM_SMTP_SECURITY must be one of {', '.join(SECURITIES)}, "
+                      f"not {security!r}")
     raw_port = config.setting("smtp_port", str(DEFAULT_PORTS[security]))
     raw_rate = config.setting("mail_rate", str(DEFAULT_RATE))
     try:
         port = int(raw_port)
         rate = float(raw_rate)
     except ValueError as exc:
-        raise ValueError(f"CRM_SMTP_PORT and CRM_MAIL_RATE must be numbers, not {raw_port!r} "
-                         f"and {raw_rate!r}") from exc
+        raise Refusal(f"CRM_SMTP_PORT and CRM_MAIL_RATE must be numbers, not {raw_port!r} "
+                      f"and {raw_rate!r}") from exc
     if not 0 < port < 65536:
-        raise ValueError("CRM_SMTP_PORT must be between 1 and 65535")
+        raise Refusal("CRM_SMTP_PORT must be between 1 and 65535")
     if not 0.1 <= rate <= 1000:
-        raise ValueError("CRM_MAIL_RATE must be between 0.1 and 1000 messages per second")
+        raise Refusal("CRM_MAIL_RATE must be between 0.1 and 1000 messages per second")
     host = config.setting("smtp_host").strip()
     sender = config.setting("mail_from").strip()
     if host and not sender:
-        raise ValueError("Set CRM_MAIL_FROM (the sender address) to send through SMTP.")
+        raise Refusal("Set CRM_MAIL_FROM (the sender address) to send through SMTP.")
     return MailSettings(
         host=host, port=port, user=config.setting("smtp_user"),
         password=config.setting("smtp_password"), security=security,

@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm import audit, companies, vocabulary
+from crm import companies, vocabulary
 from crm.access import Action, Entity, can, refusal
 from crm.db import Database
 from crm.editing import EditRejected, RowEdit
@@ -137,4 +137,4 @@ def company_detail(user: User, db: Database, raw_id: str) -> None:
                         user, db, RowEdit(company_id, seen["row_version"], changes_), chosen),
                         FLASH, "Saved.", forget="company")
     with changes:
-        history(audit.history(db, "company", company_id))
+        history(companies.history(user, db, company_id))

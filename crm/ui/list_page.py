@@ -16,6 +16,7 @@ from crm.access import Action, can
 from crm.bulk import BulkResult
 from crm.db import Database
 from crm.editing import Conflict, EditRejected, RowEdit
+from crm.errors import Refusal
 from crm.export import ExportColumn
 from crm.listing import ListQuery, ListSpec
 from crm.ui import filters, list_state, permitted, text
@@ -223,7 +224,7 @@ def _apply(page: ListPage, user: User, db: Database, query: ListQuery, action: B
         for problem in rejected.problems:
             text.error("{}", problem.message)
         return
-    except ValueError as problem:
+    except Refusal as problem:
         text.error("{}", problem)
         return
     st.session_state[version_key] = version + 1

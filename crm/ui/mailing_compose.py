@@ -7,6 +7,7 @@ import streamlit as st
 
 from crm import links
 from crm.db import Database
+from crm.errors import Refusal
 from crm.mailing import campaigns, compose
 from crm.mailing.compose import Person
 from crm.mailing.recipients import Selection, describe, sample, spec_for
@@ -49,7 +50,7 @@ def compose_view(user: User, db: Database, selection: Selection) -> None:
         try:
             mailing_id = campaigns.create_mailing(user, db, selection, subject=subject,
                                                   body=body, name=name)
-        except (campaigns.MailingError, PermissionError) as problem:
+        except Refusal as problem:
             text.error("{}", problem)
             return
         forget_selection()

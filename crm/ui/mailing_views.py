@@ -10,6 +10,7 @@ import streamlit as st
 
 from crm.access import Action, can, refusal
 from crm.db import Database
+from crm.errors import Refusal
 from crm.mailing import campaigns, sending, transport
 from crm.mailing.campaigns import Mailing
 from crm.mailing.recipients import EXCLUSION_LABELS
@@ -127,7 +128,7 @@ def _figures(mailing: Mailing) -> None:
 def _send_panel(user: User, db: Database, mailing: Mailing) -> None:
     try:
         mail = transport.settings()
-    except ValueError as problem:
+    except Refusal as problem:
         text.error("Mail settings: {}", problem)
         return
     route = transport.transport_for(mail, mailing.id)
@@ -173,7 +174,7 @@ def _send(user: User, db: Database, mailing: Mailing, where: str) -> None:
 
     try:
         report = sending.send_mailing(user, db, mailing.id, progress=update)
-    except (sending.SendRefused, ValueError) as problem:
+    except Refusal as problem:
         text.error("{}", problem)
         return
     st.session_state[FLASH] = report.sentence(where)

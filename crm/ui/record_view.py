@@ -11,6 +11,7 @@ import streamlit as st
 from crm.access import department_ids, sees_several_departments
 from crm.db import Database
 from crm.editing import EditRejected
+from crm.errors import Refusal
 from crm.ui import text
 from crm.users import User, list_departments
 
@@ -83,7 +84,7 @@ def attempt(action: Callable[[], Any], flash_key: str, success: str,
         for problem in rejected.problems:
             text.error("{}", problem.message)
         return False
-    except (ValueError, PermissionError) as problem:
+    except Refusal as problem:
         text.error("{}", problem)
         return False
     if forget is not None:

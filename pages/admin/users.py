@@ -5,11 +5,11 @@ import streamlit as st
 
 from crm import auth, permissions
 from crm.access import can_manage_users
+from crm.errors import Refusal
 from crm.ui import text
 from crm.ui.session import current_user, database
 from crm.users import (
     Role,
-    UserError,
     assign_departments,
     create_department,
     create_user,
@@ -43,7 +43,7 @@ def department_choice(label: str, key: str, current: int | None = None) -> int |
 def attempt(action, success: str) -> None:
     try:
         action()
-    except (UserError, PermissionError) as problem:
+    except Refusal as problem:
         text.error("{}", problem)
     else:
         st.session_state["admin_flash"] = success
@@ -196,7 +196,7 @@ with permissions_tab:
 
         try:
             save_table()
-        except (ValueError, PermissionError) as problem:
+        except Refusal as problem:
             text.error("{}", problem)
         else:
             st.session_state["permissions_version"] = version + 1

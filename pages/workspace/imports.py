@@ -6,6 +6,7 @@ import streamlit as st
 
 from crm import importing
 from crm.access import Action, Entity, can
+from crm.errors import Refusal
 from crm.ui import permitted, text
 from crm.ui.session import current_user, database
 
@@ -187,7 +188,7 @@ with wizard:
                 for problem in refused.problems[:20]:
                     st.caption(text.md("Row {}: {}", problem.row, problem.message) if problem.row
                                else text.plain(problem.message))
-            except ValueError as problem:
+            except Refusal as problem:
                 text.error("{}", problem)
             else:
                 s.pop("shown_preview", None)
