@@ -1,7 +1,8 @@
 """The one base of every refusal: something a person asked for that the product will not do,
 with a sentence saying why, which a page shows as a red message and the command line as one
-line. Pages and the command line catch `Refusal` and nothing broader, so anything else raised
-is a bug: it fails the test that meets it instead of reading like a message to the user.
+line. Pages catch `Refusal` and nothing broader, so anything else raised is a bug: it fails
+the test that meets it instead of reading like a message to the user. (The command line also
+turns any bad value given to it into one line: its arguments are typed by hand.)
 
 Every domain error derives from it (a refused permission, an edit that moved on, an import or
 a mailing refused, a tag, segment, user or company that cannot be made). A refusal is also a
