@@ -51,7 +51,7 @@ def timed(args: list[str]) -> dict:
 
 def existing_emails(db: str, count: int) -> list[str]:
     """Read in a child process: an embedded database stays locked while a process holds it."""
-    script = ("import sys, json; from crm.store import open_store; "
+    script = ("import sys, json; from crm.storage.store import open_store; "
               "db = open_store(sys.argv[1]); print(json.dumps([r['email'] for r in db.fetch_all("
               "'SELECT email FROM contacts WHERE email IS NOT NULL ORDER BY id LIMIT ?', "
               "(int(sys.argv[2]),))]))")

@@ -4,7 +4,7 @@ runs (count, page, filter options), for the views people use most.
     .venv/bin/python bench/explain.py --db postgresql://postgres@127.0.0.1:5432/test?schema=explain
 
 Loads the demo first when the database is empty (`--rows` leads and contacts each, default
-100,000), then records the SQL that crm.listing sends for each view and asks PostgreSQL for
+100,000), then records the SQL that crm.lists.listing sends for each view and asks PostgreSQL for
 its plan with real timings. Each statement's line says which scans it used; the whole plans
 go to bench/results/explain-postgresql.md (the README's Speed section sums them up).
 """
@@ -20,13 +20,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm import listing  # noqa: E402
-from crm.contacts import CONTACTS  # noqa: E402
-from crm.demo import load_demo  # noqa: E402
-from crm.leads import LEADS  # noqa: E402
-from crm.listing import ListQuery  # noqa: E402
-from crm.store import close_store, open_store  # noqa: E402
-from crm.users import get_user  # noqa: E402
+from crm.access.users import get_user  # noqa: E402
+from crm.demo.builder import load_demo  # noqa: E402
+from crm.lists import listing  # noqa: E402
+from crm.lists.listing import ListQuery  # noqa: E402
+from crm.records.contacts import CONTACTS  # noqa: E402
+from crm.records.leads import LEADS  # noqa: E402
+from crm.storage.store import close_store, open_store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 

@@ -82,7 +82,7 @@ def timed(action: Callable[[Path], object], repeat: int) -> dict:
 
 
 def run(rows: int = 100_000, repeat: int = 5, baseline_repeat: int = 2) -> dict:
-    from crm.export import ExportColumn, write_xlsx
+    from crm.lists.export import ExportColumn, write_xlsx
 
     columns = [
         ExportColumn("name", "Name", width=24),

@@ -33,10 +33,11 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crm import contacts, importing
-from crm.demo import load_demo
-from crm.store import close_store, open_store
-from crm.users import get_user_by_id
+from crm import importing
+from crm.access.users import get_user_by_id
+from crm.demo.builder import load_demo
+from crm.records import contacts
+from crm.storage.store import close_store, open_store
 
 HEADERS = ["First name", "Last name", "E-mail", "Phone", "Mobile", "Company", "Country",
            "City", "Newsletter", "VIP"]
@@ -88,7 +89,7 @@ def build_full_sheet(path: Path) -> None:
 
 def import_file_child(db_url: str, path: str, username: str) -> int:
     """Child process of --full-sheet: import `path`, print the figures as JSON, undo."""
-    from crm.users import get_user
+    from crm.access.users import get_user
 
     db = open_store(db_url)
     user = get_user(db, username)

@@ -12,7 +12,7 @@ server needs (bench/browser_bench.py times what one person feels). So each perso
 small client of Streamlit's own websocket protocol, all of them coroutines of one process.
 
 How: the demo is loaded into a fresh DuckDB file (or into --db when it is empty), each person
-gets a server-side session of their own user minted in the database (`crm.auth.
+gets a server-side session of their own user minted in the database (`crm.access.auth.
 start_session`) and the signed `crm_session` cookie the sign-in would have written; then the
 app server starts (`python -m crm.ui.serve`, as run.sh) with the same cookie key. Each person
 opens `/_stcore/stream` with subprotocol "streamlit" and the cookie on the handshake
@@ -79,9 +79,9 @@ from websockets.asyncio.client import ClientConnection, connect  # noqa: E402
 from websockets.exceptions import ConnectionClosed, InvalidHandshake  # noqa: E402
 from websockets.typing import Subprotocol  # noqa: E402
 
-from crm import auth  # noqa: E402
-from crm.store import close_store, open_store  # noqa: E402
-from crm.users import get_user  # noqa: E402
+from crm.access import auth  # noqa: E402
+from crm.access.users import get_user  # noqa: E402
+from crm.storage.store import close_store, open_store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 COOKIE_NAME = "crm_session"  # crm/ui/session.py: the signed sign-in cookie

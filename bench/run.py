@@ -26,12 +26,14 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from crm import contacts, leads, list_export, listing, overview  # noqa: E402
 from crm.access import Entity  # noqa: E402
-from crm.demo import ANCHOR, load_demo  # noqa: E402
-from crm.listing import ListQuery  # noqa: E402
-from crm.store import close_store, open_store  # noqa: E402
-from crm.users import get_user  # noqa: E402
+from crm.access.users import get_user  # noqa: E402
+from crm.analysis import overview  # noqa: E402
+from crm.demo.builder import ANCHOR, load_demo  # noqa: E402
+from crm.lists import list_export, listing  # noqa: E402
+from crm.lists.listing import ListQuery  # noqa: E402
+from crm.records import contacts, leads  # noqa: E402
+from crm.storage.store import close_store, open_store  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 TARGETS = {"list_no_search_p95_ms": 100, "list_search_p95_ms": 300, "export_100k_s": 5,

@@ -12,9 +12,13 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from crm import config, migrations, settings, users
-from crm.db import Database, DatabaseError
-from crm.store import open_store
+from crm.access import users
+from crm.common import config
+from crm.identity.roles import Role
+from crm.identity.user import SYSTEM, User
+from crm.storage import migrations, settings
+from crm.storage.db import Database, DatabaseError
+from crm.storage.store import open_store
 
 EXPORT_MEMORY_MB = 128  # the database engine's working memory during an export
 
@@ -74,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _exportable() -> dict:
     """Entity name -> (list spec, export columns)."""
-    from crm import companies, contacts, leads
+    from crm.records import companies, contacts, leads
 
     return {"leads": (leads.LEADS, leads.EXPORT_COLUMNS),
             "contacts": (contacts.CONTACTS, contacts.EXPORT_COLUMNS),
@@ -108,14 +112,14 @@ def _users_parser(commands: argparse._SubParsersAction) -> None:
     create = sub.add_parser("create", help="create a user (password read from standard input)")
     create.add_argument("username")
     create.add_argument("--name", required=True, help="full name")
-    create.add_argument("--role", required=True, choices=[r.value for r in users.Role])
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--department", help="department name")
     create.add_argument("--email", default="")
     create.set_defaults(handler=_users_create)
 
     change = sub.add_parser("set", help="change a user's role, department, name or email")
     change.add_argument("username")
-    change.add_argument("--role", choices=[r.value for r in users.Role])
+    change.add_argument("--role", choices=[r.value for r in Role])
     change.add_argument("--department", help="department name, or '-' for none")
     change.add_argument("--name", help="full name")
     change.add_argument("--email")
@@ -200,14 +204,14 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _print_demo_sign_ins() -> None:
-    from crm.demo import DEMO_PASSWORD, DEMO_SIGN_INS
+    from crm.demo.builder import DEMO_PASSWORD, DEMO_SIGN_INS
 
     print(f"demo sign-ins (password {DEMO_PASSWORD}): "
           + ", ".join(f"{name} ({role})" for name, role in DEMO_SIGN_INS))
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from crm.demo import DatabaseNotEmpty, DemoError, load_demo
+    from crm.demo.builder import DatabaseNotEmpty, DemoError, load_demo
 
     db = _store(args)
     started = time.perf_counter()
@@ -245,7 +249,7 @@ def _department_id(db: Database, name: str | None) -> int | None:
     return found
 
 
-def _user(db: Database, username: str) -> users.User:
+def _user(db: Database, username: str) -> User:
     found = users.get_user(db, username)
     if found is None:
         raise CommandError(f"no user named {username!r}")
@@ -306,7 +310,7 @@ def _users_reset_password(args: argparse.Namespace) -> int:
 
 
 def _users_sessions(args: argparse.Namespace) -> int:
-    from crm import auth
+    from crm.access import auth
 
     db = _store(args)
     target = _user(db, args.username)
@@ -320,7 +324,7 @@ def _users_sessions(args: argparse.Namespace) -> int:
 
 
 def _users_end_sessions(args: argparse.Namespace) -> int:
-    from crm import auth
+    from crm.access import auth
 
     db = _store(args)
     target = _user(db, args.username)
@@ -330,7 +334,7 @@ def _users_end_sessions(args: argparse.Namespace) -> int:
 
 
 def _users_unlock(args: argparse.Namespace) -> int:
-    from crm import auth
+    from crm.access import auth
 
     db = _store(args)
     auth.unlock(None, db, args.username)
@@ -339,8 +343,8 @@ def _users_unlock(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from crm import list_export
-    from crm.listing import ListQuery
+    from crm.lists import list_export
+    from crm.lists.listing import ListQuery
 
     db = _store(args)
     user = _user(db, args.user)
@@ -399,7 +403,7 @@ def _departments_rename(args: argparse.Namespace) -> int:
 
 
 def _roles_parser(commands: argparse._SubParsersAction) -> None:
-    from crm.permissions import PERMISSIONS
+    from crm.access.permissions import PERMISSIONS
 
     pairs = ", ".join(dict.fromkeys(f"{p.action} {p.entity}" for p in PERMISSIONS))
     parser = commands.add_parser(
@@ -412,7 +416,7 @@ def _roles_parser(commands: argparse._SubParsersAction) -> None:
     listing.set_defaults(handler=_roles_list)
     for name, allowed in (("grant", True), ("revoke", False)):
         change = sub.add_parser(name, help=f"{name} ROLE the permission to ACTION ENTITY")
-        change.add_argument("role", help=", ".join(r.value for r in users.Role))
+        change.add_argument("role", help=", ".join(r.value for r in Role))
         change.add_argument("action", help="e.g. convert, export_all, mail")
         change.add_argument("entity", help="e.g. lead, contact, company, segment")
         change.set_defaults(handler=_roles_change, allowed=allowed)
@@ -422,11 +426,11 @@ def _roles_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def _roles_list(args: argparse.Namespace) -> int:
-    from crm import permissions
+    from crm.access import permissions
 
     db = _store(args)
     table = permissions.table(db)
-    roles = [users.Role(args.role)] if args.role else list(users.Role)
+    roles = [Role(args.role)] if args.role else list(Role)
     width = max(len(f"{p.action} {p.entity}") for p in permissions.PERMISSIONS)
     print(f"{'permission':<{width}}  " + "  ".join(r.value for r in roles))
     for p in permissions.PERMISSIONS:
@@ -440,13 +444,13 @@ def _roles_list(args: argparse.Namespace) -> int:
 
 
 def _roles_change(args: argparse.Namespace) -> int:
-    from crm import permissions
+    from crm.access import permissions
 
     try:
-        role = users.Role(args.role)
+        role = Role(args.role)
     except ValueError as exc:
         raise CommandError(f"unknown role {args.role!r}; use one of: "
-                           + ", ".join(r.value for r in users.Role)) from exc
+                           + ", ".join(r.value for r in Role)) from exc
     found = permissions.permission(args.action, args.entity)
     changed = permissions.set_allowed(None, _store(args), role, found.action, found.entity,
                                       args.allowed)
@@ -456,7 +460,7 @@ def _roles_change(args: argparse.Namespace) -> int:
 
 
 def _roles_reset(args: argparse.Namespace) -> int:
-    from crm import permissions
+    from crm.access import permissions
 
     removed = permissions.reset_defaults(None, _store(args))
     print(f"every role has the default permissions again ({removed} changes removed)")
@@ -613,7 +617,7 @@ def _imports_list(args: argparse.Namespace) -> int:
     from crm import importing
 
     db = _store(args)
-    viewer = _user(db, args.user) if args.user else users.SYSTEM
+    viewer = _user(db, args.user) if args.user else SYSTEM
     entity = args.entity.removesuffix("s") if args.entity else None
     print(f"{'batch':>6}  {'entity':<8} {'imported at':<17} {'by':<20} {'created':>8} "
           f"{'updated':>8} {'skipped':>8} {'rejected':>8}  file")
@@ -670,7 +674,7 @@ def _mailings_parser(commands: argparse._SubParsersAction) -> None:
 def _mailings_list(args: argparse.Namespace) -> int:
     from crm.mailing import campaigns
 
-    frame = campaigns.list_mailings(users.SYSTEM, _store(args))
+    frame = campaigns.list_mailings(SYSTEM, _store(args))
     print(f"{'id':>5}  {'status':<8} {'created':<16} {'recipients':>10} {'sent':>8} "
           f"{'failed':>7} {'waiting':>8}  name")
     for row in frame.itertuples():

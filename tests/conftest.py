@@ -15,8 +15,8 @@ import pytest
 
 os.environ.setdefault("CRM_BCRYPT_ROUNDS", "4")
 
-from crm.db import Database
-from crm.store import close_store, open_store
+from crm.storage.db import Database
+from crm.storage.store import close_store, open_store
 
 PG_BASE = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from crm.db import Database
-from crm.names import company_name_key
-from crm.users import Role, User, create_department, create_user, get_user_by_id
+from crm.access.users import create_department, create_user, get_user_by_id
+from crm.common.names import company_name_key
+from crm.identity.roles import Role
+from crm.identity.user import User
+from crm.storage.db import Database
 
 STAMP = datetime(2026, 1, 15, 10, 0, 0)
 PASSWORD = "correct horse battery"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from crm import records
 from crm.access import (
     Action,
     Entity,
@@ -15,7 +14,8 @@ from crm.access import (
     sees_all_departments,
     sees_several_departments,
 )
-from crm.users import update_user
+from crm.access.users import update_user
+from crm.records import lookup
 from tests import factories
 
 
@@ -25,7 +25,7 @@ def world(db):
 
 
 def visible(db, user, entity, action=Action.VIEW):
-    table = records.TABLES[Entity(entity)]
+    table = lookup.TABLES[Entity(entity)]
     allowed = scope(user, entity, action)
     rows = db.fetch_all(f"SELECT id FROM {table} WHERE {allowed.sql} ORDER BY id", allowed.params)
     return {r["id"] for r in rows}
@@ -92,28 +92,28 @@ def test_contacts_export_holds_only_contacts_assigned_to_the_user_for_every_role
 
 def test_an_id_look_up_of_another_departments_record_finds_nothing(db, world):
     me = world.users["sales_east"]
-    assert records.find(me, db, Entity.LEAD, world.leads["west"]) is None
-    assert records.find(me, db, Entity.CONTACT, world.contacts["west"]) is None
-    assert records.find(me, db, Entity.COMPANY, world.companies["west"]) is None
-    assert records.find(me, db, Entity.LEAD, world.leads["east"])["last_name"] == "Eastlead"
+    assert lookup.find(me, db, Entity.LEAD, world.leads["west"]) is None
+    assert lookup.find(me, db, Entity.CONTACT, world.contacts["west"]) is None
+    assert lookup.find(me, db, Entity.COMPANY, world.companies["west"]) is None
+    assert lookup.find(me, db, Entity.LEAD, world.leads["east"])["last_name"] == "Eastlead"
 
 
 def test_an_out_of_scope_record_looks_exactly_like_a_missing_one(db, world):
     me = world.users["sales_east"]
-    assert records.find(me, db, Entity.LEAD, world.leads["west"]) == records.find(
+    assert lookup.find(me, db, Entity.LEAD, world.leads["west"]) == lookup.find(
         me, db, Entity.LEAD, 999_999)
 
 
 def test_counts_stay_inside_the_scope(db, world):
-    assert records.count(world.users["sales_west"], db, Entity.CONTACT) == 2
-    assert records.count(world.users["company_manager"], db, Entity.CONTACT) == 4
+    assert lookup.count(world.users["sales_west"], db, Entity.CONTACT) == 2
+    assert lookup.count(world.users["company_manager"], db, Entity.CONTACT) == 4
 
 
 def test_a_deactivated_user_sees_nothing(db, world):
     admin = world.users["admin"]
     me = world.users["sales_east"]
     update_user(admin, db, me.id, active=False)
-    from crm.users import get_user_by_id
+    from crm.access.users import get_user_by_id
 
     me = get_user_by_id(db, me.id)
     assert visible(db, me, Entity.LEAD) == set()
@@ -140,7 +140,7 @@ def test_records_may_be_placed_only_in_departments_in_scope(world):
 
 
 def test_an_analyst_sees_the_departments_an_admin_assigns_and_no_other(db, world):
-    from crm.users import assign_departments, get_user_by_id
+    from crm.access.users import assign_departments, get_user_by_id
 
     third = factories.department(db, "North")
     north_lead = factories.lead(db, "Northlead", third, world.users["sales_east"])
@@ -151,7 +151,7 @@ def test_an_analyst_sees_the_departments_an_admin_assigns_and_no_other(db, world
     analyst = get_user_by_id(db, analyst.id)
     assert analyst.assigned == {world.east, third}
     assert visible(db, analyst, Entity.LEAD) == {world.leads["east"], north_lead}
-    assert records.find(analyst, db, Entity.LEAD, world.leads["west"]) is None
+    assert lookup.find(analyst, db, Entity.LEAD, world.leads["west"]) is None
     assert not sees_all_departments(analyst) and sees_several_departments(analyst)
     assert may_work_in_department(analyst, third)
     assert not may_work_in_department(analyst, world.west)
@@ -169,7 +169,7 @@ def test_an_analyst_sees_the_departments_an_admin_assigns_and_no_other(db, world
 
 
 def test_only_analysts_are_assigned_departments_and_only_by_admins(db, world):
-    from crm.users import UserError, assign_departments, get_user_by_id
+    from crm.access.users import UserError, assign_departments, get_user_by_id
 
     with pytest.raises(UserError, match=r"^Only analysts are given departments besides their "
                                         r"own\.$"):

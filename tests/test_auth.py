@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crm import auth
-from crm.clock import fixed_at
-from crm.users import Role, get_user, set_password, update_user
+from crm.access import auth
+from crm.access.users import get_user, set_password, update_user
+from crm.common.clock import fixed_at
+from crm.identity.roles import Role
 from tests import factories
 
 

@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from crm import auth
+from crm.access import auth
+from crm.access.users import get_user
 from crm.cli import main
-from crm.users import get_user
 
 
 def run(capsys, database_url, *args, stdin: str | None = None, monkeypatch=None):
@@ -196,7 +196,7 @@ def test_sessions_are_listed_and_ended_and_locks_lifted_from_the_command_line(
 
 
 def test_the_permission_table_is_listed_granted_revoked_and_reset(capsys, database_url, db):
-    from crm import permissions
+    from crm.access import permissions
 
     code, out, _ = run(capsys, database_url, "roles", "list", "analyst")
     assert code == 0

@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from crm.demo import load_demo
-from crm.store import close_store, open_store
+from crm.demo.builder import load_demo
+from crm.storage.store import close_store, open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from crm import clock
+from crm.common import clock
 
 
 def test_now_is_fixed_inside_fixed_at_only_and_only_in_this_thread():

@@ -7,9 +7,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crm import companies, search
 from crm.access import Entity
-from crm.companies import (
+from crm.common.names import company_name_key
+from crm.lists.listing import NONE_VALUE, ListQuery, count, fetch_page, options
+from crm.records import companies
+from crm.records.companies import (
     COMPANIES,
     DuplicateCompany,
     choices,
@@ -18,10 +20,9 @@ from crm.companies import (
     get_company,
     set_industries,
 )
-from crm.contacts import CONTACTS
-from crm.editing import EditRejected, RowEdit
-from crm.listing import NONE_VALUE, ListQuery, count, fetch_page, options
-from crm.names import company_name_key
+from crm.records.contacts import CONTACTS
+from crm.records.editing import EditRejected, RowEdit
+from crm.storage import search
 from tests import factories
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import search
 from crm.access import Entity
-from crm.names import company_name_key
+from crm.common.names import company_name_key
+from crm.storage import search
 from tests import factories
 from tests.conftest import shown
 from tests.test_pages import sign_in

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm import config
+from crm.common import config
 
 
 def test_a_missing_cookie_key_is_generated_once_into_the_secrets_file(tmp_path, monkeypatch):

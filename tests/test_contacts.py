@@ -13,14 +13,16 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from crm import contacts, list_export, search
 from crm.access import Entity
-from crm.bulk import BulkResult
-from crm.contacts import CONTACTS, EXPORT_COLUMNS, create_contact, likely_duplicates
-from crm.editing import EditRejected, RowEdit
-from crm.leads import LEADS
-from crm.listing import NONE_VALUE, ListQuery, count, fetch_page, options
-from crm.names import company_name_key
+from crm.common.names import company_name_key
+from crm.lists import list_export
+from crm.lists.bulk import BulkResult
+from crm.lists.listing import NONE_VALUE, ListQuery, count, fetch_page, options
+from crm.records import contacts
+from crm.records.contacts import CONTACTS, EXPORT_COLUMNS, create_contact, likely_duplicates
+from crm.records.editing import EditRejected, RowEdit
+from crm.records.leads import LEADS
+from crm.storage import search
 from tests import factories
 
 
@@ -155,7 +157,7 @@ def test_each_role_lists_the_contacts_of_its_scope(db, world, role, expected):
 
 
 def test_an_inactive_user_lists_no_contacts(db, world):
-    from crm.users import get_user_by_id
+    from crm.access.users import get_user_by_id
 
     db.execute("UPDATE users SET active = FALSE WHERE id = ?", (world.users["sales_east"].id,))
     me = get_user_by_id(db, world.users["sales_east"].id)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import search
 from crm.access import Entity
+from crm.storage import search
 from tests import factories
 from tests.conftest import shown
 from tests.test_pages import sign_in

@@ -8,13 +8,15 @@ from datetime import datetime
 
 import pytest
 
-from crm import conversion, leads, search
 from crm.access import Entity, NotPermitted
-from crm.conversion import NEW, Outcome, convert_lead, convert_leads, plan_conversion
-from crm.editing import EditRejected
-from crm.listing import ListQuery, fetch_page
-from crm.names import company_name_key
-from crm.newsletter import status_sql
+from crm.common.names import company_name_key
+from crm.lists.listing import ListQuery, fetch_page
+from crm.pipeline import conversion
+from crm.pipeline.conversion import NEW, Outcome, convert_lead, convert_leads, plan_conversion
+from crm.records import leads
+from crm.records.editing import EditRejected
+from crm.records.newsletter import status_sql
+from crm.storage import search
 from tests import factories
 
 SUBSCRIBED = datetime(2025, 11, 2, 9, 0)
@@ -425,7 +427,7 @@ def test_a_converted_lead_stays_in_the_list_with_the_converted_status(db, world)
 
 
 def test_a_converted_lead_refuses_edits(db, world):
-    from crm.editing import RowEdit
+    from crm.records.editing import RowEdit
 
     me, lead_id = world.users["sales_east"], world.leads["anna"]
     convert_lead(me, db, lead_id)

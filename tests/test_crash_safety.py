@@ -19,7 +19,7 @@ uninterrupted run's. Between kill points the database is restored from a copy (D
 file; PostgreSQL: a snapshot schema, copied back table by table). The kill points run on two
 copies at once (two "lanes", each driven by a forked process of its own), one per core.
 
-The children's clock is fixed (`crm.clock.fixed_at`), so two runs that do the same write the
+The children's clock is fixed (`crm.common.clock.fixed_at`), so two runs that do the same write the
 same values. States are compared through an id-free summary: PostgreSQL sequences are not
 transactional, so a killed transaction leaves gaps and a repeat draws other ids.
 """
@@ -50,15 +50,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from crm import clock, conversion, importing, leads, search, tags
-from crm import db as crm_db
+from crm import importing
 from crm.access import Entity
+from crm.common import clock
+from crm.common.names import company_name_key
 from crm.importing import ImportRefused, UndoRefused
-from crm.listing import ListQuery
+from crm.lists.listing import ListQuery
 from crm.mailing import campaigns, sending, subscriptions
 from crm.mailing.recipients import Selection
-from crm.names import company_name_key
-from crm.store import close_store, open_store
+from crm.pipeline import conversion
+from crm.records import leads, tags
+from crm.storage import db as crm_db
+from crm.storage import search
+from crm.storage.store import close_store, open_store
 from tests import factories
 from tests.mailing_fixtures import contact as subscribed_contact
 from tests.mailing_fixtures import lead as subscribed_lead
@@ -352,7 +356,7 @@ class _KillSwitch:
         self.tick("sql")
 
     def install(self) -> None:
-        """Wrap the session and database classes of crm.db, in this (forked) process only:
+        """Wrap the session and database classes of crm.storage.db, in this (forked) process only:
         every statement, bulk insert and streamed query, and both sides of every COMMIT."""
         for cls, names in ((crm_db._DuckSession, ("_run", "stream_frames")),
                            (crm_db._PgSession, ("_run", "insert_frame", "stream_frames"))):

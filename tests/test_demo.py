@@ -6,11 +6,11 @@ from datetime import datetime
 
 import pytest
 
-from crm import settings, store
-from crm.auth import sign_in
-from crm.demo import ANCHOR, DEMO_PASSWORD, DEMO_SIGN_INS, DemoError, load_demo
-from crm.names import company_name_key
-from crm.users import Role
+from crm.access.auth import sign_in
+from crm.common.names import company_name_key
+from crm.demo.builder import ANCHOR, DEMO_PASSWORD, DEMO_SIGN_INS, DemoError, load_demo
+from crm.identity.roles import Role
+from crm.storage import settings, store
 
 CONTACTS, LEADS = 300, 200
 
@@ -297,7 +297,7 @@ def test_servers_starting_together_load_the_demo_once(db, database_url):
     finds the data there; with --if-empty that is no error."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from crm.demo import DatabaseNotEmpty
+    from crm.demo.builder import DatabaseNotEmpty
 
     def load() -> str:
         try:

@@ -13,8 +13,8 @@ from openpyxl import load_workbook
 from openpyxl.utils.escape import unescape
 from openpyxl.worksheet.worksheet import Worksheet
 
-from crm import export
-from crm.export import ExportColumn, neutralise, write_csv, write_xlsx
+from crm.lists import export
+from crm.lists.export import ExportColumn, neutralise, write_csv, write_xlsx
 
 COLUMNS = [
     ExportColumn("name", "Name", width=24),

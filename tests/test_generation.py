@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from crm import leads, listing, tags
-from crm.db import _make, changes_data, connect, counted
-from crm.leads import LEADS
-from crm.listing import ListQuery
+from crm.lists import listing
+from crm.lists.listing import ListQuery
+from crm.records import leads, tags
+from crm.records.leads import LEADS
+from crm.storage.db import _make, changes_data, connect, counted
 from tests import factories
 
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from crm import leads
 from crm.cli import main
-from crm.editing import RowEdit
+from crm.records import leads
+from crm.records.editing import RowEdit
 from tests import factories
 from tests.test_importing import xlsx
 

@@ -11,7 +11,8 @@ import openpyxl
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import contacts, importing
+from crm import importing
+from crm.records import contacts
 from tests import factories
 from tests.conftest import shown
 from tests.test_pages import sign_in

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from crm import importing, tags
+from crm import importing
 from crm.importing import values
 from crm.importing.fields import guess_field
+from crm.records import tags
 from tests import factories
 from tests.test_importing import messages, preview_of
 

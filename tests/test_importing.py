@@ -11,8 +11,9 @@ import openpyxl
 import pytest
 from python_calamine import CalamineWorkbook
 
-from crm import companies, contacts, importing
+from crm import importing
 from crm.importing import ImportFileError, ImportOptions, read_table
+from crm.records import companies, contacts
 from tests import factories
 
 

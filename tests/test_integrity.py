@@ -12,14 +12,16 @@ from datetime import datetime
 
 import pytest
 
-from crm import conversion, importing, leads, requests
+from crm import importing
 from crm.access import Entity
-from crm.contacts import create_contact
-from crm.editing import Conflict, EditRejected, RowEdit
-from crm.leads import create_lead
 from crm.mailing import campaigns, sending, subscriptions, tokens
 from crm.mailing.recipients import Selection, audience
-from crm.writer import Writer
+from crm.pipeline import conversion, requests
+from crm.records import leads
+from crm.records.contacts import create_contact
+from crm.records.editing import Conflict, EditRejected, RowEdit
+from crm.records.leads import create_lead
+from crm.storage.writer import Writer
 from tests import factories
 from tests.conftest import shown
 from tests.mailing_fixtures import mail_env, mailing_world, subscribe  # noqa: F401
@@ -399,7 +401,7 @@ def test_an_import_refuses_when_its_matches_changed_after_the_preview(db, people
                                              "Eastwind GmbH"],
                                             ["new@example.com", "Linz", "Neu",
                                              "Eastwind GmbH"]])
-    from crm import contacts
+    from crm.records import contacts
 
     contacts.save_edits(rival, db, [RowEdit(x, 1, {"city": "Wien"})])
     create_contact(rival, db, {"last_name": "Neu", "email": "new@example.com",
@@ -424,7 +426,7 @@ def test_every_change_bumps_the_version_and_is_audited(db, people):
     with db.transaction() as tx:
         writer = Writer(tx, me)
         tag = tx.scalar("INSERT INTO tags (name) VALUES ('Fair') RETURNING id")
-        from crm.db import Condition
+        from crm.storage.db import Condition
 
         writer.add_links(Entity.CONTACT, "tags", tag, "Fair", Condition("t.id = ?", (x,)))
     versions.append(contact(db, x)["row_version"])
@@ -442,7 +444,7 @@ def test_every_change_bumps_the_version_and_is_audited(db, people):
 
 
 def leads_or_contacts_save(db, user, contact_id: int, version: int) -> None:
-    from crm import contacts
+    from crm.records import contacts
 
     contacts.save_edits(user, db, [RowEdit(contact_id, version, {"city": "Ulm"})])
 
@@ -463,7 +465,7 @@ def test_an_import_commits_only_over_the_preview_the_user_saw(db, database_url, 
         [["Anna", "Goodrow", "anna.goodrow@example.com", "Eastwind GmbH", "Germany"]]), XLSX))
     at.run()
     at.radio(key="import_on_duplicate").set_value("update").run()
-    from crm import contacts
+    from crm.records import contacts
 
     contacts.save_edits(w.users["sales_east_2"], db, [RowEdit(anna, 1, {"city": "Wien"})])
     at.button(key="import_commit").click().run()

@@ -32,14 +32,17 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from crm import contacts, conversion, importing, leads, list_export, listing, records, tags
+from crm import importing
 from crm.access import Entity, sees_all_departments
-from crm.contacts import CONTACTS
-from crm.editing import EditRejected, RowEdit
-from crm.leads import LEADS
-from crm.listing import ListQuery
+from crm.lists import list_export, listing
+from crm.lists.listing import ListQuery
 from crm.mailing import campaigns, sending, subscriptions, tokens
 from crm.mailing.recipients import Selection
+from crm.pipeline import conversion
+from crm.records import contacts, leads, lookup, tags
+from crm.records.contacts import CONTACTS
+from crm.records.editing import EditRejected, RowEdit
+from crm.records.leads import LEADS
 from tests import factories
 from tests.mailing_fixtures import mail_env, subscribe  # noqa: F401
 
@@ -184,7 +187,7 @@ def test_the_promises_hold_under_random_sequences_of_the_real_services(machine_d
             user, person = self._user(data), self._pick_person(data)
             if person is None:
                 return
-            found = records.find(user, db, person["entity"], person["id"])
+            found = lookup.find(user, db, person["entity"], person["id"])
             if found is not None:
                 self.model.seen[(user.username, person["entity"], person["id"])] = \
                     found["row_version"]
@@ -233,7 +236,7 @@ def test_the_promises_hold_under_random_sequences_of_the_real_services(machine_d
                 self._unchanged()
                 return
             for row in chosen:  # nothing moved since this user saw them
-                assert row["row_version"] == seen[row["id"]] or records.find(
+                assert row["row_version"] == seen[row["id"]] or lookup.find(
                     user, db, Entity.LEAD, row["id"]) is None
             self._note("bulk VIP done")
 
@@ -494,7 +497,7 @@ def test_the_promises_hold_under_random_sequences_of_the_real_services(machine_d
                                                                "ORDER BY id")]
                     outside = [i for i in everyone if i not in expected]
                     for record_id in (everyone[-1:] + outside[-1:]):  # the newest of each
-                        found = records.find(user, db, spec.entity, record_id) is not None
+                        found = lookup.find(user, db, spec.entity, record_id) is not None
                         assert found == (record_id in expected)
                 exported = list_export.plan(user, db, CONTACTS, ListQuery()).rows
                 assert exported == db.scalar(

@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 import pandas as pd
 import pytest
 
-from crm import search
 from crm.access import Entity
-from crm.leads import LEADS
-from crm.listing import NONE_VALUE, ListQuery, count, describe, fetch_page, iter_rows, options
+from crm.lists.listing import NONE_VALUE, ListQuery, count, describe, fetch_page, iter_rows, options
+from crm.records.leads import LEADS
+from crm.storage import search
 from tests import factories
 
 

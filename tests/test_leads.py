@@ -9,14 +9,16 @@ from datetime import timedelta
 
 import pytest
 
-from crm import leads, search, writer
 from crm.access import Entity
-from crm.clock import now
-from crm.db import ConcurrencyError
-from crm.editing import EditRejected, RowEdit
-from crm.leads import LEADS, BulkResult, create_lead, get_lead, history, likely_duplicates
-from crm.listing import ListQuery, fetch_page
-from crm.users import Role, get_user_by_id
+from crm.access.users import get_user_by_id
+from crm.common.clock import now
+from crm.identity.roles import Role
+from crm.lists.listing import ListQuery, fetch_page
+from crm.records import leads
+from crm.records.editing import EditRejected, RowEdit
+from crm.records.leads import LEADS, BulkResult, create_lead, get_lead, history, likely_duplicates
+from crm.storage import search, writer
+from crm.storage.db import ConcurrencyError
 from tests import factories
 
 

@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from crm.demo import load_demo
-from crm.store import close_store
+from crm.demo.builder import load_demo
+from crm.storage.store import close_store
 
 BENCH = Path(__file__).resolve().parents[1] / "bench" / "load_bench.py"
 

@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from crm import search
 from crm.access import Entity
-from crm.listing import ListQuery
+from crm.lists.listing import ListQuery
 from crm.mailing import campaigns
 from crm.mailing.recipients import Exclusion, Selection, audience, describe, sample
+from crm.storage import search
 from tests.mailing_fixtures import contact, lead, mail_env, mailing_world  # noqa: F401
 
 

@@ -18,7 +18,7 @@ from crm.access import Entity
 from crm.mailing import campaigns, sending, subscriptions, tokens
 from crm.mailing.recipients import Selection
 from crm.mailing.transport import OutboxTransport, settings
-from crm.store import close_store, open_store
+from crm.storage.store import close_store, open_store
 from tests.mail_server import MailServer
 from tests.mailing_fixtures import PUBLIC_URL, contact, mail_env, mailing_world  # noqa: F401
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import search
 from crm.access import Entity
 from crm.mailing import campaigns, tokens
 from crm.mailing.recipients import Selection
+from crm.storage import search
 from tests.conftest import shown
 from tests.mailing_fixtures import contact, lead, mail_env, mailing_world  # noqa: F401
 from tests.test_pages import APP, sign_in

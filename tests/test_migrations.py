@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crm import migrations
+from crm.storage import migrations
 
 TABLES = {
     "departments", "users", "companies", "company_industries", "contacts", "contact_tags",

@@ -12,12 +12,13 @@ from datetime import date, datetime
 import pandas as pd
 import pytest
 
-from crm import listing, overview
 from crm.access import Entity
-from crm.contacts import CONTACTS
-from crm.leads import LEADS
-from crm.listing import ListQuery
-from crm.overview import OverviewFilter
+from crm.analysis import overview
+from crm.analysis.overview import OverviewFilter
+from crm.lists import listing
+from crm.lists.listing import ListQuery
+from crm.records.contacts import CONTACTS
+from crm.records.leads import LEADS
 from tests import factories
 
 ALL = OverviewFilter()
@@ -368,7 +369,7 @@ def test_on_postgresql_a_departments_figures_read_leads_and_contacts_from_an_ind
     an index scan that visits the table."""
     if db.dialect != "postgres":
         pytest.skip("DuckDB reads only the columns a query names; it has no such index")
-    from crm import db as database
+    from crm.storage import db as database
 
     statements: list[tuple[str, tuple]] = []
     run = database._PgSession._run

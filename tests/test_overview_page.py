@@ -13,11 +13,12 @@ from datetime import date
 import openpyxl
 import pytest
 
-from crm import listing, overview
 from crm.access import Entity
-from crm.newsletter import LOOKS, NewsletterStatus
-from crm.overview import OverviewFilter
-from crm.segments import spec_of
+from crm.analysis import overview
+from crm.analysis.overview import OverviewFilter
+from crm.analysis.segments import spec_of
+from crm.lists import listing
+from crm.records.newsletter import LOOKS, NewsletterStatus
 from crm.ui import charts
 from crm.ui import overview as panels
 from crm.ui.list_links import ListLink

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import settings
-from crm.users import get_user, update_user
+from crm.access.users import get_user, update_user
+from crm.storage import settings
 from tests import factories
 from tests.conftest import shown
 
@@ -125,7 +125,7 @@ def test_a_session_ended_elsewhere_signs_the_tab_out_at_its_next_click(world, db
     other.button(key="sign_out").click().run()
     at.run()
     assert at.metric  # that sign-out ended the other session only
-    from crm import auth
+    from crm.access import auth
 
     auth.end_sessions(world.users["admin"], db, world.users["sales_east"].id)
     at.run()

@@ -27,40 +27,26 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crm import (
-    companies,
-    contacts,
-    importing,
-    leads,
-    permissions,
-    records,
-    requests,
-    segments,
-    tags,
-)
-from crm.access import Visibility, scope
-from crm.conversion import convert_lead
-from crm.db import Database
-from crm.editing import RowEdit
+from crm import importing
+from crm.access import Visibility, permissions, scope
+from crm.access.permissions import DEFAULTS, PERMISSIONS, NotPermitted, Permission, can, refusal
+from crm.access.users import create_department, get_user_by_id
+from crm.analysis import segments
+from crm.identity.entities import Action, Entity
+from crm.identity.roles import Role
+from crm.identity.user import User
 from crm.importing import ImportOptions, read_table
-from crm.list_export import export
-from crm.listing import ListQuery, ListSpec
+from crm.lists.list_export import export
+from crm.lists.listing import ListQuery, ListSpec
 from crm.mailing.campaigns import create_mailing
 from crm.mailing.recipients import Selection
-from crm.permissions import (
-    DEFAULTS,
-    PERMISSIONS,
-    Action,
-    Entity,
-    NotPermitted,
-    Permission,
-    can,
-    refusal,
-)
-from crm.request_import import import_requests, preview_requests
-from crm.roles import Role
-from crm.store import close_store, open_store
-from crm.users import User, create_department, get_user_by_id
+from crm.pipeline import requests
+from crm.pipeline.conversion import convert_lead
+from crm.pipeline.request_import import import_requests, preview_requests
+from crm.records import companies, contacts, leads, lookup, tags
+from crm.records.editing import RowEdit
+from crm.storage.db import Database
+from crm.storage.store import close_store, open_store
 from tests import factories
 from tests.conftest import PG_BASE
 from tests.factories import World
@@ -537,18 +523,18 @@ def test_seeing_is_as_the_table_says_until_an_admin_takes_it_away(db, world, rol
     east_record = min(reach(db, world, world.users["sales_east"], table))
     assert perm.key in DEFAULTS[role]  # every role sees every kind of record by default
     assert scope(user, entity).sql != "FALSE"
-    assert records.count(user, db, entity) == len(reach(db, world, user, table)) > 0
-    assert records.find(user, db, entity, east_record)["id"] == east_record
+    assert lookup.count(user, db, entity) == len(reach(db, world, user, table)) > 0
+    assert lookup.find(user, db, entity, east_record)["id"] == east_record
 
     assert permissions.set_allowed(None, db, role, A.VIEW, entity, False)
     blind = reload(db, user)
     assert not can(blind, A.VIEW, entity)
     assert scope(blind, entity).sql == "FALSE"
-    assert records.count(blind, db, entity) == 0
-    assert records.find(blind, db, entity, east_record) is None
+    assert lookup.count(blind, db, entity) == 0
+    assert lookup.find(blind, db, entity, east_record) is None
     for other, other_table in TABLES.items():  # only that kind went out of sight
         if other is not entity:
-            assert records.count(blind, db, other) == len(reach(db, world, user, other_table))
+            assert lookup.count(blind, db, other) == len(reach(db, world, user, other_table))
 
 
 @pytest.mark.parametrize("role", list(Role))

@@ -1,5 +1,5 @@
 """One refusal base: every error the product raises to tell a person why it will not do
-something derives from `crm.errors.Refusal`, and pages show a refusal while letting anything
+something derives from `crm.common.errors.Refusal`, and pages show a refusal while letting anything
 else fail, so a bug is never dressed up as a red message."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import pkgutil
 from streamlit.testing.v1 import AppTest
 
 import crm
-from crm.db import DatabaseError
-from crm.errors import Refusal
+from crm.common.errors import Refusal
+from crm.storage.db import DatabaseError
 from crm.ui import text
 
 # Errors that are not refusals of a person's request, and why.
 NOT_REFUSALS = {
     "crm.cli.CommandError": "the command line's own usage line, shown by its main()",
-    "crm.config.SharedSecretMissing": "a server started without its shared secrets",
+    "crm.common.config.SharedSecretMissing": "a server started without its shared secrets",
     "crm.mailing.transport.DeliveryError": "the mail server refused one message; recorded "
                                             "against that recipient, not shown as a refusal",
 }
@@ -48,7 +48,7 @@ def test_every_domain_error_is_a_refusal():
 
 
 def _attempt_script(kind: str) -> None:
-    from crm.errors import Refusal
+    from crm.common.errors import Refusal
     from crm.ui.record_view import attempt
 
     def save() -> None:

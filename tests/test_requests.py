@@ -11,11 +11,10 @@ from datetime import timedelta
 
 import pytest
 
-from crm import deals, requests, search
 from crm.access import Entity
-from crm.editing import EditRejected
-from crm.listing import ListQuery, fetch_page
-from crm.requests import (
+from crm.lists.listing import ListQuery, fetch_page
+from crm.pipeline import deals, requests
+from crm.pipeline.requests import (
     REQUESTS,
     Receipt,
     create_deal,
@@ -24,6 +23,8 @@ from crm.requests import (
     receive_public_request,
     request_matches,
 )
+from crm.records.editing import EditRejected
+from crm.storage import search
 from tests import factories
 from tests.test_conversion import company
 
@@ -273,7 +274,7 @@ def test_a_public_request_goes_to_the_configured_department(db, world, monkeypat
 def test_without_configuration_public_requests_go_to_the_first_department(db, world,
                                                                           monkeypatch):
     monkeypatch.delenv("CRM_REQUEST_DEPARTMENT", raising=False)
-    monkeypatch.setattr("crm.config.read_secrets", lambda *a, **k: {})
+    monkeypatch.setattr("crm.common.config.read_secrets", lambda *a, **k: {})
     result = receive_public_request(db, enquiry(), ip_address="203.0.113.9")
     assert row(db, "requests", result.request_id)["department_id"] == world.east
 
@@ -290,7 +291,7 @@ def test_parallel_requests_from_one_client_are_accepted_at_most_up_to_the_limit(
     """Ten at once from one network: the count and the request it allows are one step. On
     PostgreSQL the servers share no process lock, so only the database's lock is left."""
     if db.dialect == "postgres":
-        monkeypatch.setattr("crm.db._key_locks", [contextlib.nullcontext()] * 64)
+        monkeypatch.setattr("crm.storage.db._key_locks", [contextlib.nullcontext()] * 64)
     barrier = threading.Barrier(10)
 
     def send(_) -> Receipt:
@@ -357,7 +358,7 @@ def csv_file(*rows: str) -> bytes:
 
 
 def test_requests_are_imported_from_a_file_all_at_once(db, world):
-    from crm.request_import import import_requests, preview_requests
+    from crm.pipeline.request_import import import_requests, preview_requests
 
     me = world.users["sales_east"]
     data = csv_file("Name;E-Mail;Firma;Land;Betreff;Nachricht;Quelle",
@@ -382,7 +383,7 @@ def test_requests_are_imported_from_a_file_all_at_once(db, world):
 
 def test_an_import_with_problems_names_them_by_row_and_column_and_writes_nothing(db, world):
     from crm.importing import ImportRefused
-    from crm.request_import import import_requests, preview_requests
+    from crm.pipeline.request_import import import_requests, preview_requests
 
     me = world.users["sales_east"]
     data = csv_file("First name,Last name,Email,Country,Subject,Source",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import requests
+from crm.pipeline import requests
 from tests import factories
 from tests.conftest import shown
 from tests.test_conversion import company

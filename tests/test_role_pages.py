@@ -9,8 +9,8 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from crm import permissions
-from crm.users import assign_departments, get_user
+from crm.access import permissions
+from crm.access.users import assign_departments, get_user
 from tests import factories
 from tests.conftest import shown
 from tests.test_pages import sign_in

@@ -18,8 +18,10 @@ from datetime import datetime
 
 import pytest
 
-from crm import importing, leads, list_export
+from crm import importing
 from crm.importing import read_table
+from crm.lists import list_export
+from crm.records import leads
 from tests import factories
 
 FIELDS = ("first_name", "middle_name", "last_name", "email", "phone", "company_name",
@@ -96,7 +98,7 @@ CONTACT_ROLES = ["sales_east", "operator_east"]
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])
 @pytest.mark.parametrize("who", CONTACT_ROLES)
 def test_an_exported_contact_list_imports_back_exactly(db, fmt, who):
-    from crm import contacts, tags
+    from crm.records import contacts, tags
 
     world = factories.world(db)
     user = world.users[who]
@@ -138,7 +140,7 @@ def test_roles_that_see_every_department_export_only_the_contacts_assigned_to_th
     """The seeds' rule for contacts: an export holds only the contacts assigned to you. These
     roles are seldom assigned any (an import cannot assign them records), so their export is
     not a way to take the company's contacts round; the Leads round trip above is theirs."""
-    from crm import contacts
+    from crm.records import contacts
 
     world = factories.world(db)
     user = world.users[who]

@@ -14,10 +14,10 @@ from datetime import datetime
 import openpyxl
 import pytest
 
-from crm import segments
 from crm.access import Entity, NotPermitted, Visibility, segment_visibilities
-from crm.listing import ListQuery
-from crm.segments import SegmentError
+from crm.analysis import segments
+from crm.analysis.segments import SegmentError
+from crm.lists.listing import ListQuery
 from tests import factories
 
 RED = ListQuery(filters={"newsletter": ("not_mailed",)})
@@ -164,7 +164,7 @@ def test_a_shared_segment_counts_only_the_records_each_viewer_may_see(db, world)
 
 def test_a_search_in_a_segment_stays_inside_the_viewers_scope(db, world):
     u = world.users
-    from crm import search
+    from crm.storage import search
 
     with db.transaction() as tx:
         search.refresh(tx, Entity.CONTACT)

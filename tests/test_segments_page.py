@@ -11,9 +11,10 @@ import json
 
 import pytest
 
-from crm import search, segments
 from crm.access import Entity, Visibility
-from crm.listing import ListQuery
+from crm.analysis import segments
+from crm.lists.listing import ListQuery
+from crm.storage import search
 from tests.conftest import shown
 from tests.test_contacts_page import open_contacts
 from tests.test_contacts_page import sentence as contacts_sentence

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from crm import search, tags
 from crm.access import Entity
-from crm.contacts import CONTACTS
-from crm.listing import ListQuery, count
-from crm.tags import TagError, add_tags, create_tag, merge_tags, remove_tags, rename_tag
+from crm.lists.listing import ListQuery, count
+from crm.records import tags
+from crm.records.contacts import CONTACTS
+from crm.records.tags import TagError, add_tags, create_tag, merge_tags, remove_tags, rename_tag
+from crm.storage import search
 from tests import factories
 
 

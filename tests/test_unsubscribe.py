@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from crm.access import Entity
-from crm.leads import get_lead
 from crm.mailing import subscriptions, tokens
 from crm.mailing.subscriptions import SubscriptionError
-from crm.newsletter import NewsletterStatus
+from crm.records.leads import get_lead
+from crm.records.newsletter import NewsletterStatus
 from tests.factories import STAMP
 from tests.mailing_fixtures import contact, lead, mail_env, mailing_world  # noqa: F401
 
@@ -135,7 +135,7 @@ def test_the_history_is_empty_outside_the_scope(db, world):
 
 
 def test_the_demo_statuses_agree_with_their_events_and_deliveries(db):
-    from crm.demo import load_demo
+    from crm.demo.builder import load_demo
 
     load_demo(db, contacts=400, leads=400)
     assert subscriptions.disagreements(db, Entity.CONTACT) == 0

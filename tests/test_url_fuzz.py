@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
 
-from crm import companies, contacts, leads, requests
+from crm.pipeline import requests
+from crm.records import companies, contacts, leads
 from tests import factories
 from tests.conftest import shown
 from tests.test_pages import sign_in

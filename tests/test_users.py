@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm import audit
-from crm.users import (
-    Role,
+from crm.access.users import (
     UserError,
     create_department,
     create_user,
@@ -18,6 +16,8 @@ from crm.users import (
     set_password,
     update_user,
 )
+from crm.identity.roles import Role
+from crm.storage import audit
 from tests import factories
 
 

@@ -1,5 +1,5 @@
-"""One write path: nothing in crm/ but crm/writer.py writes a record table, bumps a version or
-refreshes search text. A new writer that bypasses it fails here, naming the line."""
+"""One write path: nothing in crm/ but crm/storage/writer.py writes a record table, bumps a
+version or refreshes search text. A new writer that bypasses it fails here, naming the line."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ FRAME_INTO_RECORDS = re.compile(r"insert_frame\(\s*[\"'](" + "|".join(RECORD_TAB
 
 # Writers that are allowed, and why. Each names the file and a text on the line.
 ALLOWED = {
-    ("writer.py", ""): "the one write path",
-    ("search.py", "SET search_text"): "search.refresh, called by the writer only",
-    ("requests.py", "matched_contact_id"): "request match hints: derived, not a change",
-    ("db.py", "INSERT INTO {_identifier(table)}"): "Session.insert_frame itself",
-    ("migrations/m0002_reference_data.py", "INSERT INTO {target}"): "reference data",
+    ("storage/writer.py", ""): "the one write path",
+    ("storage/search.py", "SET search_text"): "search.refresh, called by the writer only",
+    ("pipeline/requests.py", "matched_contact_id"): "request match hints: derived, not a change",
+    ("storage/db.py", "INSERT INTO {_identifier(table)}"): "Session.insert_frame itself",
+    ("storage/migrations/m0002_reference_data.py", "INSERT INTO {target}"): "reference data",
 }
 
 
@@ -34,7 +34,7 @@ def _violations(pattern: re.Pattern[str], root: Path = CRM) -> list[str]:
                 continue
             if any(relative == file and text in line for (file, text) in ALLOWED):
                 continue
-            if relative.startswith("migrations/") and pattern is WRITE and \
+            if relative.startswith("storage/migrations/") and pattern is WRITE and \
                     not relative.endswith(("m0009_suppressions.py",)):
                 continue  # schema history: tables and columns, not records
             found.append(f"crm/{relative}:{number}: {line.strip()}")

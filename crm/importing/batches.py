@@ -22,13 +22,13 @@ from typing import Any
 import pandas as pd
 
 from crm.access import Action, Condition, Entity, import_batch_scope, scope
-from crm.clock import now
-from crm.db import Database, Session, ids_condition
-from crm.errors import Refusal
+from crm.common.clock import now
+from crm.common.errors import Refusal
+from crm.identity.user import User
 from crm.importing.commit import DEFAULTS, TEXT_COLUMNS, batch_tags
 from crm.importing.preview import TABLES
-from crm.users import User
-from crm.writer import Writer, last_change
+from crm.storage.db import Database, Session, ids_condition
+from crm.storage.writer import Writer, last_change
 
 
 class UndoRefused(Refusal):

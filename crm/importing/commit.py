@@ -1,6 +1,6 @@
 """Writing a checked import: all accepted rows in one transaction, recorded as an import batch.
 
-Rows go in through the one write path (crm.writer) with a few set-based statements (bulk
+Rows go in through the one write path (crm.storage.writer) with a few set-based statements (bulk
 inserts of frames, one UPDATE joined to the new values), never a statement per row.
 
 The commit first asks the database the preview's question again: a row that now matches
@@ -9,7 +9,7 @@ another record, or whose matched record changed since the preview, refuses the w
 never adds a duplicate of a record created meanwhile.
 
 An update changes the fields the file holds and nothing else. Newsletter consent is special:
-a file's "no" is an opt-out, which suppresses the address (crm.writer); a file's "yes"
+a file's "no" is an opt-out, which suppresses the address (crm.storage.writer); a file's "yes"
 subscribes only people who never unsubscribed: an import never undoes an unsubscribe.
 """
 
@@ -23,14 +23,16 @@ import numpy as np
 import pandas as pd
 
 from crm.access import Action, Condition, Entity, require
-from crm.clock import now
-from crm.db import Database, ids_condition, temporary_table
-from crm.errors import Refusal
-from crm.export import ExportColumn, write_xlsx
+from crm.common.clock import now
+from crm.common.errors import Refusal
+from crm.common.names import company_name_key
+from crm.identity.user import User
 from crm.importing.fields import FIELDS
 from crm.importing.preview import TABLES, ImportProblem, Preview, match_existing
-from crm.users import User
-from crm.writer import ADDRESS_SQL, LINKS, Writer, new_ids
+from crm.lists.export import ExportColumn, write_xlsx
+from crm.records.tags import ensure_tags
+from crm.storage.db import Database, ids_condition, temporary_table
+from crm.storage.writer import ADDRESS_SQL, LINKS, Writer, new_ids
 
 ON_DUPLICATE = ("skip", "update", "create")
 TEXT_COLUMNS = ("first_name", "middle_name", "last_name", "title", "email", "secondary_email",
@@ -200,8 +202,6 @@ def rejected_report(result: ImportResult) -> bytes:
 def _create_companies(writer: Writer, creating: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """Make the companies the new rows name that do not exist yet, one per name and country
     (an update never creates a company: see preview._update_companies)."""
-    from crm.names import company_name_key
-
     new = creating[creating["company_id"].isna() & creating["_company_name"].notna()]
     if new.empty:
         return creating, 0
@@ -332,8 +332,6 @@ def _tags(writer: Writer, entity: Entity, ids: list[int],
           names: list[tuple[str, ...]]) -> None:
     """Put the file's tags on the records (making tags the workspace lacks); a tag is only
     added, never taken away. Which tag went on which record is kept for undo."""
-    from crm.tags import ensure_tags
-
     pairs = pd.DataFrame({"entity_id": ids, "name": names}).explode("name").dropna()
     if pairs.empty:
         return

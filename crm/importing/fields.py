@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from crm.access import Entity
-from crm.names import ascii_fold
+from crm.common.names import ascii_fold
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ import numpy as np
 import pandas as pd
 
 from crm.access import Action, Entity, may_work_in_department, owns_what_they_add, require, scope
-from crm.db import Database, Session, ids_condition, temporary_table
-from crm.errors import Refusal
+from crm.common.errors import Refusal
+from crm.common.names import company_name_key
+from crm.identity.roles import OWNERS, Role
+from crm.identity.user import User
 from crm.importing import values
 from crm.importing.fields import FIELDS, VOCABULARIES, check_mapping, split_full_name
 from crm.importing.reading import RawTable
-from crm.names import company_name_key
-from crm.roles import OWNERS, Role
-from crm.users import User
+from crm.storage.db import Database, Session, ids_condition, temporary_table
 
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 TEXT_LIMITS = {"description": 5000}

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 from defusedxml import ElementTree
 
-from crm.errors import Refusal
+from crm.common.errors import Refusal
+from crm.importing.fields import recognised_header_count
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ROWS = 1_048_576  # what one Excel sheet holds, header included
@@ -155,8 +156,6 @@ def _data_sheet(book, visible: list[str]) -> tuple[str, object | None]:
     pivot before the data is passed over; the first visible sheet when none names two."""
     if len(visible) == 1:
         return visible[0], None
-    from crm.importing.fields import recognised_header_count
-
     best, best_sheet, best_score = visible[0], None, (1, 0)
     for name in visible[:20]:
         try:
@@ -463,8 +462,6 @@ def _filled(value: object) -> bool:
 def find_header_row(cells: list[list]) -> int:
     """The first row that names columns: most recognised column names, else the first row
     about as wide as the widest (title rows above a table fill one cell)."""
-    from crm.importing.fields import recognised_header_count
-
     top = cells[:HEADER_SEARCH_ROWS]
     filled = [sum(1 for v in row if _filled(v)) for row in top]
     recognised = [recognised_header_count([str(v) for v in row if _filled(v)]) if n else 0

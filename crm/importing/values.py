@@ -18,7 +18,7 @@ import pycountry
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 
-from crm.names import ascii_fold
+from crm.common.names import ascii_fold
 
 _LOCAL = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"

@@ -15,7 +15,6 @@ from typing import Any
 
 import pandas as pd
 
-from crm import audit
 from crm.access import (
     EVERYTHING,
     Action,
@@ -26,9 +25,9 @@ from crm.access import (
     scope,
     sees_all_departments,
 )
-from crm.clock import now
-from crm.db import ConcurrencyError, Database, Session
-from crm.errors import Refusal
+from crm.common.clock import now
+from crm.common.errors import Refusal
+from crm.identity.user import User
 from crm.mailing import compose
 from crm.mailing.compose import Person
 from crm.mailing.recipients import (
@@ -39,7 +38,8 @@ from crm.mailing.recipients import (
     describe,
     insert_recipients,
 )
-from crm.users import User
+from crm.storage import audit
+from crm.storage.db import ConcurrencyError, Database, Session
 
 DRAFT, SENDING, SENT = "draft", "sending", "sent"
 STATUS_LABELS = {DRAFT: "Draft", SENDING: "Sending", SENT: "Sent"}
@@ -346,7 +346,7 @@ def _reach(user: User | None) -> tuple[str, tuple, str]:
     its parameters, and the condition keeping only recipients in that scope.
 
     A delivery to a lead that was since converted is counted under its contact, which
-    carries a copy of it (crm.conversion): never twice.
+    carries a copy of it (crm.pipeline.conversion): never twice.
     """
     lead = scope(user, Entity.LEAD, Action.VIEW, alias="l") if user else EVERYTHING
     contact = scope(user, Entity.CONTACT, Action.VIEW, alias="c") if user else EVERYTHING

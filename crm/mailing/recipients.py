@@ -6,7 +6,7 @@ a recipient or left out for the first reason that applies: unsubscribed, disqual
 converted (a lead that became a contact), no valid email address, or a duplicate address
 (the same address, in any case, as an earlier record of the selection: only the first one
 is mailed). An address on the suppression list (unsubscribed under any record, see
-crm.writer) is never mailed: those count as unsubscribed, as do addresses unsubscribed under
+crm.storage.writer) is never mailed: those count as unsubscribed, as do addresses unsubscribed under
 another record of the selection.
 """
 
@@ -16,14 +16,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from crm import listing
 from crm.access import Action, Entity
-from crm.bulk import target_condition
-from crm.db import Database, Session
-from crm.listing import ListQuery, ListSpec
+from crm.identity.user import User
+from crm.lists import listing
+from crm.lists.bulk import target_condition
+from crm.lists.listing import ListQuery, ListSpec
 from crm.mailing.compose import Person
-from crm.users import User
-from crm.writer import ADDRESS_SQL
+from crm.records.contacts import CONTACTS
+from crm.records.leads import LEADS
+from crm.storage.db import Database, Session
+from crm.storage.writer import ADDRESS_SQL
 
 # Loose on purpose: addresses were validated when entered; this only keeps out the empty and
 # the plainly broken. Bound as a parameter; `~` is a regular-expression match on both backends.
@@ -79,16 +81,11 @@ class Audience:
         return f"Left out {self.left_out:,}: {', '.join(parts)}."
 
 
-_SPECS: dict[Entity, ListSpec] = {}
+_SPECS: dict[Entity, ListSpec] = {Entity.LEAD: LEADS, Entity.CONTACT: CONTACTS}
 
 
 def spec_for(entity: Entity | str) -> ListSpec:
     """The list a selection comes from."""
-    if not _SPECS:
-        from crm.contacts import CONTACTS
-        from crm.leads import LEADS
-
-        _SPECS.update({Entity.LEAD: LEADS, Entity.CONTACT: CONTACTS})
     return _SPECS[Entity(entity)]
 
 

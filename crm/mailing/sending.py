@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crm import audit, links
 from crm.access import Action, Entity, mailing_scope, scope
-from crm.clock import now
-from crm.db import ConcurrencyError, Database, Session
-from crm.errors import Refusal
+from crm.common import links
+from crm.common.clock import now
+from crm.common.errors import Refusal
+from crm.identity.user import User
 from crm.mailing import compose, tokens
 from crm.mailing.campaigns import DRAFT, SENDING, SENT, Counts, counts
 from crm.mailing.compose import Person
@@ -50,8 +50,9 @@ from crm.mailing.transport import (
     settings,
     transport_for,
 )
-from crm.users import User
-from crm.writer import ADDRESS_SQL, Writer
+from crm.storage import audit
+from crm.storage.db import ConcurrencyError, Database, Session
+from crm.storage.writer import ADDRESS_SQL, Writer
 
 LEASE_SECONDS = 120
 MAX_ATTEMPTS = 3  # a recipient the server defers this many times is marked failed

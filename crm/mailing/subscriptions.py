@@ -2,13 +2,13 @@
 
 The subscription events are the history; the person's row keeps the current state
 (`newsletter_opt_in`, `unsubscribed_at`, and `last_mailed_at` from deliveries) so the status
-stays one fast expression at a million rows (crm.newsletter.status_sql). Every change writes
+stays one fast expression at a million rows (crm.records.newsletter.status_sql). Every change writes
 the event, the row and the audit entry in one transaction, so the two always agree;
 `disagreements` checks that they do.
 
 An unsubscribe belongs to the address and to the person: it puts the address on the
 suppression list (so every lead and contact with it is unsubscribed, now and later: see
-crm.writer) and unsubscribes the same person's other record, the contact a lead was
+crm.storage.writer) and unsubscribes the same person's other record, the contact a lead was
 converted into (or the lead a contact came from), even under another address.
 
 Who may change it:
@@ -24,12 +24,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.access import Action, Condition, Entity, can_resubscribe_others, scope
-from crm.db import Database, Session
-from crm.errors import Refusal
+from crm.common.errors import Refusal
+from crm.identity.user import User
 from crm.mailing import tokens
-from crm.newsletter import NewsletterStatus, status_sql
-from crm.users import User
-from crm.writer import Writer
+from crm.records.newsletter import NewsletterStatus, status_sql
+from crm.storage.db import Database, Session
+from crm.storage.writer import Writer
 
 TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 BY_LINK = "unsubscribe link"

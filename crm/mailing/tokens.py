@@ -14,8 +14,8 @@ import hmac
 import re
 from dataclasses import dataclass
 
-from crm import config
 from crm.access import Entity
+from crm.common import config
 
 SECRET_NAME = "unsubscribe_key"  # noqa: S105  (the name, not the secret)
 _CODES = {Entity.LEAD: "l", Entity.CONTACT: "c"}

@@ -21,8 +21,8 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
-from crm import config
-from crm.errors import Refusal
+from crm.common import config
+from crm.common.errors import Refusal
 
 SECURITIES = ("starttls", "tls", "none")
 DEFAULT_PORTS = {"starttls": 587, "tls": 465, "none": 25}

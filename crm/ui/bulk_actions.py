@@ -10,13 +10,13 @@ from typing import Any
 
 import streamlit as st
 
-from crm import list_export
 from crm.access import Action, can, refusal
-from crm.db import Database
-from crm.export import ExportColumn
-from crm.listing import ListQuery, ListSpec
+from crm.identity.user import User
+from crm.lists import list_export
+from crm.lists.export import ExportColumn
+from crm.lists.listing import ListQuery, ListSpec
+from crm.storage.db import Database
 from crm.ui import text
-from crm.users import User
 
 CHECKED = "checked"
 ALL_MATCHING = "all"

@@ -18,8 +18,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from crm.export import ExportColumn, write_xlsx
-from crm.newsletter import LOOKS, NewsletterStatus
+from crm.lists.export import ExportColumn, write_xlsx
+from crm.records.newsletter import LOOKS, NewsletterStatus
 from crm.ui import text
 from crm.ui.list_links import ListLink, link_to_list, open_list
 
@@ -127,7 +127,7 @@ def _pick(fields: Sequence[str]) -> alt.Parameter:
 
 
 def status_scale() -> alt.Scale:
-    """Red, turquoise, gray: the newsletter colours of crm.newsletter.LOOKS, in that order."""
+    """Red, turquoise, gray: the newsletter colours (crm.records.newsletter.LOOKS), in order."""
     looks = [LOOKS[s] for s in NewsletterStatus]
     return alt.Scale(domain=[look.label for look in looks], range=[look.colour for look in looks])
 

@@ -7,10 +7,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm import companies, vocabulary
 from crm.access import Action, Entity, can, refusal
-from crm.db import Database
-from crm.editing import EditRejected, RowEdit
+from crm.access.users import eligible_owners
+from crm.identity.user import User
+from crm.records import companies, vocabulary
+from crm.records.editing import EditRejected, RowEdit
+from crm.storage.db import Database
 from crm.ui import text
 from crm.ui.record_view import (
     as_seen,
@@ -22,7 +24,6 @@ from crm.ui.record_view import (
     history,
     record_id,
 )
-from crm.users import User, eligible_owners
 
 FLASH = "company_flash"
 

@@ -6,10 +6,11 @@ from typing import Any
 
 import streamlit as st
 
-from crm import companies, contacts, tags, vocabulary
 from crm.access import Action, Entity, can, can_manage_tags, refusal
-from crm.db import Database
-from crm.editing import RowEdit
+from crm.identity.user import User
+from crm.records import companies, contacts, tags, vocabulary
+from crm.records.editing import RowEdit
+from crm.storage.db import Database
 from crm.ui import permitted, text
 from crm.ui.conversion_forms import deals_table
 from crm.ui.newsletter import badge_html
@@ -25,7 +26,6 @@ from crm.ui.record_view import (
     history,
     record_id,
 )
-from crm.users import User
 
 FLASH = "contact_flash"
 

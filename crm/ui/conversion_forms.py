@@ -10,15 +10,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm import conversion, deals
 from crm.access import Action, Entity
-from crm.conversion import NEW, BulkConversion, ConversionPlan, Outcome
-from crm.db import Database
-from crm.editing import EditRejected
-from crm.listing import ListQuery
+from crm.identity.user import User
+from crm.lists.listing import ListQuery
+from crm.pipeline import conversion, deals
+from crm.pipeline.conversion import NEW, BulkConversion, ConversionPlan, Outcome
+from crm.records.editing import EditRejected
+from crm.storage.db import Database
 from crm.ui import permitted, text
 from crm.ui.bulk_actions import ExtraAction
-from crm.users import User
 
 FLASH = "lead_flash"
 REPORT = "lead_conversion_report"

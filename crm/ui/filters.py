@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm import listing
 from crm.access import Action, scope
-from crm.db import Database
-from crm.listing import DATE_RANGE, Filter, ListSpec, Option
+from crm.identity.user import User
+from crm.lists import listing
+from crm.lists.listing import DATE_RANGE, Filter, ListSpec, Option
+from crm.storage.db import Database
 from crm.ui import text
 from crm.ui.list_state import filter_key, note, reset_page, state_key
-from crm.users import User
 
 
 @st.cache_data(ttl=600, max_entries=500, show_spinner=False)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm import leads
 from crm.access import Action, Entity, can, refusal
-from crm.db import Database
-from crm.editing import RowEdit
+from crm.identity.user import User
+from crm.records import leads
+from crm.records.editing import RowEdit
+from crm.storage.db import Database
 from crm.ui import text
 from crm.ui.conversion_forms import convert_button, converted_links, deals_table
 from crm.ui.newsletter import badge_html
@@ -22,7 +23,6 @@ from crm.ui.record_view import (
     history,
     record_id,
 )
-from crm.users import User
 
 FLASH = "lead_flash"
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 import streamlit as st
 
 from crm.access import Entity
-from crm.listing import ListQuery
-from crm.segments import spec_of
+from crm.analysis.segments import spec_of
+from crm.lists.listing import ListQuery
 from crm.ui import text
 from crm.ui.list_state import url_params
 

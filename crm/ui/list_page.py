@@ -11,20 +11,21 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm import list_export, listing
 from crm.access import Action, can
-from crm.bulk import BulkResult
-from crm.db import Database
-from crm.editing import Conflict, EditRejected, RowEdit
-from crm.errors import Refusal
-from crm.export import ExportColumn
-from crm.listing import ListQuery, ListSpec
+from crm.access.users import eligible_owners
+from crm.common.errors import Refusal
+from crm.identity.user import User
+from crm.lists import list_export, listing
+from crm.lists.bulk import BulkResult
+from crm.lists.export import ExportColumn
+from crm.lists.listing import ListQuery, ListSpec
+from crm.records.editing import Conflict, EditRejected, RowEdit
+from crm.storage.db import Database
 from crm.ui import filters, list_state, permitted, text
 from crm.ui.bulk_actions import ALL_MATCHING, BulkAction, ExtraAction, bulk_bar, export_bytes
 from crm.ui.grid import GridResult, grid
 from crm.ui.newsletter import icon_uri, label, legend
 from crm.ui.record_view import forget_seen
-from crm.users import User, eligible_owners
 
 
 @dataclass

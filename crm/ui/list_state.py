@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm import listing
-from crm.listing import DATE_RANGE, NONE_VALUE, PAGE_SIZES, Filter, ListQuery, ListSpec
-from crm.users import User
+from crm.identity.user import User
+from crm.lists import listing
+from crm.lists.listing import DATE_RANGE, NONE_VALUE, PAGE_SIZES, Filter, ListQuery, ListSpec
 
 _RESERVED = {"q", "sort", "dir", "page", "size", "id"}
 _WIDGETS = ("search", "sort", "descending", "page", "size")

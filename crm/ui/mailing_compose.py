@@ -5,15 +5,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm import links
-from crm.db import Database
-from crm.errors import Refusal
+from crm.common import links
+from crm.common.errors import Refusal
+from crm.identity.user import User
 from crm.mailing import campaigns, compose
 from crm.mailing.compose import Person
 from crm.mailing.recipients import Selection, describe, sample, spec_for
+from crm.storage.db import Database
 from crm.ui import text
 from crm.ui.mailing_start import forget_selection
-from crm.users import User
 
 PREVIEW_TOKEN = "personal-link"  # noqa: S105  (a stand-in: previews hold no working link)
 EXAMPLE_BODY = ("Dear {first_name} {last_name},\n\n"

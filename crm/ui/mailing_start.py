@@ -12,12 +12,12 @@ from collections.abc import Sequence
 import streamlit as st
 
 from crm.access import Action, Entity
-from crm.db import Database
-from crm.listing import ListQuery
+from crm.identity.user import User
+from crm.lists.listing import ListQuery
 from crm.mailing.recipients import Selection
+from crm.storage.db import Database
 from crm.ui import permitted, text
 from crm.ui.bulk_actions import ExtraAction
-from crm.users import User
 
 MAILINGS_PAGE = "pages/workspace/mailings.py"
 SELECTION_KEY = "mailing_selection"

@@ -9,15 +9,15 @@ import pandas as pd
 import streamlit as st
 
 from crm.access import Action, can, refusal
-from crm.db import Database
-from crm.errors import Refusal
+from crm.common.errors import Refusal
+from crm.identity.user import User
 from crm.mailing import campaigns, sending, transport
 from crm.mailing.campaigns import Mailing
 from crm.mailing.recipients import EXCLUSION_LABELS
+from crm.storage.db import Database
 from crm.ui import text
 from crm.ui.mailing_compose import placeholder_help, preview
 from crm.ui.record_view import record_id
-from crm.users import User
 
 FLASH = "mailing_flash"
 PAGE = "pages/workspace/mailings.py"

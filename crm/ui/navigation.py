@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from crm import links
 from crm.access import Action, Entity, can
-from crm.users import User
+from crm.common import links
+from crm.identity.user import User
 
-# view name (crm.links) -> (page script, title); each page reads its other query parameters.
+# view name (crm.common.links) -> (page script, title); each page reads its other query parameters.
 PUBLIC_PAGES: dict[str, tuple[str, str]] = {
     links.UNSUBSCRIBE: ("pages/public/unsubscribe.py", "Newsletter"),
     links.REQUEST_FORM: ("pages/public/request.py", "Send us a request"),

@@ -6,7 +6,7 @@ import html
 
 import streamlit as st
 
-from crm.newsletter import LOOKS, NewsletterStatus, status_label
+from crm.records.newsletter import LOOKS, NewsletterStatus, status_label
 
 _MAILBOX = (
     '<svg width="16" height="16" viewBox="0 0 24 24" aria-hidden="true" '

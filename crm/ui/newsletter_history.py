@@ -7,13 +7,13 @@ import pandas as pd
 import streamlit as st
 
 from crm.access import Action, Entity, can_resubscribe_others
-from crm.db import Database
+from crm.identity.user import User
 from crm.mailing import campaigns, subscriptions
-from crm.newsletter import NewsletterStatus
+from crm.records.newsletter import NewsletterStatus
+from crm.storage.db import Database
 from crm.ui import permitted
 from crm.ui.newsletter import badge_html
 from crm.ui.record_view import attempt
-from crm.users import User
 
 EVENT_LABELS = {"subscribed": "Subscribed", "unsubscribed": "Unsubscribed",
                 "resubscribed": "Subscribed again"}

@@ -1,7 +1,7 @@
 """The Overview's widgets: the sidebar's department and period, the headline metrics, and
 one panel per chart (what it counts, its sheet, its click-through to the list).
 
-Figures come from crm.overview (SQL, in the user's scope), cached per user for a minute.
+Figures come from crm.analysis.overview (SQL, in the user's scope), cached per user for a minute.
 """
 
 from __future__ import annotations
@@ -11,19 +11,19 @@ from datetime import date
 import pandas as pd
 import streamlit as st
 
-from crm import overview
 from crm.access import Action, Entity, scope, sees_all_departments
-from crm.clock import now
-from crm.db import Database
-from crm.export import ExportColumn
-from crm.leads import LeadStatus
-from crm.listing import NONE_VALUE, date_range_value
-from crm.newsletter import LOOKS, NewsletterStatus
-from crm.overview import Figures, OverviewFilter
+from crm.analysis import overview
+from crm.analysis.overview import Figures, OverviewFilter
+from crm.common.clock import now
+from crm.identity.user import User
+from crm.lists.export import ExportColumn
+from crm.lists.listing import NONE_VALUE, date_range_value
+from crm.records.leads import LeadStatus
+from crm.records.newsletter import LOOKS, NewsletterStatus
+from crm.storage.db import Database
 from crm.ui import charts, text
 from crm.ui.charts import Panel
 from crm.ui.list_links import ListLink
-from crm.users import User
 
 NOUNS = {Entity.LEAD: ("lead", "leads"), Entity.CONTACT: ("contact", "contacts")}
 SERIES = {Entity.LEAD.value: "Leads", Entity.CONTACT.value: "Contacts"}

@@ -1,7 +1,7 @@
 """Buttons the permission table gates: drawn for every role, so that nobody wonders where a
 button went, and disabled with the reason as its tooltip for a role that may not.
 
-The services refuse on their own (crm.permissions); these only spare the user the click.
+The services refuse on their own (crm.access.permissions); these only spare the user the click.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 import streamlit as st
 
 from crm.access import Action, Entity, can, refusal
+from crm.identity.user import User
 from crm.ui import text
-from crm.users import User
 
 
 def button(label: str, user: User, action: Action, entity: Entity, *, place: Any = None,

@@ -6,12 +6,13 @@ from typing import Any
 
 import streamlit as st
 
-from crm import people, vocabulary
 from crm.access import Entity
-from crm.db import Database
+from crm.access.users import eligible_owners
+from crm.identity.user import User
+from crm.records import people, vocabulary
+from crm.storage.db import Database
 from crm.ui import text
 from crm.ui.record_view import choice
-from crm.users import User, eligible_owners
 
 
 def person_inputs(prefix: str, db: Database, current: dict[str, Any] | None,

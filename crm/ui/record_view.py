@@ -9,11 +9,12 @@ import pandas as pd
 import streamlit as st
 
 from crm.access import department_ids, sees_several_departments
-from crm.db import Database
-from crm.editing import EditRejected
-from crm.errors import Refusal
+from crm.access.users import list_departments
+from crm.common.errors import Refusal
+from crm.identity.user import User
+from crm.records.editing import EditRejected
+from crm.storage.db import Database
 from crm.ui import text
-from crm.users import User, list_departments
 
 
 def record_id(raw: str) -> int:

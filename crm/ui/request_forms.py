@@ -10,16 +10,19 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from crm import deals, links, request_import, requests, vocabulary
 from crm.access import Action, Entity, can, refusal
-from crm.db import Database
+from crm.access.users import eligible_owners
+from crm.common import links
+from crm.identity.user import User
 from crm.importing import ImportFileError, ImportRefused
-from crm.listing import ListQuery
-from crm.requests import AUTO, CHANNELS, STATUSES, RequestMatches
+from crm.lists.listing import ListQuery
+from crm.pipeline import deals, request_import, requests
+from crm.pipeline.requests import AUTO, CHANNELS, STATUSES, RequestMatches
+from crm.records import vocabulary
+from crm.storage.db import Database
 from crm.ui import permitted, text
 from crm.ui.bulk_actions import ExtraAction
 from crm.ui.record_view import attempt, choice, department_for_new, facts, history, record_id
-from crm.users import User, eligible_owners
 
 FLASH = "request_flash"
 LEADS_PAGE = "pages/workspace/leads.py"

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from crm.db import counted
+from crm.storage.db import counted
 
 log = logging.getLogger("crm.reruns")
 if not log.handlers:

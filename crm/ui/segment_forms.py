@@ -14,16 +14,17 @@ from datetime import datetime
 import pandas as pd
 import streamlit as st
 
-from crm import listing, segments
 from crm.access import Action, Entity, segment_visibilities
-from crm.db import Database
-from crm.listing import ListQuery, ListSpec
-from crm.segments import VISIBILITY_LABELS, Comparison, Segment, SegmentError
+from crm.analysis import segments
+from crm.analysis.segments import VISIBILITY_LABELS, Comparison, Segment, SegmentError
+from crm.identity.user import User
+from crm.lists import listing
+from crm.lists.listing import ListQuery, ListSpec
+from crm.storage.db import Database
 from crm.ui import permitted, text
 from crm.ui.filters import labels_for
 from crm.ui.list_links import ListLink, open_list
 from crm.ui.mailing_start import start_mailing
-from crm.users import User
 
 FLASH = "segment_flash"
 LISTS = {Entity.LEAD: "Leads", Entity.CONTACT: "Contacts"}

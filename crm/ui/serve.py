@@ -20,7 +20,7 @@ def main(argv: list[str]) -> None:
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.web import cli
 
-    from crm import config
+    from crm.common import config
 
     missing = config.missing_shared_secrets() if config.shares_database() else []
     if missing:  # refuse to start rather than make up keys other servers cannot know

@@ -1,7 +1,7 @@
 """Sign-in, the signed-in user and sign-out.
 
 The browser keeps a signed cookie (a JWT under our own key, from secrets, never a constant)
-that carries the server-side session's random identity (crm.auth); every interaction looks
+that carries the server-side session's random identity (crm.access.auth); every interaction looks
 it up, so a sign-out, a deactivation, a password reset, a role change or an admin ending it
 signs the user out in every tab and on every server at their next click. The server reads
 the cookie from the connection (`st.context.cookies`); a line of JavaScript drawn once after
@@ -24,11 +24,13 @@ from typing import Any
 import jwt
 import streamlit as st
 
-from crm import auth, config, settings
-from crm.db import Database
-from crm.store import open_store
+from crm.access import auth
+from crm.common import config
+from crm.identity.user import User
+from crm.storage import settings
+from crm.storage.db import Database
+from crm.storage.store import open_store
 from crm.ui import text
-from crm.users import User
 
 COOKIE_NAME = "crm_session"
 _USER_KEY = "crm_user"
@@ -142,7 +144,7 @@ def _forget() -> None:
 
 
 def _demo_sign_ins() -> None:
-    from crm.demo import DEMO_PASSWORD, DEMO_SIGN_INS
+    from crm.demo.builder import DEMO_PASSWORD, DEMO_SIGN_INS
 
     with st.expander("Demo sign-ins", expanded=True):
         text.caption("Every demo user's password is {}.", text.code(DEMO_PASSWORD))

@@ -3,13 +3,8 @@
 import pandas as pd
 import streamlit as st
 
-from crm import auth, permissions
-from crm.access import can_manage_users
-from crm.errors import Refusal
-from crm.ui import text
-from crm.ui.session import current_user, database
-from crm.users import (
-    Role,
+from crm.access import auth, can_manage_users, permissions
+from crm.access.users import (
     assign_departments,
     create_department,
     create_user,
@@ -19,6 +14,10 @@ from crm.users import (
     set_password,
     update_user,
 )
+from crm.common.errors import Refusal
+from crm.identity.roles import Role
+from crm.ui import text
+from crm.ui.session import current_user, database
 
 actor = current_user()
 if not can_manage_users(actor):  # never registered for other roles; checked again here

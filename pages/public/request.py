@@ -4,7 +4,7 @@ kept); a rate limit per client stops floods."""
 
 import streamlit as st
 
-from crm.requests import RATE_LIMIT, RATE_WINDOW, Receipt, receive_public_request
+from crm.pipeline.requests import RATE_LIMIT, RATE_WINDOW, Receipt, receive_public_request
 from crm.ui import text
 from crm.ui.request_forms import request_inputs
 from crm.ui.session import client_address, database

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from crm import companies
+from crm.records import companies
 from crm.ui.company_forms import add_company_dialog, company_detail
 from crm.ui.list_page import ListPage, render
 from crm.ui.session import current_user, database

@@ -3,8 +3,8 @@ contacts assigned to the exporting user."""
 
 import streamlit as st
 
-from crm import contacts, tags
 from crm.access import Action, Entity
+from crm.records import contacts, tags
 from crm.ui.bulk_actions import ExtraAction
 from crm.ui.contact_forms import add_contact_dialog, contact_detail, manage_tags, pick_tags
 from crm.ui.list_page import ListPage, render

@@ -6,7 +6,7 @@ import streamlit as st
 
 from crm import importing
 from crm.access import Action, Entity, can
-from crm.errors import Refusal
+from crm.common.errors import Refusal
 from crm.ui import permitted, text
 from crm.ui.session import current_user, database
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from crm import leads
 from crm.access import Entity
+from crm.records import leads
 from crm.ui.conversion_forms import CONVERT_ACTION, conversion_report
 from crm.ui.lead_forms import add_lead_dialog, lead_detail
 from crm.ui.list_page import ListPage, render

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from crm.access import Entity
-from crm.overview import departments
+from crm.analysis.overview import departments
 from crm.ui import charts, text
 from crm.ui import overview as panels
 from crm.ui.session import current_user, database

@@ -3,7 +3,7 @@ matches in the CRM, and Create deal, which links or creates the contact or lead.
 
 import streamlit as st
 
-from crm import requests
+from crm.pipeline import requests
 from crm.ui.list_page import ListPage, render
 from crm.ui.request_forms import DISMISS_ACTION, add_request_dialog, request_detail, toolbar
 from crm.ui.session import current_user, database

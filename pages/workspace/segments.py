@@ -3,7 +3,7 @@ the viewer's scope; open, export, rename, share, delete, and compare two or thre
 
 import streamlit as st
 
-from crm import segments
+from crm.analysis import segments
 from crm.ui import segment_forms
 from crm.ui.session import current_user, database
 

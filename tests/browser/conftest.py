@@ -84,7 +84,7 @@ class AppServer:
 def server(db, database_url, tmp_path):
     """The app server over the shared test world (tests.factories.world); modules that need
     other records define their own `server`."""
-    from crm.store import close_store
+    from crm.storage.store import close_store
     from tests import factories
 
     factories.world(db)

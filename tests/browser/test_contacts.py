@@ -11,10 +11,10 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from crm import search
 from crm.access import Entity
-from crm.store import close_store
-from crm.users import Role
+from crm.identity.roles import Role
+from crm.storage import search
+from crm.storage.store import close_store
 from tests import factories
 from tests.browser.conftest import AppServer, sentence, wait_idle
 

@@ -9,9 +9,9 @@ from datetime import datetime
 import pytest
 from playwright.sync_api import expect
 
-from crm import search
 from crm.access import Entity
-from crm.store import close_store, open_store
+from crm.storage import search
+from crm.storage.store import close_store, open_store
 from tests import factories
 from tests.browser.conftest import AppServer, wait_idle
 from tests.browser.test_sign_in import sign_in

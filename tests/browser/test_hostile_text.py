@@ -15,13 +15,15 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
-from crm import importing, search, segments
+from crm import importing
 from crm.access import Entity
-from crm.listing import ListQuery
+from crm.analysis import segments
+from crm.analysis.segments import Visibility
+from crm.lists.listing import ListQuery
 from crm.mailing import campaigns
 from crm.mailing.recipients import Selection
-from crm.segments import Visibility
-from crm.store import close_store
+from crm.storage import search
+from crm.storage.store import close_store
 from tests import factories
 from tests.browser.conftest import AppServer, wait_idle
 from tests.browser.test_sign_in import sign_in

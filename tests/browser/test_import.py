@@ -8,7 +8,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from crm.store import open_store
+from crm.storage.store import open_store
 from tests.browser.conftest import address_ends_with, next_frames, wait_idle
 from tests.browser.test_sign_in import sign_in
 

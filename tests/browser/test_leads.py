@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
-from crm import search
 from crm.access import Entity
-from crm.store import close_store, open_store
+from crm.storage import search
+from crm.storage.store import close_store, open_store
 from crm.ui.grid import HINT
 from tests import factories
 from tests.browser.conftest import AppServer, address_ends_with, sentence, wait_idle

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from crm.store import close_store
+from crm.storage.store import close_store
 from tests.browser.conftest import AppServer, address_ends_with, sentence, wait_idle
 from tests.browser.test_sign_in import sign_in
 from tests.test_overview import world as overview_world  # noqa: F401  (the fixture)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import expect
 
-from crm.store import close_store
+from crm.storage.store import close_store
 from tests import factories
 from tests.browser.conftest import TIMEOUT_MS, AppServer, wait_idle
 

@@ -10,10 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from crm.access import Entity
-from crm.leads import get_lead
 from crm.mailing import campaigns, sending
 from crm.mailing.recipients import Selection
-from crm.store import close_store, open_store
+from crm.records.leads import get_lead
+from crm.storage.store import close_store, open_store
 from tests.browser.conftest import AppServer, wait_idle
 from tests.browser.test_sign_in import sign_in
 from tests.mail_server import MailServer

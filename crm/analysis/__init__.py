@@ -1,0 +1,2 @@
+"""Looking across records: saved segments and the overview figures.
+"""

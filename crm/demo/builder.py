@@ -1,0 +1,1253 @@
+"""Deterministic, realistic demo data for an empty workspace, fast enough for millions of rows.
+
+    summary = load_demo(db, contacts=1_000_000, leads=1_000_000, seed=7, progress=print)
+
+Faker is called only to fill small pools (names, streets) per locale; every row is then
+assembled with numpy and pyarrow compute from random indices into those pools, and loaded
+with `Session.insert_frame` in chunks inside one unit of work, so a failed load leaves
+nothing behind. Everything depends only on the seed and the requested sizes: timestamps are
+relative to the fixed `ANCHOR`, never to the clock.
+
+Departments follow the customer base by region; every company, contact and lead belongs to
+the department of its country, and is owned by staff of that department. Newsletter data
+gives all three statuses: subscribed but never mailed (red), mailed and still subscribed
+(turquoise), unsubscribed or never opted in (gray), with mailings, per-recipient rows and a
+subscription history that agree with the persons' `last_mailed_at` and `unsubscribed_at`.
+"""
+
+from __future__ import annotations
+
+import calendar
+import importlib
+import numbers
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from crm.access import Entity
+from crm.common.errors import Refusal
+from crm.common.names import ascii_fold, company_name_key
+from crm.demo.conversions import add_demo_conversions
+from crm.demo.requests import add_demo_requests
+from crm.identity.roles import Role
+from crm.identity.user import USERNAME_PATTERN, hash_password
+from crm.storage import settings
+from crm.storage.db import Database, PgDatabase, Session
+from crm.storage.writer import Writer, carry_over_unsubscribes
+
+# Public demo credentials, shown on the sign-in page in demo mode; never a real secret.
+DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105
+
+_ROLE_USERS: tuple[tuple[str, Role, str | None], ...] = (
+    ("admin", Role.ADMIN, None),
+    ("company.manager", Role.COMPANY_MANAGER, None),
+    ("super.operator", Role.SUPER_OPERATOR, None),
+    ("operator", Role.OPERATOR, "Europe"),
+    ("sales.manager", Role.SALES_MANAGER, "Europe"),
+    ("analyst", Role.ANALYST, None),
+)
+DEMO_SIGN_INS: list[tuple[str, str]] = [(name, role.label) for name, role, _ in _ROLE_USERS]
+
+ANCHOR = datetime(2026, 11, 1)  # "today" of the demo data
+HISTORY_DAYS = 3 * 365
+CHUNK_ROWS = 200_000
+STAFF_EMAIL_DOMAIN = "demo-crm.example"
+
+_DAY = 86_400
+_ANCHOR_S = calendar.timegm(ANCHOR.timetuple())
+_START_S = _ANCHOR_S - HISTORY_DAYS * _DAY
+
+
+class DemoError(Refusal):
+    """The demo data cannot be loaded (for instance: the database is not empty)."""
+
+
+class DatabaseNotEmpty(DemoError):
+    """Demo data loads only into an empty database (another server may have loaded it)."""
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    departments: int
+    users: int
+    tags: int
+    companies: int
+    contacts: int
+    leads: int
+    mailings: int
+    mailing_recipients: int
+    subscription_events: int
+    converted_leads: int
+    seconds: float
+
+    def describe(self) -> str:
+        return (
+            f"Loaded {self.contacts:,} contacts, {self.leads:,} leads and "
+            f"{self.companies:,} companies in {self.departments} departments, "
+            f"{self.users} users, {self.mailings} mailings "
+            f"({self.mailing_recipients:,} recipients, "
+            f"{self.subscription_events:,} subscription events), "
+            f"{self.converted_leads:,} leads converted, in {self.seconds:.1f} s."
+        )
+
+
+# ------------------------------------------------------------------------ static data
+
+DEPARTMENTS = ("Europe", "North America", "Latin America", "Asia Pacific", "Middle East & Africa")
+_EU, _NA, _LA, _AP, _ME = range(5)
+# Extra sales managers per department (besides `sales.manager` in Europe).
+_SALES_MANAGERS_PER_DEPARTMENT = (6, 5, 3, 4, 2)
+
+
+@dataclass(frozen=True)
+class _Country:
+    code: str
+    weight: float
+    department: int
+    names: str  # Faker locale, or "ja"/"zh" (Faker romanised), or "ar"/"ko"/"he" (lists below)
+    streets: str | tuple[str, ...]  # Faker locale, or street names to number
+    calling: str
+    tld: str
+    cities: tuple[str, ...]  # most common first
+    legal: tuple[str, ...]
+
+
+_COUNTRIES: tuple[_Country, ...] = (
+    _Country("DE", 14, _EU, "de_DE", "de_DE", "+49", "de",
+             ("Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart",
+              "Düsseldorf", "Leipzig", "Nürnberg", "Hannover", "Bremen", "Dresden"),
+             ("GmbH", "GmbH", "GmbH", "AG", "GmbH & Co. KG", "KG", "SE")),
+    _Country("GB", 7, _EU, "en_GB", "en_GB", "+44", "co.uk",
+             ("London", "Manchester", "Birmingham", "Leeds", "Glasgow", "Bristol", "Edinburgh",
+              "Sheffield", "Liverpool", "Cambridge"),
+             ("Ltd", "Ltd", "Limited", "PLC", "LLP")),
+    _Country("FR", 6, _EU, "fr_FR", "fr_FR", "+33", "fr",
+             ("Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Bordeaux", "Nantes",
+              "Strasbourg", "Nice", "Rennes"),
+             ("SAS", "SAS", "SA", "SARL")),
+    _Country("IT", 5, _EU, "it_IT", "it_IT", "+39", "it",
+             ("Milano", "Roma", "Torino", "Bologna", "Napoli", "Firenze", "Verona", "Padova",
+              "Brescia", "Genova"),
+             ("S.p.A.", "S.r.l.", "S.r.l.", "S.n.c.")),
+    _Country("ES", 4, _EU, "es_ES", "es_ES", "+34", "es",
+             ("Madrid", "Barcelona", "Valencia", "Sevilla", "Bilbao", "Zaragoza", "Málaga"),
+             ("S.A.", "S.L.", "S.L.", "S.L.U.")),
+    _Country("NL", 3, _EU, "nl_NL", "nl_NL", "+31", "nl",
+             ("Amsterdam", "Rotterdam", "Utrecht", "Eindhoven", "Den Haag", "Groningen"),
+             ("B.V.", "B.V.", "N.V.", "V.O.F.")),
+    _Country("PL", 3, _EU, "pl_PL", "pl_PL", "+48", "pl",
+             ("Warszawa", "Kraków", "Wrocław", "Poznań", "Gdańsk", "Łódź", "Katowice"),
+             ("Sp. z o.o.", "Sp. z o.o.", "S.A.", "Sp.j.")),
+    _Country("CH", 2.5, _EU, "de_CH", "de_CH", "+41", "ch",
+             ("Zürich", "Basel", "Bern", "Genève", "Lausanne", "Luzern", "St. Gallen"),
+             ("AG", "AG", "GmbH", "SA", "Sàrl")),
+    _Country("AT", 2, _EU, "de_AT", "de_AT", "+43", "at",
+             ("Wien", "Graz", "Linz", "Salzburg", "Innsbruck"),
+             ("GmbH", "GmbH", "AG", "KG")),
+    _Country("SE", 2, _EU, "sv_SE", "sv_SE", "+46", "se",
+             ("Stockholm", "Göteborg", "Malmö", "Uppsala", "Västerås"), ("AB",)),
+    _Country("BE", 1.5, _EU, "nl_BE", "nl_BE", "+32", "be",
+             ("Brussel", "Antwerpen", "Gent", "Liège", "Leuven"),
+             ("NV", "BV", "SA", "SRL")),
+    _Country("DK", 1, _EU, "da_DK", "da_DK", "+45", "dk",
+             ("København", "Aarhus", "Odense", "Aalborg"), ("A/S", "ApS")),
+    _Country("NO", 0.8, _EU, "no_NO", "no_NO", "+47", "no",
+             ("Oslo", "Bergen", "Trondheim", "Stavanger"), ("AS", "ASA")),
+    _Country("FI", 0.8, _EU, "fi_FI", "fi_FI", "+358", "fi",
+             ("Helsinki", "Espoo", "Tampere", "Turku", "Oulu"), ("Oy", "Oyj")),
+    _Country("IE", 0.8, _EU, "en_IE", "en_IE", "+353", "ie",
+             ("Dublin", "Cork", "Galway", "Limerick"), ("Ltd", "Limited", "DAC")),
+    _Country("PT", 0.8, _EU, "pt_PT", "pt_PT", "+351", "pt",
+             ("Lisboa", "Porto", "Braga", "Coimbra"), ("Lda.", "S.A.")),
+    _Country("CZ", 1, _EU, "cs_CZ", "cs_CZ", "+420", "cz",
+             ("Praha", "Brno", "Ostrava", "Plzeň"), ("s.r.o.", "a.s.")),
+    _Country("HU", 0.5, _EU, "hu_HU", "hu_HU", "+36", "hu",
+             ("Budapest", "Debrecen", "Szeged", "Győr"), ("Kft.", "Zrt.")),
+    _Country("RO", 0.5, _EU, "ro_RO", "ro_RO", "+40", "ro",
+             ("București", "Cluj-Napoca", "Timișoara", "Iași"), ("SRL", "SA")),
+    _Country("US", 12, _NA, "en_US", "en_US", "+1", "com",
+             ("New York", "Chicago", "Houston", "Los Angeles", "Atlanta", "Boston", "Seattle",
+              "Dallas", "Denver", "Detroit", "Minneapolis", "Charlotte", "San Diego", "Phoenix",
+              "Pittsburgh"),
+             ("Inc.", "Inc.", "LLC", "Corp.", "Corporation", "Co.", "Company")),
+    _Country("CA", 2.5, _NA, "en_CA", "en_CA", "+1", "ca",
+             ("Toronto", "Montréal", "Vancouver", "Calgary", "Ottawa", "Edmonton", "Winnipeg"),
+             ("Inc.", "Ltd.", "Corp.")),
+    _Country("BR", 3, _LA, "pt_BR", "pt_BR", "+55", "com.br",
+             ("São Paulo", "Rio de Janeiro", "Belo Horizonte", "Curitiba", "Porto Alegre",
+              "Campinas", "Recife"),
+             ("Ltda.", "Ltda.", "S.A.", "EIRELI")),
+    _Country("MX", 2.5, _LA, "es_MX", "es_MX", "+52", "com.mx",
+             ("Ciudad de México", "Monterrey", "Guadalajara", "Puebla", "Querétaro", "Tijuana"),
+             ("S.A. de C.V.", "S.A. de C.V.", "S. de R.L. de C.V.")),
+    _Country("AR", 1, _LA, "es_AR", "es_AR", "+54", "com.ar",
+             ("Buenos Aires", "Córdoba", "Rosario", "Mendoza"), ("S.A.", "S.R.L.")),
+    _Country("CL", 0.8, _LA, "es_CL", "es_CL", "+56", "cl",
+             ("Santiago", "Valparaíso", "Concepción", "Antofagasta"), ("S.A.", "SpA", "Ltda.")),
+    _Country("CO", 0.8, _LA, "es_CO", "es_CO", "+57", "com.co",
+             ("Bogotá", "Medellín", "Cali", "Barranquilla"), ("S.A.S.", "S.A.", "Ltda.")),
+    _Country("JP", 3, _AP, "ja", ("Marunouchi", "Nihonbashi", "Ginza", "Shiba", "Umeda",
+                                  "Nishi-Shinjuku", "Sakae", "Minatomirai", "Hakata-ekimae",
+                                  "Kita-Aoyama"),
+             "+81", "co.jp",
+             ("Tokyo", "Osaka", "Nagoya", "Yokohama", "Fukuoka", "Sapporo", "Kobe"),
+             ("Co., Ltd.", "Co., Ltd.", "K.K.", "Corporation")),
+    _Country("CN", 3, _AP, "zh", ("Nanjing Road", "Huaihai Road", "Jianguo Road",
+                                  "Century Avenue", "Shennan Avenue", "Tianhe Road",
+                                  "Zhongshan Road", "Renmin Road", "Jiefang Road"),
+             "+86", "com.cn",
+             ("Shanghai", "Beijing", "Shenzhen", "Guangzhou", "Suzhou", "Hangzhou", "Tianjin"),
+             ("Co., Ltd.", "Co., Ltd.", "Ltd.")),
+    _Country("AU", 2.5, _AP, "en_AU", "en_AU", "+61", "com.au",
+             ("Sydney", "Melbourne", "Brisbane", "Perth", "Adelaide", "Canberra"),
+             ("Pty Ltd", "Pty Ltd", "Limited")),
+    _Country("IN", 3, _AP, "en_IN", "en_IN", "+91", "co.in",
+             ("Mumbai", "Bengaluru", "New Delhi", "Chennai", "Pune", "Hyderabad", "Ahmedabad",
+              "Kolkata"),
+             ("Pvt. Ltd.", "Private Limited", "Ltd.")),
+    _Country("KR", 1.5, _AP, "ko", ("Teheran-ro", "Sejong-daero", "Gangnam-daero", "Olympic-ro",
+                                    "Jong-ro", "Eulji-ro", "Haeundae-ro", "Toegye-ro"),
+             "+82", "co.kr", ("Seoul", "Busan", "Incheon", "Daegu", "Daejeon"),
+             ("Co., Ltd.", "Corp.")),
+    _Country("SG", 1, _AP, "zh", ("Orchard Road", "Raffles Place", "Shenton Way",
+                                  "Marina Boulevard", "Robinson Road", "Cecil Street",
+                                  "Anson Road"),
+             "+65", "com.sg", ("Singapore",), ("Pte. Ltd.", "Pte Ltd")),
+    _Country("NZ", 0.6, _AP, "en_NZ", "en_NZ", "+64", "co.nz",
+             ("Auckland", "Wellington", "Christchurch", "Hamilton"), ("Limited", "Ltd")),
+    _Country("AE", 1, _ME, "ar", ("Sheikh Zayed Road", "Al Wasl Road", "Corniche Road",
+                                  "Khalifa Street", "Al Maktoum Road", "Hamdan Street"),
+             "+971", "ae", ("Dubai", "Abu Dhabi", "Sharjah"), ("LLC", "FZE", "FZCO")),
+    _Country("SA", 0.8, _ME, "ar", ("King Fahd Road", "Olaya Street", "Prince Sultan Road",
+                                    "Tahlia Street", "King Abdulaziz Road"),
+             "+966", "com.sa", ("Riyadh", "Jeddah", "Dammam"), ("LLC", "Co.", "Company")),
+    _Country("TR", 1.5, _ME, "tr_TR", "tr_TR", "+90", "com.tr",
+             ("İstanbul", "Ankara", "İzmir", "Bursa", "Antalya"), ("A.Ş.", "Ltd. Şti.")),
+    _Country("ZA", 1.2, _ME, "zu_ZA", "zu_ZA", "+27", "co.za",
+             ("Johannesburg", "Cape Town", "Durban", "Pretoria"), ("(Pty) Ltd", "Ltd")),
+    _Country("IL", 0.6, _ME, "he", ("Rothschild Boulevard", "Dizengoff Street", "Jaffa Road",
+                                    "Herzl Street", "Ibn Gabirol Street", "Allenby Street"),
+             "+972", "co.il", ("Tel Aviv", "Jerusalem", "Haifa", "Herzliya"), ("Ltd.",)),
+    _Country("EG", 0.6, _ME, "ar", ("Tahrir Street", "Corniche El Nil", "Salah Salem Street",
+                                    "Abbas El Akkad Street", "Ramses Street"),
+             "+20", "com.eg", ("Cairo", "Alexandria", "Giza"), ("S.A.E.", "LLC")),
+    _Country("MA", 0.4, _ME, "ar", ("Boulevard Mohammed V", "Avenue Hassan II",
+                                    "Boulevard d'Anfa", "Boulevard Zerktouni"),
+             "+212", "ma", ("Casablanca", "Rabat", "Marrakech", "Tanger"), ("SARL", "SA")),
+    _Country("NG", 0.6, _ME, "en_NG", "en_US", "+234", "com.ng",
+             ("Lagos", "Abuja", "Ibadan", "Port Harcourt"), ("Ltd", "Plc")),
+    _Country("KE", 0.4, _ME, "en_KE", "en_US", "+254", "co.ke",
+             ("Nairobi", "Mombasa", "Kisumu"), ("Ltd", "Limited")),
+)
+
+_HAND_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
+    # (male first names, female first names, last names)
+    "ar": (
+        ("Mohammed", "Ahmed", "Omar", "Khalid", "Youssef", "Hassan", "Ali", "Karim", "Tariq",
+         "Ibrahim", "Samir", "Nabil", "Faisal", "Hamza", "Rami", "Ziad", "Walid", "Adel",
+         "Mustafa", "Yasser"),
+        ("Fatima", "Aisha", "Layla", "Mariam", "Nour", "Rania", "Salma", "Huda", "Yasmin",
+         "Dina", "Leila", "Amira", "Hana", "Sara", "Noura", "Reem", "Lina", "Zainab", "Samira",
+         "Farah"),
+        ("Al-Farsi", "Haddad", "Nasser", "Khoury", "Saleh", "Mansour", "Hamdan", "Al-Mansouri",
+         "Aziz", "Rahman", "El-Sayed", "Abdullah", "Al-Hashimi", "Qasim", "Bakr", "Suleiman",
+         "Darwish", "Al-Amiri", "Hussein", "Farouk", "Karam", "Ismail", "Al-Najjar", "Bennani",
+         "El Idrissi", "Tazi", "Alaoui", "Mahmoud", "Fahmy", "Shalaby", "Al-Otaibi",
+         "Al-Qahtani", "Al-Shehri", "Al-Zahrani", "Khalil", "Yousef", "Jaber", "Sabbagh",
+         "Awad", "Hamdi"),
+    ),
+    "ko": (
+        ("Min-jun", "Seo-jun", "Do-yun", "Ji-ho", "Ha-jun", "Joon-young", "Sung-min",
+         "Hyun-woo", "Jae-won", "Dong-hyun", "Tae-yang", "Woo-jin", "Sang-hoon", "Young-ho",
+         "Jin-woo"),
+        ("Seo-yeon", "Ha-eun", "Ji-woo", "Soo-ah", "Ji-min", "Yu-na", "Eun-ji", "Hye-jin",
+         "Min-seo", "Da-eun", "Su-bin", "Yeon-woo", "Ji-yeon", "So-yeon", "Hae-won"),
+        ("Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han",
+         "Oh", "Seo", "Shin", "Kwon", "Hwang", "Ahn", "Song", "Yoo", "Hong", "Jeon", "Ko",
+         "Moon", "Yang", "Son", "Bae", "Baek", "Heo", "Nam", "Noh"),
+    ),
+    "he": (
+        ("Avi", "Yossi", "Daniel", "Eitan", "Noam", "Omer", "Itai", "Ariel", "Amit", "Yonatan",
+         "Guy", "Ido", "Erez", "Tal", "Uri", "Nir", "Ronen", "Lior", "Matan", "Gil"),
+        ("Noa", "Yael", "Tamar", "Maya", "Shira", "Michal", "Roni", "Adi", "Efrat", "Hila",
+         "Liat", "Orly", "Dana", "Keren", "Neta", "Sivan", "Talia", "Yarden", "Inbal", "Merav"),
+        ("Cohen", "Levi", "Mizrahi", "Peretz", "Biton", "Friedman", "Shapiro", "Katz",
+         "Azoulay", "Ben-David", "Goldberg", "Avraham", "Dahan", "Amar", "Ohana", "Gabay",
+         "Rosenberg", "Weiss", "Segal", "Barak", "Shalom", "Hadad", "Malka", "Ben-Ami", "Stern",
+         "Kaplan", "Golan", "Sasson", "Levy", "Navon"),
+    ),
+}
+
+_WORDS = (
+    "Industries", "Systems", "Technologies", "Solutions", "Group", "Trading", "Logistics",
+    "Engineering", "Holding", "Partners", "Consulting", "Manufacturing", "Electronics", "Foods",
+    "Chemicals", "Medical", "Energy", "Services", "International", "Supply", "Automation",
+    "Instruments", "Textiles", "Motors", "Labs", "Components", "Machinery", "Plastics",
+    "Packaging", "Software", "Robotics", "Pharma", "Distribution", "Materials", "Tools", "Metals",
+)
+_BRAND_FIRST = (
+    "Nordic", "Atlantic", "Pacific", "Alpine", "Global", "United", "Central", "Pioneer", "Summit",
+    "Apex", "Blue", "Green", "Silver", "Golden", "Bright", "Prime", "Vertex", "Delta", "Omega",
+    "Nova", "Polar", "Euro", "Trans", "Inter", "Metro", "Sun", "Star", "Crown", "Royal", "Eagle",
+    "Falcon", "Oak", "Cedar", "River", "Lake", "Harbor", "Ocean", "Mountain", "Northern",
+    "Southern", "Eastern", "Western",
+)
+_BRAND_SECOND = (
+    "Steel", "Water", "Power", "Tech", "Data", "Line", "Works", "Logic", "Wave", "Source", "Point",
+    "Bridge", "Gate", "Field", "Stone", "Light", "Path", "Core", "Flow", "Link", "Net", "Sphere",
+    "Vision", "Craft", "Forge", "Dynamics", "Motion", "Signal", "Vector", "Matrix",
+)
+# Company name patterns: L, "L & L2", "L-L2", "L Word", "Brand", "Brand Word".
+_PATTERN_P = (0.26, 0.12, 0.10, 0.25, 0.15, 0.12)
+
+_TITLES = (
+    "Purchasing Manager", "Head of Procurement", "Managing Director", "CEO", "Sales Director",
+    "Technical Director", "Buyer", "Senior Buyer", "Operations Manager", "Project Manager",
+    "CTO", "CFO", "Office Manager", "Product Manager", "Marketing Manager", "Engineer",
+    "Owner", "Category Manager", "Supply Chain Manager", "Export Manager", "Plant Manager",
+    "Quality Manager", "Head of IT", "Key Account Manager", "Sales Representative",
+    "Assistant to the CEO", "Logistics Coordinator", "R&D Manager", "Head of Marketing",
+    "Maintenance Manager", "Finance Manager", "General Manager", "Service Manager",
+    "Business Development Manager", "Store Manager", "Procurement Specialist",
+)
+_CONTACT_NOTES = (
+    "Prefers contact by phone.", "Decision maker for all purchases above 10k.",
+    "Met at the trade show; interested in the new product line.",
+    "Asked for a quarterly business review.", "Responsible for the annual framework contract.",
+    "Speaks English and German.", "Please copy the assistant on all offers.",
+    "Budget approval in Q1 every year.", "Long-standing customer, very loyal.",
+    "Asked not to be called before 10 am.", "Evaluating a competitor's offer.",
+    "Joined the company recently; introduce our portfolio.",
+    "Technical questions go to the engineering team.", "Prefers invoices by email.",
+    "Reference customer; agreed to case study.", "Visits our booth every year.",
+    "Requested training for the service team.", "Interested in extended warranty.",
+    "Call back about the pending quote.", "Moved from purchasing to operations.",
+)
+_LEAD_NOTES = (
+    "Asked for a quote via the website form.", "Visited our booth at the trade show.",
+    "Requested a product demo.", "Downloaded the product brochure.",
+    "Wants pricing for 500+ units.", "Referred by an existing customer.",
+    "Looking for a local distributor.", "Called about delivery times.",
+    "Interested in a pilot project next quarter.", "Attended our webinar.",
+    "Asked whether we ship to their country.", "Follow up after the summer holidays.",
+    "Comparing three suppliers.", "Needs a certificate of conformity.",
+    "Budget not confirmed yet.", "Contact came through LinkedIn.",
+)
+_FREE_MAIL = (
+    "gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com", "gmx.de", "web.de",
+    "orange.fr", "libero.it", "proton.me",
+)
+_TAGS = (
+    "Key account", "Prospect", "Decision maker", "Technical contact", "Trade show 2025",
+    "Webinar", "Budget holder", "Reference customer", "Trade show 2026", "Partner program",
+    "Price sensitive", "Follow-up", "Former customer", "Hot lead", "Press", "Do not call",
+)
+_LEAD_TAGS = ("Prospect", "Trade show 2025", "Webinar", "Trade show 2026", "Follow-up", "Hot lead")
+_COMPANY_TYPE_WEIGHTS = {
+    "End customer": 55, "Distributor": 12, "Dealer": 12, "Reseller": 12, "Partner": 6,
+    "Competitor": 3,
+}
+_CONTACT_SOURCE_WEIGHTS = {
+    "Website form": 20, "Email request": 12, "Phone call": 10, "Trade show": 18, "Referral": 15,
+    "Advertising": 5, "Social media": 5, "Manual entry": 10, "Import": 5,
+}
+_LEAD_SOURCE_WEIGHTS = {
+    "Website form": 30, "Email request": 15, "Phone call": 10, "Trade show": 15, "Referral": 8,
+    "Advertising": 7, "Social media": 7, "Manual entry": 5, "Import": 3,
+}
+
+
+@dataclass(frozen=True)
+class _Mailing:
+    name: str
+    subject: str
+    department: int | None
+    sent: datetime
+
+
+_MAILINGS = (
+    _Mailing("Spring newsletter 2025", "What's new this spring", None, datetime(2025, 3, 18, 9)),
+    _Mailing("Autumn newsletter 2025", "Autumn news: products, events and people", None,
+             datetime(2025, 9, 16, 9)),
+    _Mailing("North America webinar invitation", "Join our live product webinar", _NA,
+             datetime(2025, 11, 4, 15)),
+    _Mailing("Price list 2026", "Our 2026 price list is here", None, datetime(2026, 1, 13, 9)),
+    _Mailing("Latin America partner days 2026", "Invitación: Partner Days 2026", _LA,
+             datetime(2026, 4, 21, 13)),
+    _Mailing("Summer newsletter 2026", "Summer update from the team", None,
+             datetime(2026, 6, 9, 9)),
+    _Mailing("Asia Pacific product launch", "Introducing our new product line", _AP,
+             datetime(2026, 9, 8, 1)),
+)
+_SEND_SPREAD_S = 2_700  # a mailing's messages go out over 45 minutes
+
+
+# -------------------------------------------------------------------------- helpers
+
+
+def _seconds(moment: datetime) -> int:
+    return calendar.timegm(moment.timetuple())
+
+
+def _slug(text: str) -> str:
+    """Lower-case ASCII for e-mail local parts, user names and domains."""
+    return re.sub(r"[^a-z0-9-]", "", ascii_fold(text).lower().replace(" ", "-")).strip("-")
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _text(values: np.ndarray) -> pa.Array:
+    return pc.cast(pa.array(values), pa.string())
+
+
+def _when(mask: np.ndarray, value: pa.Array | str, other: pa.Array | str = "") -> pa.Array:
+    return pc.if_else(pa.array(mask), value, other)
+
+
+def _timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    values = (seconds.astype(np.int64) * 1_000_000_000).view("datetime64[ns]")
+    if valid is None:
+        return pa.array(values)
+    return pa.array(values, mask=~valid)
+
+
+def _ids(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    values = values.astype(np.int64)
+    return pa.array(values) if valid is None else pa.array(values, mask=~valid)
+
+
+def _frame(columns: dict[str, pa.Array | np.ndarray]) -> pd.DataFrame:
+    table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v)
+                      for k, v in columns.items()})
+    # Nullable integers stay integers (a float column would not load into PostgreSQL).
+    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+
+
+def _skewed(rng: np.random.Generator, sizes: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """Indices below `sizes`, favouring small ones when power > 1."""
+    index = (rng.random(len(sizes)) ** power * sizes).astype(np.int64)
+    return np.minimum(index, sizes - 1)
+
+
+def _weighted(rng: np.random.Generator, n: int, weights: Sequence[float]) -> np.ndarray:
+    p = np.asarray(weights, dtype=float)
+    return rng.choice(len(p), size=n, p=p / p.sum())
+
+
+class _Pool:
+    """Groups of values (one group per locale, country, department...) in one arrow array."""
+
+    def __init__(self, groups: Sequence[Sequence[Any]], slugs: bool = False) -> None:
+        self.sizes = np.array([len(g) for g in groups], dtype=np.int64)
+        if (self.sizes == 0).any():
+            raise DemoError("A demo data pool is empty.")
+        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
+        flat = [value for group in groups for value in group]
+        self.values = pa.array(flat)
+        self.slugs = pa.array([_slug(v) or "x" for v in flat], pa.string()) if slugs else None
+
+    def pick(self, rng: np.random.Generator, group: np.ndarray, power: float = 1.0) -> np.ndarray:
+        return self.offsets[group] + _skewed(rng, self.sizes[group], power)
+
+    def take(self, index: np.ndarray) -> pa.Array:
+        return self.values.take(pa.array(index))
+
+    def take_slug(self, index: np.ndarray) -> pa.Array:
+        assert self.slugs is not None
+        return self.slugs.take(pa.array(index))
+
+
+def _unique(values: Sequence[str]) -> list[str]:
+    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
+
+
+# ---------------------------------------------------------------------- the loader
+
+
+_loading = threading.Lock()  # one load at a time in this process (DuckDB: one process)
+
+
+def load_demo(
+    db: Database,
+    *,
+    contacts: int,
+    leads: int,
+    seed: int = 7,
+    progress: Callable[[str], None] | None = None,
+) -> DemoSummary:
+    """Fill an empty, migrated database with demo data; the same seed gives the same data."""
+    for label, value in (("number of contacts", contacts), ("number of leads", leads),
+                         ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+            raise DemoError(f"The {label} must be a whole number of at least 0, not {value!r}.")
+    contacts, leads, seed = int(contacts), int(leads), int(seed)
+    started = time.perf_counter()
+    say = progress or (lambda _message: None)
+    with db.transaction() as tx:
+        _require_empty(tx)
+    say("Preparing name pools…")
+    password_hash = hash_password(DEMO_PASSWORD)
+    builder = _Builder(seed, say)
+    with _loading, db.transaction() as tx:
+        if tx.dialect == "postgres":  # servers starting together: one loads, the others wait
+            tx.execute("SELECT pg_advisory_xact_lock(727003)")
+        _require_empty(tx)
+        with _indexes_after(tx):
+            counts = builder.load(tx, contacts=contacts, leads=leads,
+                                  password_hash=password_hash)
+        say("Converting some leads into customers…")
+        counts["converted_leads"] = add_demo_conversions(
+            tx, leads=leads, seed=seed, until=ANCHOR)
+        for table in ("mailing_recipients", "subscription_events"):  # with the carried history
+            counts[table] = tx.scalar(f"SELECT count(*) FROM {table}")
+        say("Adding commercial requests…")
+        add_demo_requests(tx)
+        say("Suppressing the addresses of people who unsubscribed…")
+        carry_over_unsubscribes(tx)
+        settings.put(tx, "demo", "1")  # the sign-in page then shows the demo sign-ins
+    if isinstance(db, PgDatabase):  # statistics and visibility map for the new rows, at once
+        say("Updating the query planner's statistics…")
+        db.vacuum_analyze()
+    summary = DemoSummary(**counts, seconds=round(time.perf_counter() - started, 2))
+    say(summary.describe())
+    return summary
+
+
+@contextmanager
+def _indexes_after(tx: Session) -> Iterator[None]:
+    """PostgreSQL: the secondary indexes (search trigrams, names, addresses, departments…)
+    are built once over the loaded rows, not kept up to date row by row while millions are
+    inserted. Unique and primary-key indexes stay: they keep the data right while it loads.
+    All in the same transaction: nobody sees the tables without them."""
+    if tx.dialect != "postgres":
+        yield
+        return
+    found = tx.fetch_all(
+        "SELECT i.indexname, i.indexdef FROM pg_indexes i "
+        "JOIN pg_class c ON c.relname = i.indexname "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = i.schemaname "
+        "JOIN pg_index x ON x.indexrelid = c.oid "
+        "WHERE i.schemaname = current_schema() AND NOT x.indisunique AND NOT x.indisprimary "
+        "ORDER BY 1")
+    for index in found:
+        tx.execute(f"DROP INDEX {index['indexname']}")
+    yield
+    tx.execute("SET LOCAL maintenance_work_mem = '256MB'")  # the build sorts in memory
+    for index in found:
+        tx.execute(index["indexdef"])
+
+
+def _require_empty(tx: Session) -> None:
+    found = []
+    for table, singular in (("users", "user"), ("departments", "department"),
+                            ("companies", "company"), ("contacts", "contact"),
+                            ("leads", "lead")):
+        count = tx.scalar(f"SELECT count(*) FROM {table}")
+        if count:
+            found.append(f"{count:,} {singular if count == 1 else table}")
+    if found:
+        raise DatabaseNotEmpty(
+            "Demo data loads only into an empty database, but this one already has "
+            + ", ".join(found) + "."
+        )
+
+
+class _Builder:
+    def __init__(self, seed: int, say: Callable[[str], None]) -> None:
+        self.seed = seed
+        self.say = say
+        self._fakers: dict[str, Any] = {}
+        countries = _COUNTRIES
+        self.codes = pa.array([c.code for c in countries])
+        self.country_p = np.array([c.weight for c in countries]) / sum(c.weight for c in countries)
+        self.country_department = np.array([c.department for c in countries], dtype=np.int64)
+        self.calling = pa.array([c.calling for c in countries])
+        self.tld = pa.array([c.tld for c in countries])
+        self.cities = _Pool([c.cities for c in countries])
+        self.legal = _Pool([c.legal for c in countries])
+        name_sets = list(dict.fromkeys(c.names for c in countries))
+        self.name_group = np.array([name_sets.index(c.names) for c in countries], dtype=np.int64)
+        male, female, last = zip(*(self._names(key) for key in name_sets), strict=True)
+        self.first = _Pool([*male, *female], slugs=True)  # group: name set, + len for female
+        self.female_offset = len(name_sets)
+        self.last = _Pool(last, slugs=True)
+        self.streets = _Pool([self._streets(c) for c in countries])
+        self.words = _Pool([_WORDS], slugs=True)
+        self.brand_first = _Pool([_BRAND_FIRST], slugs=True)
+        self.brand_second = _Pool([_BRAND_SECOND], slugs=True)
+        self.titles = _Pool([_TITLES])
+        self.free_mail = _Pool([_FREE_MAIL])
+        self.contact_notes = _Pool([_CONTACT_NOTES])
+        self.lead_notes = _Pool([_LEAD_NOTES])
+
+    # ------------------------------------------------------------------ pools
+
+    def _faker(self, locale: str) -> Any:
+        """A Faker generator with only the person and address providers of `locale`.
+
+        Much cheaper to create than `Faker(locale)`, with the same locale fallbacks.
+        """
+        fake = self._fakers.get(locale)
+        if fake is None:
+            from faker import Generator
+
+            fake = Generator()
+            fake.seed_instance(self.seed)
+            for kind in ("person", "address"):
+                for candidate in (locale, locale.split("_")[0], "en_US"):
+                    try:
+                        module = importlib.import_module(f"faker.providers.{kind}.{candidate}")
+                    except ModuleNotFoundError:
+                        continue
+                    fake.add_provider(module.Provider)
+                    break
+            self._fakers[locale] = fake
+        return fake
+
+    def _names(self, key: str) -> tuple[list[str], list[str], list[str]]:
+        if key in _HAND_NAMES:
+            male, female, last = _HAND_NAMES[key]
+            return list(male), list(female), list(last)
+        if key == "ja":
+            fake = self._faker("ja_JP")
+            return (_unique(fake.first_romanized_name_male() for _ in range(200)),
+                    _unique(fake.first_romanized_name_female() for _ in range(200)),
+                    _unique(fake.last_romanized_name() for _ in range(400)))
+        if key == "zh":
+            fake = self._faker("zh_CN")
+            first = _unique(fake.first_romanized_name() for _ in range(200))
+            return first, first, _unique(fake.last_romanized_name() for _ in range(200))
+        fake = self._faker(key)
+        return (_unique(fake.first_name_male() for _ in range(200)),
+                _unique(fake.first_name_female() for _ in range(200)),
+                _unique(fake.last_name() for _ in range(400)))
+
+    def _streets(self, country: _Country) -> list[str]:
+        if isinstance(country.streets, str):
+            fake = self._faker(country.streets)
+            return _unique(
+                ", ".join(fake.street_address().splitlines()) for _ in range(120)
+            )
+        rng = np.random.default_rng((self.seed, 99, _COUNTRIES.index(country)))
+        out = []
+        for i in range(120):
+            street = country.streets[i % len(country.streets)]
+            if country.code == "JP":
+                a, b, c = rng.integers(1, 9), rng.integers(1, 20), rng.integers(1, 30)
+                out.append(f"{street} {a}-{b}-{c}")
+            else:
+                out.append(f"{rng.integers(1, 400)} {street}")
+        return _unique(out)
+
+    def rng(self, *stream: int) -> np.random.Generator:
+        return np.random.default_rng((self.seed, *stream))
+
+    # --------------------------------------------------------------- building
+
+    def load(self, tx: Session, *, contacts: int, leads: int, password_hash: str) -> dict:
+        self.tx = tx
+        self.writer = Writer(tx, None)
+        self.reference = {
+            table: {r["name"]: r["id"] for r in tx.fetch_all(f"SELECT id, name FROM {table}")}
+            for table in ("industries", "company_types", "lead_sources")
+        }
+        for table, values in self.reference.items():
+            if not values:
+                raise DemoError(f"The {table} list is empty; run the migrations first.")
+        self.say("Creating departments, users and tags…")
+        self._departments()
+        users = self._users(password_hash)
+        self._tags()
+        self._mailings()
+        n_companies = max(10, contacts // 10)
+        self.say(f"Creating {n_companies:,} companies…")
+        self._companies(n_companies)
+        self.recipient_id = 0
+        self.event_id = 0
+        self._people("contact", contacts)
+        self._people("lead", leads)
+        for sequence, table in (
+            ("departments_id_seq", "departments"), ("users_id_seq", "users"),
+            ("tags_id_seq", "tags"), ("companies_id_seq", "companies"),
+            ("contacts_id_seq", "contacts"), ("leads_id_seq", "leads"),
+            ("mailings_id_seq", "mailings"), ("mailing_recipients_id_seq", "mailing_recipients"),
+            ("subscription_events_id_seq", "subscription_events"),
+        ):
+            tx.sync_sequence(sequence, table)
+        return {
+            "departments": len(DEPARTMENTS), "users": users, "tags": len(_TAGS),
+            "companies": n_companies, "contacts": contacts, "leads": leads,
+            "mailings": len(_MAILINGS), "mailing_recipients": self.recipient_id,
+            "subscription_events": self.event_id,
+        }
+
+    def _departments(self) -> None:
+        created = _timestamps(np.full(len(DEPARTMENTS), _START_S - 60 * _DAY))
+        self.tx.insert_frame("departments", _frame({
+            "id": np.arange(1, len(DEPARTMENTS) + 1), "name": pa.array(DEPARTMENTS),
+            "created_at": created,
+        }))
+
+    def _users(self, password_hash: str) -> int:
+        rng = self.rng(1)
+        rows: list[tuple[str, str, str, int | None]] = []  # username, full name, role, dept
+        taken: set[str] = set()
+
+        def person(department: int) -> tuple[str, str]:
+            in_department = np.flatnonzero(self.country_department == department)
+            weights = self.country_p[in_department]
+            country = in_department[_weighted(rng, 1, weights)[0]]
+            group = self.name_group[country]
+            female = rng.random() < 0.45
+            first_group = group + (self.female_offset if female else 0)
+            first = self.first.values[int(self.first.pick(rng, np.array([first_group]), 2)[0])]
+            last = self.last.values[int(self.last.pick(rng, np.array([group]), 2)[0])]
+            return first.as_py(), last.as_py()
+
+        for username, role, department in _ROLE_USERS:
+            d = None if department is None else DEPARTMENTS.index(department)
+            first, last = person(_EU if d is None else d)
+            rows.append((username, f"{first} {last}", role.value, d))
+            taken.add(username)
+        for department, count in enumerate(_SALES_MANAGERS_PER_DEPARTMENT):
+            made = 0
+            while made < count:
+                first, last = person(department)
+                username = f"{_slug(first)}.{_slug(last)}".replace("-", "")[:50]
+                if username in taken or not USERNAME_PATTERN.match(username):
+                    continue
+                taken.add(username)
+                rows.append((username, f"{first} {last}", Role.SALES_MANAGER.value, department))
+                made += 1
+        ids = np.arange(1, len(rows) + 1)
+        self.user_ids = {row[0]: int(i) for row, i in zip(rows, ids, strict=True)}
+        self.sales = [
+            [int(i) for row, i in zip(rows, ids, strict=True)
+             if row[2] == Role.SALES_MANAGER.value and row[3] == d]
+            for d in range(len(DEPARTMENTS))
+        ]
+        # Staff who may own records: the sales managers, and the department's operator.
+        self.staff = [
+            group + [int(i) for row, i in zip(rows, ids, strict=True)
+                     if row[2] == Role.OPERATOR.value and row[3] == d]
+            for d, group in enumerate(self.sales)
+        ]
+        self.sales_pool = _Pool(self.sales)
+        self.staff_pool = _Pool(self.staff)
+        self.sales_ids = self.sales_pool.values.to_numpy()
+        self.staff_ids = self.staff_pool.values.to_numpy()
+        created = _START_S - 45 * _DAY + rng.integers(0, 10 * _DAY, len(rows))
+        departments = np.array([-1 if r[3] is None else r[3] + 1 for r in rows])
+        self.tx.insert_frame("users", _frame({
+            "id": ids,
+            "username": pa.array([r[0] for r in rows]),
+            "full_name": pa.array([r[1] for r in rows]),
+            "email": pa.array([f"{r[0]}@{STAFF_EMAIL_DOMAIN}" for r in rows]),
+            "role": pa.array([r[2] for r in rows]),
+            "department_id": _ids(departments, departments > 0),
+            "active": np.ones(len(rows), dtype=bool),
+            "password_hash": pa.repeat(password_hash, len(rows)),
+            "created_at": _timestamps(created),
+            "updated_at": _timestamps(created),
+        }))
+        return len(rows)
+
+    def _tags(self) -> None:
+        self.tx.insert_frame("tags", _frame({
+            "id": np.arange(1, len(_TAGS) + 1), "name": pa.array(_TAGS),
+        }))
+
+    def _mailings(self) -> None:
+        sent = np.array([_seconds(m.sent) for m in _MAILINGS])
+        departments = np.array([-1 if m.department is None else m.department for m in _MAILINGS])
+        manager = self.user_ids["company.manager"]
+        creators = np.array([
+            manager if m.department is None else self.sales[m.department][0] for m in _MAILINGS
+        ])
+        self.mail_sent = sent
+        self.mail_department = departments
+        self.tx.insert_frame("mailings", _frame({
+            "id": np.arange(1, len(_MAILINGS) + 1),
+            "name": pa.array([m.name for m in _MAILINGS]),
+            "subject": pa.array([m.subject for m in _MAILINGS]),
+            "body": pa.array([
+                f"Hello,\n\n{m.subject}. Read the full story on our website.\n\n"
+                "Kind regards,\nYour sales team" for m in _MAILINGS
+            ]),
+            "status": pa.repeat("sent", len(_MAILINGS)),
+            "department_id": _ids(departments + 1, departments >= 0),
+            "created_by": creators,
+            "created_at": _timestamps(sent - 2 * _DAY),
+            "started_at": _timestamps(sent),
+            "finished_at": _timestamps(sent + _SEND_SPREAD_S),
+        }))
+
+    def _org_names(self, rng: np.random.Generator, country: np.ndarray
+                   ) -> tuple[pa.Array, pa.Array, pa.Array]:
+        """Company names, their domain slugs and alternative names, for these countries."""
+        n = len(country)
+        group = self.name_group[country]
+        l1, l2 = self.last.pick(rng, group, 1.5), self.last.pick(rng, group, 1.5)
+        w = self.words.pick(rng, np.zeros(n, dtype=np.int64))
+        b1 = self.brand_first.pick(rng, np.zeros(n, dtype=np.int64))
+        b2 = self.brand_second.pick(rng, np.zeros(n, dtype=np.int64))
+        last1, last2 = self.last.take(l1), self.last.take(l2)
+        slug1, slug2 = self.last.take_slug(l1), self.last.take_slug(l2)
+        word, word_slug = self.words.take(w), self.words.take_slug(w)
+        brand1, brand2 = self.brand_first.take(b1), self.brand_second.take(b2)
+        brand_slug = _join(self.brand_first.take_slug(b1), self.brand_second.take_slug(b2))
+        pattern = pa.array(_weighted(rng, n, _PATTERN_P).astype(np.int8))
+        base = pc.choose(
+            pattern, last1, _join(last1, " & ", last2), _join(last1, "-", last2),
+            _join(last1, " ", word), _join(brand1, brand2),
+            _join(brand1, " ", brand2, " ", word),
+        )
+        slug = pc.choose(
+            pattern, slug1, _join(slug1, "-", slug2), _join(slug1, "-", slug2),
+            _join(slug1, word_slug), brand_slug, _join(brand_slug, word_slug),
+        )
+        pattern_np = pattern.to_numpy(zero_copy_only=False)
+        with_legal = (rng.random(n) < 0.85) | (pattern_np == 0)
+        legal = self.legal.take(self.legal.pick(rng, country, 1.5))
+        name = _when(with_legal, _join(base, " ", legal), base)
+        initials = _join(pc.utf8_slice_codeunits(last1, 0, 1), "&",
+                         pc.utf8_slice_codeunits(last2, 0, 1))
+        chance = rng.random(n) < 0.3
+        alternative = pc.choose(
+            pattern, "", _when(chance, initials), _when(chance, initials), "",
+            _when(chance, _join(brand1, " ", brand2)), _when(chance, _join(brand1, brand2)),
+        )
+        return name, slug, alternative
+
+    def _phones(self, rng: np.random.Generator, country: np.ndarray,
+                mobile: bool = False) -> pa.Array:
+        n = len(country)
+        if mobile:
+            area = rng.integers(600, 800, n)
+            number = rng.integers(1_000_000, 99_999_999, n)
+        else:
+            area = rng.integers(20, 990, n)
+            number = rng.integers(100_000, 9_999_999, n)
+        return _join(self.calling.take(pa.array(country)), " ", _text(area), " ", _text(number))
+
+    def _companies(self, n: int) -> None:
+        rng = self.rng(2)
+        country = _weighted(rng, n, self.country_p)
+        name, slug, alternative = self._org_names(rng, country)
+        # Unique per (name key, country): draw new names for the clashes until none is left.
+        names = name.to_pylist()
+        keys = [company_name_key(v) for v in names]
+        slugs = slug.to_pylist()
+        alternatives = alternative.to_pylist()
+        seen: set[tuple[str, int]] = set()
+        redo = []
+        for i, key in enumerate(keys):
+            if (key, int(country[i])) in seen:
+                redo.append(i)
+            else:
+                seen.add((key, int(country[i])))
+        for _attempt in range(50):
+            if not redo:
+                break
+            again = np.array(redo, dtype=np.int64)
+            new_name, new_slug, new_alternative = self._org_names(rng, country[again])
+            redo = []
+            for i, value, value_slug, value_alt in zip(
+                again.tolist(), new_name.to_pylist(), new_slug.to_pylist(),
+                new_alternative.to_pylist(), strict=True,
+            ):
+                key = company_name_key(value)
+                if (key, int(country[i])) in seen:
+                    redo.append(i)
+                    continue
+                seen.add((key, int(country[i])))
+                names[i], keys[i], slugs[i], alternatives[i] = value, key, value_slug, value_alt
+        if redo:
+            raise DemoError("Could not invent enough distinct company names.")
+        department = self.country_department[country]
+        owner = self.sales_ids[self.sales_pool.pick(rng, department)]
+        created = np.sort(rng.integers(_START_S, _ANCHOR_S - 14 * _DAY, n))
+        updated = np.where(rng.random(n) < 0.6,
+                           created + (rng.random(n) * (_ANCHOR_S - created)).astype(np.int64),
+                           created)
+        domain = _join(pa.array(slugs, pa.string()), ".", self.tld.take(pa.array(country)))
+        phone = self._phones(rng, country)
+        city = self.cities.take(self.cities.pick(rng, country, 2.0))
+        street = self.streets.take(self.streets.pick(rng, country))
+        mailbox = pa.array(["info", "sales", "contact", "office", "hello"]).take(
+            pa.array(_weighted(rng, n, (45, 20, 15, 12, 8))))
+        types = self.reference["company_types"]
+        type_names = sorted(types)
+        type_ids = np.array([types[t] for t in type_names])
+        type_weights = [_COMPANY_TYPE_WEIGHTS.get(t, 3) for t in type_names]
+        company_type = type_ids[_weighted(rng, n, type_weights)]
+        self.writer.load_frame(Entity.COMPANY, _frame({
+            "id": np.arange(1, n + 1),
+            "name": pa.array(names, pa.string()),
+            "name_key": pa.array(keys, pa.string()),
+            "alternative_names": pa.array(alternatives, pa.string()),
+            "website": _when(rng.random(n) < 0.9, _join("https://www.", domain)),
+            "email": _when(rng.random(n) < 0.8, _join(mailbox, "@", domain)),
+            "phone": _when(rng.random(n) < 0.95, phone),
+            "country_code": self.codes.take(pa.array(country)),
+            "city": city,
+            "address": _when(rng.random(n) < 0.9, street),
+            "company_type_id": _ids(company_type, rng.random(n) < 0.95),
+            "owner_id": owner,
+            "department_id": department + 1,
+            "created_at": _timestamps(created),
+            "updated_at": _timestamps(updated),
+            "created_by": owner,
+            "modified_by": owner,
+        }))
+        industries = self.reference["industries"]
+        industry_ids = np.array([industries[k] for k in sorted(industries)])
+        first = rng.integers(0, len(industry_ids), n)
+        second = (first + rng.integers(1, max(2, len(industry_ids)), n)) % len(industry_ids)
+        two = (rng.random(n) < 0.3) & (second != first)
+        company_ids = np.arange(1, n + 1)
+        self.writer.load_links(Entity.COMPANY, "industries", _frame({
+            "company_id": np.concatenate([company_ids, company_ids[two]]),
+            "industry_id": np.concatenate([industry_ids[first], industry_ids[second[two]]]),
+        }))
+        self.company = {
+            "country": country, "department": department, "owner": owner, "created": created,
+            "domain": domain, "phone": phone, "city": city, "street": street,
+            "name": pa.array(names, pa.string()),
+        }
+
+    # ---------------------------------------------------------------- people
+
+    def _people(self, entity: str, n: int) -> None:
+        if n == 0:
+            return
+        stream = 3 if entity == "contact" else 4
+        rng = self.rng(stream, 0)
+        if entity == "contact":
+            weights = rng.lognormal(0.0, 1.1, len(self.company["country"]))
+            company = rng.choice(len(weights), size=n, p=weights / weights.sum())
+            start = self.company["created"][company]
+            created = start + (rng.random(n) * (_ANCHOR_S - start)).astype(np.int64)
+            order = np.argsort(created, kind="stable")
+            skeleton = {"company": company[order], "created": created[order]}
+        else:
+            ago = (rng.random(n) ** 1.3 * HISTORY_DAYS * _DAY).astype(np.int64)
+            skeleton = {"created": np.sort(_ANCHOR_S - 1 - ago)}
+        for chunk, lo in enumerate(range(0, n, CHUNK_ROWS)):
+            hi = min(n, lo + CHUNK_ROWS)
+            part = {k: v[lo:hi] for k, v in skeleton.items()}
+            chunk_rng = self.rng(stream, chunk + 1)
+            if entity == "contact":
+                self._contact_chunk(chunk_rng, np.arange(lo + 1, hi + 1), part)
+            else:
+                self._lead_chunk(chunk_rng, np.arange(lo + 1, hi + 1), part)
+            self.say(f"{entity.capitalize()}s: {hi:,} of {n:,}")
+
+    def _person(self, rng: np.random.Generator, country: np.ndarray, formats: Sequence[float]
+                ) -> dict[str, pa.Array]:
+        n = len(country)
+        group = self.name_group[country]
+        # One in ten people carries a name from another country's pool.
+        foreign = rng.random(n) < 0.1
+        group = np.where(foreign, self.name_group[_weighted(rng, n, self.country_p)], group)
+        female = rng.random(n) < 0.42
+        first_group = group + np.where(female, self.female_offset, 0)
+        f = self.first.pick(rng, first_group, 1.6)
+        m = self.first.pick(rng, first_group)
+        last = self.last.pick(rng, group, 1.6)
+        first_slug, last_slug = self.first.take_slug(f), self.last.take_slug(last)
+        initial = pc.utf8_slice_codeunits(first_slug, 0, 1)
+        local = pc.choose(
+            pa.array(_weighted(rng, n, formats).astype(np.int8)),
+            _join(first_slug, ".", last_slug), _join(initial, ".", last_slug),
+            _join(first_slug, last_slug), _join(last_slug, ".", first_slug),
+            _join(initial, last_slug),
+        )
+        return {
+            "first_name": self.first.take(f),
+            "middle_name": _when((rng.random(n) < 0.03) & (m != f), self.first.take(m)),
+            "last_name": self.last.take(last),
+            "local": local,
+            "private_local": _join(first_slug, ".", last_slug, _text(rng.integers(1, 99, n))),
+        }
+
+    def _owners(self, rng: np.random.Generator, department: np.ndarray) -> np.ndarray:
+        return self.staff_ids[self.staff_pool.pick(rng, department, 1.3)]
+
+    def _audit_users(self, rng: np.random.Generator, owner: np.ndarray, department: np.ndarray,
+                     created: np.ndarray, updated: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        n = len(owner)
+        colleague = self._owners(rng, department)
+        importer = self.user_ids["super.operator"]
+        u = rng.random(n)
+        created_by = np.where(u < 0.75, owner, np.where(u < 0.93, colleague, importer))
+        changed = updated > created
+        modified_by = np.where(changed & (rng.random(n) < 0.4), colleague, created_by)
+        modified_by = np.where(changed & (rng.random(n) < 0.5), owner, modified_by)
+        return created_by, modified_by
+
+    def _updated(self, rng: np.random.Generator, created: np.ndarray, share: float) -> np.ndarray:
+        n = len(created)
+        later = created + (rng.random(n) ** 2 * (_ANCHOR_S - created)).astype(np.int64)
+        return np.where(rng.random(n) < share, later, created)
+
+    def _sources(self, rng: np.random.Generator, n: int, weights: dict[str, int],
+                 share: float) -> pa.Array:
+        sources = self.reference["lead_sources"]
+        names = sorted(sources)
+        ids = np.array([sources[s] for s in names])
+        return _ids(ids[_weighted(rng, n, [weights.get(s, 2) for s in names])],
+                    rng.random(n) < share)
+
+    def _contact_chunk(self, rng: np.random.Generator, ids: np.ndarray, part: dict) -> None:
+        n = len(ids)
+        company = part["company"]
+        created = part["created"]
+        c = self.company
+        country = c["country"][company]
+        department = c["department"][company]
+        owner = np.where(rng.random(n) < 0.85, c["owner"][company], self._owners(rng, department))
+        updated = self._updated(rng, created, 0.55)
+        created_by, modified_by = self._audit_users(rng, owner, department, created, updated)
+        person = self._person(rng, country, (55, 20, 10, 5, 10))
+        company_index = pa.array(company)
+        email = _join(person["local"], "@", c["domain"].take(company_index))
+        has_email = rng.random(n) < 0.97
+        extension = _text(rng.integers(10, 999, n))
+        direct = _join(c["phone"].take(company_index), "-", extension)
+        newsletter = self._newsletter(
+            rng, "contact", ids, created, department, has_email, email, owner)
+        updated = np.maximum(updated, newsletter.pop("touched"))
+        self.writer.load_frame(Entity.CONTACT, _frame({
+            "id": ids,
+            "company_id": company + 1,
+            "first_name": person["first_name"],
+            "middle_name": person["middle_name"],
+            "last_name": person["last_name"],
+            "title": _when(rng.random(n) < 0.9, self.titles.take(
+                self.titles.pick(rng, np.zeros(n, dtype=np.int64), 1.5))),
+            "email": _when(has_email, email),
+            "secondary_email": _when(rng.random(n) < 0.04, _join(
+                person["private_local"], "@",
+                self.free_mail.take(self.free_mail.pick(rng, np.zeros(n, np.int64), 1.5)))),
+            "phone": _when(rng.random(n) < 0.85, direct),
+            "mobile": _when(rng.random(n) < 0.55, self._phones(rng, country, mobile=True)),
+            "country_code": self.codes.take(pa.array(country)),
+            "city": c["city"].take(company_index),
+            "address": _when(rng.random(n) < 0.7, c["street"].take(company_index)),
+            "description": _when(rng.random(n) < 0.15, self.contact_notes.take(
+                self.contact_notes.pick(rng, np.zeros(n, dtype=np.int64)))),
+            "lead_source_id": self._sources(rng, n, _CONTACT_SOURCE_WEIGHTS, 0.9),
+            "vip": rng.random(n) < 0.08,
+            "newsletter_opt_in": newsletter["opt_in"],
+            "last_mailed_at": newsletter["last_mailed_at"],
+            "unsubscribed_at": newsletter["unsubscribed_at"],
+            "disqualified": rng.random(n) < 0.01,
+            "owner_id": owner,
+            "department_id": department + 1,
+            "created_at": _timestamps(created),
+            "updated_at": _timestamps(updated),
+            "created_by": created_by,
+            "modified_by": modified_by,
+        }))
+        # Tags: three in ten contacts have one, some of those a second one.
+        tag_count = len(_TAGS)
+        tagged = rng.random(n) < 0.3
+        first = _skewed(rng, np.full(n, tag_count), 1.5)
+        second = (first + rng.integers(1, tag_count, n)) % tag_count
+        double = tagged & (rng.random(n) < 0.35)
+        self.writer.load_links(Entity.CONTACT, "tags", _frame({
+            "contact_id": np.concatenate([ids[tagged], ids[double]]),
+            "tag_id": np.concatenate([first[tagged], second[double]]) + 1,
+        }))
+        self._insert_newsletter(newsletter)
+
+    def _lead_chunk(self, rng: np.random.Generator, ids: np.ndarray, part: dict) -> None:
+        n = len(ids)
+        created = part["created"]
+        c = self.company
+        # One lead in eight comes from a company that is already a customer.
+        known = rng.random(n) < 0.12
+        known_company = rng.integers(0, len(c["country"]), n)
+        country = np.where(known, c["country"][known_company], _weighted(rng, n, self.country_p))
+        department = self.country_department[country]
+        name, slug, _alternative = self._org_names(rng, country)
+        known_index = pa.array(known_company)
+        company_name = _when(known, c["name"].take(known_index), name)
+        domain = _when(known, c["domain"].take(known_index),
+                       _join(slug, ".", self.tld.take(pa.array(country))))
+        assigned = rng.random(n) < 0.97
+        owner = self._owners(rng, department)
+        updated = self._updated(rng, created, 0.45)
+        created_by, modified_by = self._audit_users(rng, owner, department, created, updated)
+        person = self._person(rng, country, (50, 20, 15, 5, 10))
+        private = rng.random(n) < 0.3
+        free_mail = self.free_mail.take(self.free_mail.pick(rng, np.zeros(n, np.int64), 1.5))
+        email = _when(private, _join(person["private_local"], "@", free_mail),
+                      _join(person["local"], "@", domain))
+        has_email = rng.random(n) < 0.98
+        city = _when(known, c["city"].take(known_index),
+                     self.cities.take(self.cities.pick(rng, country, 2.0)))
+        street = _when(known, c["street"].take(known_index),
+                       self.streets.take(self.streets.pick(rng, country)))
+        company_phone = _when(known, c["phone"].take(known_index), self._phones(rng, country))
+        industries = self.reference["industries"]
+        industry_ids = np.array([industries[k] for k in sorted(industries)])
+        types = self.reference["company_types"]
+        type_ids = np.array([types[k] for k in sorted(types)])
+        newsletter = self._newsletter(
+            rng, "lead", ids, created, department, has_email, email,
+            np.where(assigned, owner, created_by))
+        updated = np.maximum(updated, newsletter.pop("touched"))
+        self.writer.load_frame(Entity.LEAD, _frame({
+            "id": ids,
+            "company_name": company_name,
+            "company_email": _when(rng.random(n) < 0.6, _join("info@", domain)),
+            "company_phone": _when(rng.random(n) < 0.6, company_phone),
+            "website": _when(rng.random(n) < 0.75, _join("https://www.", domain)),
+            "company_address": _when(rng.random(n) < 0.7, street),
+            "industry_id": _ids(industry_ids[rng.integers(0, len(industry_ids), n)],
+                                rng.random(n) < 0.85),
+            "company_type_id": _ids(type_ids[rng.integers(0, len(type_ids), n)],
+                                    rng.random(n) < 0.65),
+            "first_name": person["first_name"],
+            "middle_name": person["middle_name"],
+            "last_name": person["last_name"],
+            "title": _when(rng.random(n) < 0.75, self.titles.take(
+                self.titles.pick(rng, np.zeros(n, dtype=np.int64), 1.5))),
+            "email": _when(has_email, email),
+            "secondary_email": _when(~private & (rng.random(n) < 0.05),
+                                     _join(person["private_local"], "@", free_mail)),
+            "phone": _when(rng.random(n) < 0.8, self._phones(rng, country)),
+            "mobile": _when(rng.random(n) < 0.5, self._phones(rng, country, mobile=True)),
+            "country_code": self.codes.take(pa.array(country)),
+            "city": city,
+            "address": _when(rng.random(n) < 0.25, street),
+            "description": _when(rng.random(n) < 0.25, self.lead_notes.take(
+                self.lead_notes.pick(rng, np.zeros(n, dtype=np.int64)))),
+            "lead_source_id": self._sources(rng, n, _LEAD_SOURCE_WEIGHTS, 0.95),
+            "vip": rng.random(n) < 0.06,
+            "newsletter_opt_in": newsletter["opt_in"],
+            "last_mailed_at": newsletter["last_mailed_at"],
+            "unsubscribed_at": newsletter["unsubscribed_at"],
+            "disqualified": rng.random(n) < 0.10,
+            "owner_id": _ids(owner, assigned),
+            "department_id": department + 1,
+            "created_at": _timestamps(created),
+            "updated_at": _timestamps(updated),
+            "created_by": created_by,
+            "modified_by": modified_by,
+        }))
+        tagged = rng.random(n) < 0.12
+        lead_tag_ids = np.array([_TAGS.index(t) + 1 for t in _LEAD_TAGS])
+        self.writer.load_links(Entity.LEAD, "tags", _frame({
+            "lead_id": ids[tagged],
+            "tag_id": lead_tag_ids[rng.integers(0, len(lead_tag_ids), int(tagged.sum()))],
+        }))
+        self._insert_newsletter(newsletter)
+
+    # ------------------------------------------------------------- newsletter
+
+    def _newsletter(self, rng: np.random.Generator, entity: str, ids: np.ndarray,
+                    created: np.ndarray, department: np.ndarray, has_email: np.ndarray,
+                    email: pa.Array, actor: np.ndarray) -> dict:
+        """Opt-in, mailings received and unsubscriptions, consistent with each other.
+
+        Gray people: 55 % were mailed and then used the unsubscribe link, 20 % subscribed and
+        were unsubscribed by staff before any mailing reached them, 25 % never opted in.
+        """
+        n = len(ids)
+        opt_in = rng.random(n) < 0.85
+        kind = rng.random(n)
+        was_mailed_then_left = ~opt_in & (kind < 0.55)
+        left_unmailed = ~opt_in & (kind >= 0.55) & (kind < 0.75)
+        wants_mail = ((opt_in & (rng.random(n) < 0.8)) | was_mailed_then_left) & has_email
+        eligible = (
+            (self.mail_sent[None, :] > created[:, None] + _DAY)
+            & ((self.mail_department[None, :] < 0)
+               | (self.mail_department[None, :] == department[:, None]))
+        )
+        score = rng.random((n, len(_MAILINGS)))
+        score[~eligible] = -1.0
+        rows = np.arange(n)
+        first = score.argmax(axis=1)
+        mailed = wants_mail & (score[rows, first] > 0)
+        score[rows, first] = -1.0
+        second = score.argmax(axis=1)
+        twice = mailed & (score[rows, second] > 0) & (rng.random(n) < 0.3)
+        sent_first = self.mail_sent[first] + rng.integers(0, _SEND_SPREAD_S, n)
+        sent_second = self.mail_sent[second] + rng.integers(0, _SEND_SPREAD_S, n)
+        last_mailed = np.where(twice, np.maximum(sent_first, sent_second), sent_first)
+        # Unsubscribed after the last mailing, or (never mailed) some time after joining.
+        left_mailed = was_mailed_then_left & mailed
+        left_unmailed = left_unmailed | (was_mailed_then_left & ~mailed)
+        after_mail = last_mailed + (3_600 + rng.random(n) * 60 * _DAY).astype(np.int64)
+        after_join = created + (60 + rng.random(n) * (_ANCHOR_S - created)).astype(np.int64)
+        unsubscribed = np.minimum(np.where(left_mailed, after_mail, after_join), _ANCHOR_S)
+        left = left_mailed | left_unmailed
+        touched = np.where(left, unsubscribed, created)
+
+        # Mailing recipients: one row per mailing received.
+        who = np.concatenate([np.flatnonzero(mailed), np.flatnonzero(twice)])
+        mailing = np.concatenate([first[mailed], second[twice]])
+        sent = np.concatenate([sent_first[mailed], sent_second[twice]])
+        order = np.lexsort((sent, who))
+        who, mailing, sent = who[order], mailing[order], sent[order]
+        recipients = {
+            "mailing_id": mailing + 1,
+            "entity": pa.repeat(entity, len(who)),
+            "entity_id": ids[who],
+            "email": email.take(pa.array(who)),
+            "status": pa.repeat("sent", len(who)),
+            "sent_at": _timestamps(sent),
+        }
+        # Subscription history: joined (if ever), then left.
+        joined = opt_in | left
+        sub_who = np.flatnonzero(joined)
+        out_who = np.flatnonzero(left)
+        event_who = np.concatenate([sub_who, out_who])
+        is_out = np.concatenate([np.zeros(len(sub_who), bool), np.ones(len(out_who), bool)])
+        order = np.lexsort((is_out, event_who))
+        event_who, is_out = event_who[order], is_out[order]
+        by_link = left_mailed[event_who]
+        events = {
+            "entity": pa.repeat(entity, len(event_who)),
+            "entity_id": ids[event_who],
+            "event": _when(is_out, "unsubscribed", "subscribed"),
+            "occurred_at": _timestamps(np.where(is_out, unsubscribed[event_who],
+                                                created[event_who])),
+            "user_id": _ids(actor[event_who], is_out & ~by_link),
+            "source": _when(is_out, _when(by_link, "unsubscribe link", "operator"), "demo"),
+        }
+        return {
+            "opt_in": opt_in,
+            "last_mailed_at": _timestamps(last_mailed, mailed),
+            "unsubscribed_at": _timestamps(unsubscribed, left),
+            "touched": touched,
+            "recipients": recipients,
+            "events": events,
+        }
+
+    def _insert_newsletter(self, newsletter: dict) -> None:
+        recipients = newsletter["recipients"]
+        count = len(recipients["entity_id"])
+        ids = np.arange(self.recipient_id + 1, self.recipient_id + count + 1)
+        self.tx.insert_frame("mailing_recipients", _frame({"id": ids, **recipients}))
+        self.recipient_id += count
+        events = newsletter["events"]
+        count = len(events["entity_id"])
+        ids = np.arange(self.event_id + 1, self.event_id + count + 1)
+        self.tx.insert_frame("subscription_events", _frame({"id": ids, **events}))
+        self.event_id += count

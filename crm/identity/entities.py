@@ -1,0 +1,40 @@
+"""The kinds of record and the actions on them that the permission table is about."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Entity(StrEnum):
+    LEAD = "lead"
+    CONTACT = "contact"
+    COMPANY = "company"
+    REQUEST = "request"  # a commercial request: in its department's scope, like a lead
+    DEAL = "deal"
+    SEGMENT = "segment"  # saved segments (the table's "share with the company")
+    TAG = "tag"  # the tag vocabulary (rename, merge)
+    USER = "user"  # users, departments and this table
+
+    @property
+    def plural(self) -> str:
+        return {"company": "companies"}.get(self.value, f"{self.value}s")
+
+
+class Action(StrEnum):
+    VIEW = "view"
+    ADD = "add"
+    EDIT = "edit"  # change fields, assign, unsubscribe on request, dismiss a request
+    IMPORT = "import"
+    UNDO_IMPORT = "undo_import"
+    CONVERT = "convert"  # a lead into a company and contact; a request into a deal
+    EXPORT = "export"
+    EXPORT_ALL = "export_all"  # contacts: every one in scope, not only those assigned to you
+    VIP = "vip"
+    TAG = "tag"
+    MAIL = "mail"  # create and send mass mailings
+    SHARE = "share"  # share segments with the whole company
+    MANAGE = "manage"  # tags: rename and merge; users: users, departments, permissions
+
+
+# What a role may do: (action, kind) pairs, as crm.access.permissions works them out.
+Grants = frozenset[tuple[Action, Entity]]

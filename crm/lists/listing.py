@@ -1,0 +1,480 @@
+"""The list engine shared by leads, contacts and companies.
+
+One function takes (user, list, query) and returns a page of rows and the total count,
+computed in SQL inside the user's access scope. Filters are declared once, as data (after
+Datasette's filters): each knows the SQL it adds (bound parameters only), how to offer its
+options with counts from the user's scope, and the words it means, so a page can say
+"1,234 leads where country is France and VIP is yes".
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+
+from crm.access import Action, Condition, Entity, scope
+from crm.common.errors import Refusal
+from crm.identity.user import User
+from crm.storage import search
+from crm.storage.db import Database, Session
+
+PAGE_SIZES = (25, 50, 100, 250)
+NONE_VALUE = "none"  # the option for "no value" (for instance: no assigned manager)
+RANGE = ".."  # a date range travels as "2026-01-01..2026-03-31" (either end may be open)
+OPTIONS, DATE_RANGE = "options", "date_range"  # how a filter is chosen: Filter.widget
+# Bounds on what a query may ask, whoever builds it (an address, a segment, the CLI): past
+# them a value means nothing a list can show, and unbounded it overflows SQL's integers.
+MAX_PAGE = 100_000_000  # further than any list's end: asking more means "the last page"
+MAX_SEARCH_CHARS = 200
+FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)  # a date filter's widest period
+
+
+@dataclass(frozen=True)
+class Column:
+    """A listed column: its key (URL, sort), header, select and sort expressions."""
+
+    key: str
+    label: str
+    sql: str
+    sort_sql: tuple[str, ...] = ()
+    sortable: bool = True
+    sort_joins: str = ""  # joins the sort expression needs (the page query adds them)
+    # NOT NULL in the table: sorted without "NULLS LAST", which on PostgreSQL would keep a
+    # descending sort from walking the column's index backwards.
+    never_null: bool = False
+    # Stored value -> what people read (newsletter "unsubscribed" -> "Unsubscribed"): how an
+    # export writes the column. None: the value as stored.
+    labels: Mapping[str, str] | None = None
+
+    @property
+    def order_by(self) -> tuple[str, ...]:
+        return self.sort_sql or (self.sql,)
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One sidebar filter, declared as data.
+
+    `value_sql` is the expression whose values the filter offers and matches; `label_sql`
+    names a value for people; `option_joins` adds what the labels need. `match`, when given,
+    builds the condition itself (for values reached through another table, such as tags).
+    Values travel as strings (they live in the URL); `parse` turns them into SQL values.
+    """
+
+    key: str
+    label: str
+    value_sql: str
+    label_sql: str
+    option_joins: str = ""
+    option_from: str | None = None  # replaces "<table> <alias>" when options come elsewhere
+    parse: Callable[[str], Any] = str
+    match: Callable[[list[Any]], Condition] | None = None
+    nullable: bool = False
+    none_label: str = "None"
+    shown: Callable[[User], bool] = lambda user: True
+    option_order: str = "count"  # or "label"
+    says_value: bool = False  # the sentence names the value alone ("VIP", "disqualified")
+    sentence_label: str = ""  # how the sentence names the filter, when not its label
+    widget: str = OPTIONS  # OPTIONS: values with counts; DATE_RANGE: a from–to date picker
+    words: Callable[[Sequence[str]], str] | None = None  # the sentence, when not "X is Y"
+
+    def condition(self, values: Sequence[str]) -> Condition | None:
+        wanted = [v for v in values if v != NONE_VALUE]
+        try:
+            parsed = [self.parse(v) for v in wanted]
+        except (TypeError, ValueError):
+            parsed = []
+        parts: list[Condition] = []
+        if parsed:
+            if self.match is not None:
+                parts.append(self.match(parsed))
+            else:
+                marks = ", ".join("?" for _ in parsed)
+                parts.append(Condition(f"{self.value_sql} IN ({marks})", tuple(parsed)))
+        if self.nullable and NONE_VALUE in values:
+            parts.append(Condition(f"{self.value_sql} IS NULL"))
+        if not parts:
+            return Condition("FALSE") if values else None
+        if len(parts) == 1:
+            return parts[0]
+        return Condition(f"(({parts[0].sql}) OR ({parts[1].sql}))",
+                         parts[0].params + parts[1].params)
+
+    def sentence(self, values: Sequence[str], labels: dict[str, str]) -> str:
+        if self.words is not None:
+            return self.words(values)
+        names = [labels.get(v, v) for v in values]
+        if self.says_value:
+            return " or ".join(_sentence_case(n) for n in names)
+        label = (self.sentence_label or self.label).lower()
+        if len(names) == 1:
+            return f"{label} is {names[0]}"
+        return f"{label} is {', '.join(names[:-1])} or {names[-1]}"
+
+
+def parse_date_range(text: str) -> tuple[date | None, date | None]:
+    """"2026-01-01..2026-03-31" into its first and last day (inclusive); one end may be open."""
+    first, separator, last = text.partition(RANGE)
+    if not separator or not (first or last):
+        raise Refusal(f"not a date range: {text!r}")
+    start = date.fromisoformat(first) if first else None
+    end = date.fromisoformat(last) if last else None
+    if start and end and start > end:
+        raise Refusal(f"the range {text!r} ends before it starts")
+    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
+        raise Refusal(f"the range {text!r} lies outside {FIRST_DAY}..{LAST_DAY}")
+    return start, end
+
+
+def date_range_value(start: date | None, end: date | None) -> str:
+    """The URL form of a range of days (inverse of `parse_date_range`)."""
+    return f"{start.isoformat() if start else ''}{RANGE}{end.isoformat() if end else ''}"
+
+
+def date_range_condition(column: str, start: date | None, end: date | None) -> Condition:
+    """Timestamps from the first day's midnight up to (not including) the day after the last:
+    the one definition of "in this period" for lists and charts alike."""
+    parts = []
+    if start is not None:
+        parts.append(Condition(f"{column} >= ?", (datetime.combine(start, time()),)))
+    if end is not None:
+        parts.append(Condition(f"{column} < ?",
+                               (datetime.combine(end + timedelta(days=1), time()),)))
+    if not parts:
+        return Condition("TRUE")
+    return parts[0] if len(parts) == 1 else parts[0] & parts[1]
+
+
+def date_range_words(label: str, values: Sequence[str]) -> str:
+    """"added from 2026-01-01 to 2026-03-31", "added since …", "added until …"."""
+    phrases = []
+    for value in values:
+        try:
+            start, end = parse_date_range(value)
+        except ValueError:
+            continue
+        if start and end:
+            phrases.append(f"{label} on {start}" if start == end
+                           else f"{label} from {start} to {end}")
+        else:
+            phrases.append(f"{label} since {start}" if start else f"{label} until {end}")
+    return " or ".join(phrases) or f"{label} in no valid period"
+
+
+def date_range_filter(key: str, label: str, column: str, words_label: str) -> Filter:
+    """A filter on the day a timestamp falls on, chosen with a date picker (no options)."""
+
+    def match(ranges: list[tuple[date | None, date | None]]) -> Condition:
+        parts = [date_range_condition(column, start, end) for start, end in ranges]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = Condition(f"({combined.sql}) OR ({part.sql})",
+                                 combined.params + part.params)
+        return combined
+
+    return Filter(key=key, label=label, value_sql=column, label_sql=column,
+                  parse=parse_date_range, match=match, widget=DATE_RANGE,
+                  words=lambda values: date_range_words(words_label, values))
+
+
+@dataclass(frozen=True)
+class ListSpec:
+    """Everything the engine needs to list one entity."""
+
+    entity: Entity
+    table: str
+    alias: str
+    joins: str
+    columns: tuple[Column, ...]
+    filters: tuple[Filter, ...]
+    default_sort: str
+    default_descending: bool
+    noun: str  # "lead" / "contact" / "company"
+    noun_plural: str
+    extra_sql: tuple[tuple[str, str], ...] = ()  # (name, expr) also selected, not listed
+    # For the page query only: joins that may use the CTE `page_ids` (the page's IDs), and
+    # column expressions over them that replace same-named ones. Aggregates over related
+    # rows (tags, industries, contact counts) are then computed for one page, not the table.
+    page_joins: str = ""
+    page_columns: tuple[tuple[str, str], ...] = ()
+
+    def column(self, key: str) -> Column:
+        for column in self.columns:
+            if column.key == key:
+                return column
+        raise KeyError(key)
+
+    def filter(self, key: str) -> Filter:
+        for candidate in self.filters:
+            if candidate.key == key:
+                return candidate
+        raise KeyError(key)
+
+    def filters_for(self, user: User) -> tuple[Filter, ...]:
+        return tuple(f for f in self.filters if f.shown(user))
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What the user asked for: filters, search, sort and page. Lives in the URL."""
+
+    filters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    search: str = ""
+    sort: str | None = None
+    descending: bool | None = None
+    page: int = 1
+    page_size: int = 50
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "search", clean_search(self.search))
+        object.__setattr__(self, "page", min(max(1, int(self.page)), MAX_PAGE))
+
+    def with_page(self, page: int) -> ListQuery:
+        return replace(self, page=page)
+
+
+def clean_search(text: str) -> str:
+    """Search words as a query may use them: no control characters (PostgreSQL refuses a NUL
+    in text), at most MAX_SEARCH_CHARS characters."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c
+                   for c in text or "")[:MAX_SEARCH_CHARS]
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: pd.DataFrame
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.page_size))
+
+
+def where(user: User, spec: ListSpec, query: ListQuery,
+          action: Action | str = Action.VIEW) -> Condition:
+    """Scope AND every active filter AND the search: the one condition for this list."""
+    result = scope(user, spec.entity, action, alias=spec.alias)
+    allowed = {f.key for f in spec.filters_for(user)}
+    for key, values in sorted(query.filters.items()):
+        if key not in allowed or not values:
+            continue
+        extra = spec.filter(key).condition(values)
+        if extra is not None:
+            result = result & extra
+    searched = search.condition(query.search, spec.alias)
+    if searched is not None:
+        result = result & searched
+    return result
+
+
+def _sentence_case(text: str) -> str:
+    """"Not VIP" -> "not VIP", "Disqualified" -> "disqualified", "VIP" stays."""
+    first, _, rest = text.partition(" ")
+    if first.isupper():
+        return text
+    return " ".join(filter(None, [first.lower(), rest]))
+
+
+def _from(spec: ListSpec) -> str:
+    return f"{spec.table} {spec.alias} {spec.joins}"
+
+
+def _sort_column(spec: ListSpec, query: ListQuery) -> Column:
+    key = query.sort if query.sort in {c.key for c in spec.columns if c.sortable} else None
+    return spec.column(key or spec.default_sort)
+
+
+def _order(spec: ListSpec, query: ListQuery) -> str:
+    column = _sort_column(spec, query)
+    descending = spec.default_descending if query.descending is None else query.descending
+    direction = "DESC" if descending else "ASC"
+    # The ID breaks ties, so paging through equal values is stable.
+    keys = [f"{expr} {direction}{_nulls(column)}" for expr in column.order_by]
+    return ", ".join([*keys, f"{spec.alias}.id {direction}"])
+
+
+def _nulls(column: Column) -> str:
+    return "" if column.never_null else " NULLS LAST"
+
+
+def _select(spec: ListSpec, page: bool = False) -> str:
+    override = dict(spec.page_columns) if page else {}
+    items = [f"{spec.alias}.id AS id"]
+    items += [f"{override.get(c.key, c.sql)} AS {c.key}" for c in spec.columns if c.key != "id"]
+    items += [f"{override.get(name, expr)} AS {name}" for name, expr in spec.extra_sql]
+    return ", ".join(items)
+
+
+def fetch_page(user: User, db: Database | Session, spec: ListSpec, query: ListQuery) -> Page:
+    """One page of the filtered, searched, sorted list, and the total count, in SQL."""
+    condition = where(user, spec, query)
+    size = query.page_size if query.page_size in PAGE_SIZES else PAGE_SIZES[1]
+    if query.search.strip():
+        found = _searched_page(spec, query, condition, size, db)
+        if found is not None:
+            return found
+    total = count(user, db, spec, query, condition=condition)
+    pages = max(1, -(-total // size))
+    page = min(max(1, query.page), pages)
+    order = _order(spec, query)
+    # Two steps: find the page's IDs on the base table (joining only what the sort needs),
+    # then fetch display columns for those rows alone. Joining first would build every
+    # row's display values before the top-N: 20x slower at a million rows.
+    rows = _read(
+        db, "fetch_frame",
+        f"WITH page_ids AS (SELECT {spec.alias}.id FROM {spec.table} {spec.alias} "
+        f"{_sort_column(spec, query).sort_joins} WHERE {condition.sql} "
+        f"ORDER BY {order} LIMIT ? OFFSET ?) "
+        f"SELECT {_select(spec, page=True)} FROM page_ids JOIN {spec.table} {spec.alias} "
+        f"ON {spec.alias}.id = page_ids.id {spec.joins} {spec.page_joins} ORDER BY {order}",
+        (*condition.params, size, (page - 1) * size),
+    )
+    return Page(rows=rows, total=total, page=page, page_size=size)
+
+
+def _searched_page(spec: ListSpec, query: ListQuery, condition: Condition, size: int,
+                   db: Database | Session) -> Page | None:
+    """A keyword search scans the text once: the matches are kept, then counted and paged.
+
+    Returns None when the asked page lies past the end (the caller then pages normally).
+    """
+    order = _order(spec, query)
+    page = max(1, query.page)
+    a = spec.alias
+    column = _sort_column(spec, query)
+    descending = spec.default_descending if query.descending is None else query.descending
+    direction = "DESC" if descending else "ASC"
+    keys = [f"{expr} AS sort_{i}" for i, expr in enumerate(column.order_by)]
+    by_keys = ", ".join([*(f"sort_{i} {direction}{_nulls(column)}"
+                           for i in range(len(column.order_by))), f"id {direction}"])
+    # The matches carry their sort keys, so paging them needs no second pass over the table.
+    rows = _read(
+        db, "fetch_frame",
+        f"WITH matches AS MATERIALIZED (SELECT {a}.id, {', '.join(keys)} "
+        f"FROM {spec.table} {a} {column.sort_joins} WHERE {condition.sql}), "
+        f"page_ids AS (SELECT id FROM matches ORDER BY {by_keys} LIMIT ? OFFSET ?) "
+        f"SELECT {_select(spec, page=True)}, (SELECT count(*) FROM matches) AS total_matches "
+        f"FROM page_ids JOIN {spec.table} {a} ON {a}.id = page_ids.id {spec.joins} "
+        f"{spec.page_joins} "
+        f"ORDER BY {order}",
+        (*condition.params, size, (page - 1) * size),
+    )
+    if rows.empty:
+        return None if page > 1 else Page(rows=rows.drop(columns="total_matches"), total=0,
+                                          page=1, page_size=size)
+    total = int(rows["total_matches"].iloc[0])
+    return Page(rows=rows.drop(columns="total_matches"), total=total, page=page, page_size=size)
+
+
+def count(user: User, db: Database | Session, spec: ListSpec, query: ListQuery,
+          condition: Condition | None = None) -> int:
+    condition = condition or where(user, spec, query)
+    # Joins are for display only; the count needs the base table alone.
+    return int(_read(db, "scalar",
+                     f"SELECT count(*) FROM {spec.table} {spec.alias} WHERE {condition.sql}",
+                     condition.params))
+
+
+def _read(db: Database | Session, method: str, sql: str, params: tuple) -> Any:
+    """A list's read, answered from what the same statement returned at this generation of
+    the database when there is one (Database.remembered): sorting or paging a list counts
+    it once; opening it again, or going back to a view seen, runs nothing. Inside a unit of
+    work (a Session) it always runs: that work may have changed the rows."""
+    if not isinstance(db, Database):
+        return getattr(db, method)(sql, params)
+    return db.read_remembered(method, sql, params)
+
+
+def iter_rows(user: User, db: Database, spec: ListSpec, query: ListQuery,
+              action: Action | str = Action.VIEW, ids: Sequence[int] | None = None,
+              chunk_rows: int = 50_000):
+    """Every row of the list (or of `ids` within it), sorted, as frames of `chunk_rows`.
+
+    Used by exports: the rows stream in chunks and never sit in memory all at once.
+    """
+    condition = where(user, spec, query, action)
+    if ids is not None:
+        condition = condition & id_condition(spec, ids)
+    with db.transaction() as tx:
+        yield from tx.stream_frames(
+            f"SELECT {_select(spec)} FROM {_from(spec)} WHERE {condition.sql} "
+            f"ORDER BY {_order(spec, query)}",
+            condition.params, chunk_rows)
+
+
+def id_condition(spec: ListSpec, ids: Sequence[int]) -> Condition:
+    ids = [int(i) for i in ids]
+    if not ids:
+        return Condition("FALSE")
+    marks = ", ".join("?" for _ in ids)
+    return Condition(f"{spec.alias}.id IN ({marks})", tuple(ids))
+
+
+def options(user: User, db: Database | Session, spec: ListSpec, key: str) -> list[Option]:
+    """A filter's values with their counts, computed in the user's scope only.
+
+    Counts follow the scope, not the other active filters, so choosing one filter never
+    makes the options of another vanish.
+    """
+    flt = spec.filter(key)
+    if flt.widget != OPTIONS:
+        return []
+    allowed = scope(user, spec.entity, Action.VIEW, alias=spec.alias)
+    source = flt.option_from or f"{spec.table} {spec.alias}"
+    order = "label" if flt.option_order == "label" else "n DESC, label"
+    rows = db.fetch_all(
+        f"SELECT {flt.value_sql} AS value, {flt.label_sql} AS label, count(*) AS n "
+        f"FROM {source} {flt.option_joins} WHERE {allowed.sql} "
+        f"GROUP BY 1, 2 ORDER BY {order}",
+        allowed.params,
+    )
+    result = []
+    for row in rows:
+        if row["value"] is None:
+            if flt.nullable:
+                result.append(Option(NONE_VALUE, flt.none_label, int(row["n"])))
+            continue
+        result.append(Option(str(row["value"]), str(row["label"]), int(row["n"])))
+    return result
+
+
+def describe(spec: ListSpec, query: ListQuery, total: int,
+             labels: dict[str, dict[str, str]] | None = None, user: User | None = None) -> str:
+    """"1,234 leads where country is France and VIP is yes, matching “acme”"."""
+    noun = spec.noun if total == 1 else spec.noun_plural
+    words = definition(spec, query, labels, user)
+    text = f"{total:,} {noun}"
+    if words.startswith("where"):
+        return f"{text} {words}"
+    return f"{text}, {words}" if words else text
+
+
+def definition(spec: ListSpec, query: ListQuery,
+               labels: dict[str, dict[str, str]] | None = None, user: User | None = None) -> str:
+    """What a query asks, without the count: "where country is France, matching “acme”",
+    "matching “acme”", or "" (the whole list). Saved segments show it as their definition."""
+    labels = labels or {}
+    parts = []
+    allowed = {f.key for f in (spec.filters_for(user) if user else spec.filters)}
+    for flt in spec.filters:
+        values = query.filters.get(flt.key)
+        if values and flt.key in allowed:
+            parts.append(flt.sentence(values, labels.get(flt.key, {})))
+    text = "where " + " and ".join(parts) if parts else ""
+    if query.search.strip():
+        text += f"{', ' if text else ''}matching “{query.search.strip()}”"
+    return text

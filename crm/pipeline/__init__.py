@@ -1,0 +1,3 @@
+"""From interest to business: commercial requests, matching them to people, converting leads,
+and deals.
+"""
