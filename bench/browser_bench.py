@@ -36,7 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from crm.demo.builder import DEMO_PASSWORD, load_demo  # noqa: E402
+from crm.demo.builder import load_demo  # noqa: E402
+from crm.demo.reference import DEMO_PASSWORD  # noqa: E402
 from crm.storage.store import close_store, open_store  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS, AppServer  # noqa: E402
 

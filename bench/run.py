@@ -29,7 +29,8 @@ import pandas as pd  # noqa: E402
 from crm.access import Entity  # noqa: E402
 from crm.access.users import get_user  # noqa: E402
 from crm.analysis import overview  # noqa: E402
-from crm.demo.builder import ANCHOR, load_demo  # noqa: E402
+from crm.demo.builder import load_demo  # noqa: E402
+from crm.demo.reference import ANCHOR  # noqa: E402
 from crm.lists import list_export, listing  # noqa: E402
 from crm.lists.listing import ListQuery  # noqa: E402
 from crm.records import contacts, leads  # noqa: E402

@@ -204,7 +204,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _print_demo_sign_ins() -> None:
-    from crm.demo.builder import DEMO_PASSWORD, DEMO_SIGN_INS
+    from crm.demo.reference import DEMO_PASSWORD, DEMO_SIGN_INS
 
     print(f"demo sign-ins (password {DEMO_PASSWORD}): "
           + ", ".join(f"{name} ({role})" for name, role in DEMO_SIGN_INS))

@@ -8,7 +8,8 @@ import pytest
 
 from crm.access.auth import sign_in
 from crm.common.names import company_name_key
-from crm.demo.builder import ANCHOR, DEMO_PASSWORD, DEMO_SIGN_INS, DemoError, load_demo
+from crm.demo.builder import DatabaseNotEmpty, DemoError, load_demo
+from crm.demo.reference import ANCHOR, DEMO_PASSWORD, DEMO_SIGN_INS
 from crm.identity.roles import Role
 from crm.storage import settings, store
 
@@ -296,8 +297,6 @@ def test_servers_starting_together_load_the_demo_once(db, database_url):
     """Two loads at the same moment (two app servers' first start): one loads, the other
     finds the data there; with --if-empty that is no error."""
     from concurrent.futures import ThreadPoolExecutor
-
-    from crm.demo.builder import DatabaseNotEmpty
 
     def load() -> str:
         try:

@@ -38,6 +38,34 @@ from crm.access import Entity
 from crm.common.errors import Refusal
 from crm.common.names import ascii_fold, company_name_key
 from crm.demo.conversions import add_demo_conversions
+from crm.demo.reference import (
+    ANCHOR,
+    BRAND_FIRST,
+    BRAND_SECOND,
+    COMPANY_TYPE_WEIGHTS,
+    CONTACT_NOTES,
+    CONTACT_SOURCE_WEIGHTS,
+    COUNTRIES,
+    DEMO_PASSWORD,
+    DEPARTMENTS,
+    EU,
+    FREE_MAIL,
+    HAND_NAMES,
+    HISTORY_DAYS,
+    LEAD_NOTES,
+    LEAD_SOURCE_WEIGHTS,
+    LEAD_TAGS,
+    MAILINGS,
+    PATTERN_P,
+    ROLE_USERS,
+    SALES_MANAGERS_PER_DEPARTMENT,
+    SEND_SPREAD_S,
+    STAFF_EMAIL_DOMAIN,
+    TAGS,
+    TITLES,
+    WORDS,
+    Country,
+)
 from crm.demo.requests import add_demo_requests
 from crm.identity.roles import Role
 from crm.identity.user import USERNAME_PATTERN, hash_password
@@ -45,24 +73,7 @@ from crm.storage import settings
 from crm.storage.db import Database, PgDatabase, Session
 from crm.storage.writer import Writer, carry_over_unsubscribes
 
-# Public demo credentials, shown on the sign-in page in demo mode; never a real secret.
-DEMO_PASSWORD = "demo-crm-2026"  # noqa: S105
-
-_ROLE_USERS: tuple[tuple[str, Role, str | None], ...] = (
-    ("admin", Role.ADMIN, None),
-    ("company.manager", Role.COMPANY_MANAGER, None),
-    ("super.operator", Role.SUPER_OPERATOR, None),
-    ("operator", Role.OPERATOR, "Europe"),
-    ("sales.manager", Role.SALES_MANAGER, "Europe"),
-    ("analyst", Role.ANALYST, None),
-)
-DEMO_SIGN_INS: list[tuple[str, str]] = [(name, role.label) for name, role, _ in _ROLE_USERS]
-
-ANCHOR = datetime(2026, 11, 1)  # "today" of the demo data
-HISTORY_DAYS = 3 * 365
 CHUNK_ROWS = 200_000
-STAFF_EMAIL_DOMAIN = "demo-crm.example"
-
 _DAY = 86_400
 _ANCHOR_S = calendar.timegm(ANCHOR.timetuple())
 _START_S = _ANCHOR_S - HISTORY_DAYS * _DAY
@@ -99,297 +110,6 @@ class DemoSummary:
             f"{self.subscription_events:,} subscription events), "
             f"{self.converted_leads:,} leads converted, in {self.seconds:.1f} s."
         )
-
-
-# ------------------------------------------------------------------------ static data
-
-DEPARTMENTS = ("Europe", "North America", "Latin America", "Asia Pacific", "Middle East & Africa")
-_EU, _NA, _LA, _AP, _ME = range(5)
-# Extra sales managers per department (besides `sales.manager` in Europe).
-_SALES_MANAGERS_PER_DEPARTMENT = (6, 5, 3, 4, 2)
-
-
-@dataclass(frozen=True)
-class _Country:
-    code: str
-    weight: float
-    department: int
-    names: str  # Faker locale, or "ja"/"zh" (Faker romanised), or "ar"/"ko"/"he" (lists below)
-    streets: str | tuple[str, ...]  # Faker locale, or street names to number
-    calling: str
-    tld: str
-    cities: tuple[str, ...]  # most common first
-    legal: tuple[str, ...]
-
-
-_COUNTRIES: tuple[_Country, ...] = (
-    _Country("DE", 14, _EU, "de_DE", "de_DE", "+49", "de",
-             ("Berlin", "Hamburg", "München", "Köln", "Frankfurt am Main", "Stuttgart",
-              "Düsseldorf", "Leipzig", "Nürnberg", "Hannover", "Bremen", "Dresden"),
-             ("GmbH", "GmbH", "GmbH", "AG", "GmbH & Co. KG", "KG", "SE")),
-    _Country("GB", 7, _EU, "en_GB", "en_GB", "+44", "co.uk",
-             ("London", "Manchester", "Birmingham", "Leeds", "Glasgow", "Bristol", "Edinburgh",
-              "Sheffield", "Liverpool", "Cambridge"),
-             ("Ltd", "Ltd", "Limited", "PLC", "LLP")),
-    _Country("FR", 6, _EU, "fr_FR", "fr_FR", "+33", "fr",
-             ("Paris", "Lyon", "Marseille", "Toulouse", "Lille", "Bordeaux", "Nantes",
-              "Strasbourg", "Nice", "Rennes"),
-             ("SAS", "SAS", "SA", "SARL")),
-    _Country("IT", 5, _EU, "it_IT", "it_IT", "+39", "it",
-             ("Milano", "Roma", "Torino", "Bologna", "Napoli", "Firenze", "Verona", "Padova",
-              "Brescia", "Genova"),
-             ("S.p.A.", "S.r.l.", "S.r.l.", "S.n.c.")),
-    _Country("ES", 4, _EU, "es_ES", "es_ES", "+34", "es",
-             ("Madrid", "Barcelona", "Valencia", "Sevilla", "Bilbao", "Zaragoza", "Málaga"),
-             ("S.A.", "S.L.", "S.L.", "S.L.U.")),
-    _Country("NL", 3, _EU, "nl_NL", "nl_NL", "+31", "nl",
-             ("Amsterdam", "Rotterdam", "Utrecht", "Eindhoven", "Den Haag", "Groningen"),
-             ("B.V.", "B.V.", "N.V.", "V.O.F.")),
-    _Country("PL", 3, _EU, "pl_PL", "pl_PL", "+48", "pl",
-             ("Warszawa", "Kraków", "Wrocław", "Poznań", "Gdańsk", "Łódź", "Katowice"),
-             ("Sp. z o.o.", "Sp. z o.o.", "S.A.", "Sp.j.")),
-    _Country("CH", 2.5, _EU, "de_CH", "de_CH", "+41", "ch",
-             ("Zürich", "Basel", "Bern", "Genève", "Lausanne", "Luzern", "St. Gallen"),
-             ("AG", "AG", "GmbH", "SA", "Sàrl")),
-    _Country("AT", 2, _EU, "de_AT", "de_AT", "+43", "at",
-             ("Wien", "Graz", "Linz", "Salzburg", "Innsbruck"),
-             ("GmbH", "GmbH", "AG", "KG")),
-    _Country("SE", 2, _EU, "sv_SE", "sv_SE", "+46", "se",
-             ("Stockholm", "Göteborg", "Malmö", "Uppsala", "Västerås"), ("AB",)),
-    _Country("BE", 1.5, _EU, "nl_BE", "nl_BE", "+32", "be",
-             ("Brussel", "Antwerpen", "Gent", "Liège", "Leuven"),
-             ("NV", "BV", "SA", "SRL")),
-    _Country("DK", 1, _EU, "da_DK", "da_DK", "+45", "dk",
-             ("København", "Aarhus", "Odense", "Aalborg"), ("A/S", "ApS")),
-    _Country("NO", 0.8, _EU, "no_NO", "no_NO", "+47", "no",
-             ("Oslo", "Bergen", "Trondheim", "Stavanger"), ("AS", "ASA")),
-    _Country("FI", 0.8, _EU, "fi_FI", "fi_FI", "+358", "fi",
-             ("Helsinki", "Espoo", "Tampere", "Turku", "Oulu"), ("Oy", "Oyj")),
-    _Country("IE", 0.8, _EU, "en_IE", "en_IE", "+353", "ie",
-             ("Dublin", "Cork", "Galway", "Limerick"), ("Ltd", "Limited", "DAC")),
-    _Country("PT", 0.8, _EU, "pt_PT", "pt_PT", "+351", "pt",
-             ("Lisboa", "Porto", "Braga", "Coimbra"), ("Lda.", "S.A.")),
-    _Country("CZ", 1, _EU, "cs_CZ", "cs_CZ", "+420", "cz",
-             ("Praha", "Brno", "Ostrava", "Plzeň"), ("s.r.o.", "a.s.")),
-    _Country("HU", 0.5, _EU, "hu_HU", "hu_HU", "+36", "hu",
-             ("Budapest", "Debrecen", "Szeged", "Győr"), ("Kft.", "Zrt.")),
-    _Country("RO", 0.5, _EU, "ro_RO", "ro_RO", "+40", "ro",
-             ("București", "Cluj-Napoca", "Timișoara", "Iași"), ("SRL", "SA")),
-    _Country("US", 12, _NA, "en_US", "en_US", "+1", "com",
-             ("New York", "Chicago", "Houston", "Los Angeles", "Atlanta", "Boston", "Seattle",
-              "Dallas", "Denver", "Detroit", "Minneapolis", "Charlotte", "San Diego", "Phoenix",
-              "Pittsburgh"),
-             ("Inc.", "Inc.", "LLC", "Corp.", "Corporation", "Co.", "Company")),
-    _Country("CA", 2.5, _NA, "en_CA", "en_CA", "+1", "ca",
-             ("Toronto", "Montréal", "Vancouver", "Calgary", "Ottawa", "Edmonton", "Winnipeg"),
-             ("Inc.", "Ltd.", "Corp.")),
-    _Country("BR", 3, _LA, "pt_BR", "pt_BR", "+55", "com.br",
-             ("São Paulo", "Rio de Janeiro", "Belo Horizonte", "Curitiba", "Porto Alegre",
-              "Campinas", "Recife"),
-             ("Ltda.", "Ltda.", "S.A.", "EIRELI")),
-    _Country("MX", 2.5, _LA, "es_MX", "es_MX", "+52", "com.mx",
-             ("Ciudad de México", "Monterrey", "Guadalajara", "Puebla", "Querétaro", "Tijuana"),
-             ("S.A. de C.V.", "S.A. de C.V.", "S. de R.L. de C.V.")),
-    _Country("AR", 1, _LA, "es_AR", "es_AR", "+54", "com.ar",
-             ("Buenos Aires", "Córdoba", "Rosario", "Mendoza"), ("S.A.", "S.R.L.")),
-    _Country("CL", 0.8, _LA, "es_CL", "es_CL", "+56", "cl",
-             ("Santiago", "Valparaíso", "Concepción", "Antofagasta"), ("S.A.", "SpA", "Ltda.")),
-    _Country("CO", 0.8, _LA, "es_CO", "es_CO", "+57", "com.co",
-             ("Bogotá", "Medellín", "Cali", "Barranquilla"), ("S.A.S.", "S.A.", "Ltda.")),
-    _Country("JP", 3, _AP, "ja", ("Marunouchi", "Nihonbashi", "Ginza", "Shiba", "Umeda",
-                                  "Nishi-Shinjuku", "Sakae", "Minatomirai", "Hakata-ekimae",
-                                  "Kita-Aoyama"),
-             "+81", "co.jp",
-             ("Tokyo", "Osaka", "Nagoya", "Yokohama", "Fukuoka", "Sapporo", "Kobe"),
-             ("Co., Ltd.", "Co., Ltd.", "K.K.", "Corporation")),
-    _Country("CN", 3, _AP, "zh", ("Nanjing Road", "Huaihai Road", "Jianguo Road",
-                                  "Century Avenue", "Shennan Avenue", "Tianhe Road",
-                                  "Zhongshan Road", "Renmin Road", "Jiefang Road"),
-             "+86", "com.cn",
-             ("Shanghai", "Beijing", "Shenzhen", "Guangzhou", "Suzhou", "Hangzhou", "Tianjin"),
-             ("Co., Ltd.", "Co., Ltd.", "Ltd.")),
-    _Country("AU", 2.5, _AP, "en_AU", "en_AU", "+61", "com.au",
-             ("Sydney", "Melbourne", "Brisbane", "Perth", "Adelaide", "Canberra"),
-             ("Pty Ltd", "Pty Ltd", "Limited")),
-    _Country("IN", 3, _AP, "en_IN", "en_IN", "+91", "co.in",
-             ("Mumbai", "Bengaluru", "New Delhi", "Chennai", "Pune", "Hyderabad", "Ahmedabad",
-              "Kolkata"),
-             ("Pvt. Ltd.", "Private Limited", "Ltd.")),
-    _Country("KR", 1.5, _AP, "ko", ("Teheran-ro", "Sejong-daero", "Gangnam-daero", "Olympic-ro",
-                                    "Jong-ro", "Eulji-ro", "Haeundae-ro", "Toegye-ro"),
-             "+82", "co.kr", ("Seoul", "Busan", "Incheon", "Daegu", "Daejeon"),
-             ("Co., Ltd.", "Corp.")),
-    _Country("SG", 1, _AP, "zh", ("Orchard Road", "Raffles Place", "Shenton Way",
-                                  "Marina Boulevard", "Robinson Road", "Cecil Street",
-                                  "Anson Road"),
-             "+65", "com.sg", ("Singapore",), ("Pte. Ltd.", "Pte Ltd")),
-    _Country("NZ", 0.6, _AP, "en_NZ", "en_NZ", "+64", "co.nz",
-             ("Auckland", "Wellington", "Christchurch", "Hamilton"), ("Limited", "Ltd")),
-    _Country("AE", 1, _ME, "ar", ("Sheikh Zayed Road", "Al Wasl Road", "Corniche Road",
-                                  "Khalifa Street", "Al Maktoum Road", "Hamdan Street"),
-             "+971", "ae", ("Dubai", "Abu Dhabi", "Sharjah"), ("LLC", "FZE", "FZCO")),
-    _Country("SA", 0.8, _ME, "ar", ("King Fahd Road", "Olaya Street", "Prince Sultan Road",
-                                    "Tahlia Street", "King Abdulaziz Road"),
-             "+966", "com.sa", ("Riyadh", "Jeddah", "Dammam"), ("LLC", "Co.", "Company")),
-    _Country("TR", 1.5, _ME, "tr_TR", "tr_TR", "+90", "com.tr",
-             ("İstanbul", "Ankara", "İzmir", "Bursa", "Antalya"), ("A.Ş.", "Ltd. Şti.")),
-    _Country("ZA", 1.2, _ME, "zu_ZA", "zu_ZA", "+27", "co.za",
-             ("Johannesburg", "Cape Town", "Durban", "Pretoria"), ("(Pty) Ltd", "Ltd")),
-    _Country("IL", 0.6, _ME, "he", ("Rothschild Boulevard", "Dizengoff Street", "Jaffa Road",
-                                    "Herzl Street", "Ibn Gabirol Street", "Allenby Street"),
-             "+972", "co.il", ("Tel Aviv", "Jerusalem", "Haifa", "Herzliya"), ("Ltd.",)),
-    _Country("EG", 0.6, _ME, "ar", ("Tahrir Street", "Corniche El Nil", "Salah Salem Street",
-                                    "Abbas El Akkad Street", "Ramses Street"),
-             "+20", "com.eg", ("Cairo", "Alexandria", "Giza"), ("S.A.E.", "LLC")),
-    _Country("MA", 0.4, _ME, "ar", ("Boulevard Mohammed V", "Avenue Hassan II",
-                                    "Boulevard d'Anfa", "Boulevard Zerktouni"),
-             "+212", "ma", ("Casablanca", "Rabat", "Marrakech", "Tanger"), ("SARL", "SA")),
-    _Country("NG", 0.6, _ME, "en_NG", "en_US", "+234", "com.ng",
-             ("Lagos", "Abuja", "Ibadan", "Port Harcourt"), ("Ltd", "Plc")),
-    _Country("KE", 0.4, _ME, "en_KE", "en_US", "+254", "co.ke",
-             ("Nairobi", "Mombasa", "Kisumu"), ("Ltd", "Limited")),
-)
-
-_HAND_NAMES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
-    # (male first names, female first names, last names)
-    "ar": (
-        ("Mohammed", "Ahmed", "Omar", "Khalid", "Youssef", "Hassan", "Ali", "Karim", "Tariq",
-         "Ibrahim", "Samir", "Nabil", "Faisal", "Hamza", "Rami", "Ziad", "Walid", "Adel",
-         "Mustafa", "Yasser"),
-        ("Fatima", "Aisha", "Layla", "Mariam", "Nour", "Rania", "Salma", "Huda", "Yasmin",
-         "Dina", "Leila", "Amira", "Hana", "Sara", "Noura", "Reem", "Lina", "Zainab", "Samira",
-         "Farah"),
-        ("Al-Farsi", "Haddad", "Nasser", "Khoury", "Saleh", "Mansour", "Hamdan", "Al-Mansouri",
-         "Aziz", "Rahman", "El-Sayed", "Abdullah", "Al-Hashimi", "Qasim", "Bakr", "Suleiman",
-         "Darwish", "Al-Amiri", "Hussein", "Farouk", "Karam", "Ismail", "Al-Najjar", "Bennani",
-         "El Idrissi", "Tazi", "Alaoui", "Mahmoud", "Fahmy", "Shalaby", "Al-Otaibi",
-         "Al-Qahtani", "Al-Shehri", "Al-Zahrani", "Khalil", "Yousef", "Jaber", "Sabbagh",
-         "Awad", "Hamdi"),
-    ),
-    "ko": (
-        ("Min-jun", "Seo-jun", "Do-yun", "Ji-ho", "Ha-jun", "Joon-young", "Sung-min",
-         "Hyun-woo", "Jae-won", "Dong-hyun", "Tae-yang", "Woo-jin", "Sang-hoon", "Young-ho",
-         "Jin-woo"),
-        ("Seo-yeon", "Ha-eun", "Ji-woo", "Soo-ah", "Ji-min", "Yu-na", "Eun-ji", "Hye-jin",
-         "Min-seo", "Da-eun", "Su-bin", "Yeon-woo", "Ji-yeon", "So-yeon", "Hae-won"),
-        ("Kim", "Lee", "Park", "Choi", "Jung", "Kang", "Cho", "Yoon", "Jang", "Lim", "Han",
-         "Oh", "Seo", "Shin", "Kwon", "Hwang", "Ahn", "Song", "Yoo", "Hong", "Jeon", "Ko",
-         "Moon", "Yang", "Son", "Bae", "Baek", "Heo", "Nam", "Noh"),
-    ),
-    "he": (
-        ("Avi", "Yossi", "Daniel", "Eitan", "Noam", "Omer", "Itai", "Ariel", "Amit", "Yonatan",
-         "Guy", "Ido", "Erez", "Tal", "Uri", "Nir", "Ronen", "Lior", "Matan", "Gil"),
-        ("Noa", "Yael", "Tamar", "Maya", "Shira", "Michal", "Roni", "Adi", "Efrat", "Hila",
-         "Liat", "Orly", "Dana", "Keren", "Neta", "Sivan", "Talia", "Yarden", "Inbal", "Merav"),
-        ("Cohen", "Levi", "Mizrahi", "Peretz", "Biton", "Friedman", "Shapiro", "Katz",
-         "Azoulay", "Ben-David", "Goldberg", "Avraham", "Dahan", "Amar", "Ohana", "Gabay",
-         "Rosenberg", "Weiss", "Segal", "Barak", "Shalom", "Hadad", "Malka", "Ben-Ami", "Stern",
-         "Kaplan", "Golan", "Sasson", "Levy", "Navon"),
-    ),
-}
-
-_WORDS = (
-    "Industries", "Systems", "Technologies", "Solutions", "Group", "Trading", "Logistics",
-    "Engineering", "Holding", "Partners", "Consulting", "Manufacturing", "Electronics", "Foods",
-    "Chemicals", "Medical", "Energy", "Services", "International", "Supply", "Automation",
-    "Instruments", "Textiles", "Motors", "Labs", "Components", "Machinery", "Plastics",
-    "Packaging", "Software", "Robotics", "Pharma", "Distribution", "Materials", "Tools", "Metals",
-)
-_BRAND_FIRST = (
-    "Nordic", "Atlantic", "Pacific", "Alpine", "Global", "United", "Central", "Pioneer", "Summit",
-    "Apex", "Blue", "Green", "Silver", "Golden", "Bright", "Prime", "Vertex", "Delta", "Omega",
-    "Nova", "Polar", "Euro", "Trans", "Inter", "Metro", "Sun", "Star", "Crown", "Royal", "Eagle",
-    "Falcon", "Oak", "Cedar", "River", "Lake", "Harbor", "Ocean", "Mountain", "Northern",
-    "Southern", "Eastern", "Western",
-)
-_BRAND_SECOND = (
-    "Steel", "Water", "Power", "Tech", "Data", "Line", "Works", "Logic", "Wave", "Source", "Point",
-    "Bridge", "Gate", "Field", "Stone", "Light", "Path", "Core", "Flow", "Link", "Net", "Sphere",
-    "Vision", "Craft", "Forge", "Dynamics", "Motion", "Signal", "Vector", "Matrix",
-)
-# Company name patterns: L, "L & L2", "L-L2", "L Word", "Brand", "Brand Word".
-_PATTERN_P = (0.26, 0.12, 0.10, 0.25, 0.15, 0.12)
-
-_TITLES = (
-    "Purchasing Manager", "Head of Procurement", "Managing Director", "CEO", "Sales Director",
-    "Technical Director", "Buyer", "Senior Buyer", "Operations Manager", "Project Manager",
-    "CTO", "CFO", "Office Manager", "Product Manager", "Marketing Manager", "Engineer",
-    "Owner", "Category Manager", "Supply Chain Manager", "Export Manager", "Plant Manager",
-    "Quality Manager", "Head of IT", "Key Account Manager", "Sales Representative",
-    "Assistant to the CEO", "Logistics Coordinator", "R&D Manager", "Head of Marketing",
-    "Maintenance Manager", "Finance Manager", "General Manager", "Service Manager",
-    "Business Development Manager", "Store Manager", "Procurement Specialist",
-)
-_CONTACT_NOTES = (
-    "Prefers contact by phone.", "Decision maker for all purchases above 10k.",
-    "Met at the trade show; interested in the new product line.",
-    "Asked for a quarterly business review.", "Responsible for the annual framework contract.",
-    "Speaks English and German.", "Please copy the assistant on all offers.",
-    "Budget approval in Q1 every year.", "Long-standing customer, very loyal.",
-    "Asked not to be called before 10 am.", "Evaluating a competitor's offer.",
-    "Joined the company recently; introduce our portfolio.",
-    "Technical questions go to the engineering team.", "Prefers invoices by email.",
-    "Reference customer; agreed to case study.", "Visits our booth every year.",
-    "Requested training for the service team.", "Interested in extended warranty.",
-    "Call back about the pending quote.", "Moved from purchasing to operations.",
-)
-_LEAD_NOTES = (
-    "Asked for a quote via the website form.", "Visited our booth at the trade show.",
-    "Requested a product demo.", "Downloaded the product brochure.",
-    "Wants pricing for 500+ units.", "Referred by an existing customer.",
-    "Looking for a local distributor.", "Called about delivery times.",
-    "Interested in a pilot project next quarter.", "Attended our webinar.",
-    "Asked whether we ship to their country.", "Follow up after the summer holidays.",
-    "Comparing three suppliers.", "Needs a certificate of conformity.",
-    "Budget not confirmed yet.", "Contact came through LinkedIn.",
-)
-_FREE_MAIL = (
-    "gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com", "gmx.de", "web.de",
-    "orange.fr", "libero.it", "proton.me",
-)
-_TAGS = (
-    "Key account", "Prospect", "Decision maker", "Technical contact", "Trade show 2025",
-    "Webinar", "Budget holder", "Reference customer", "Trade show 2026", "Partner program",
-    "Price sensitive", "Follow-up", "Former customer", "Hot lead", "Press", "Do not call",
-)
-_LEAD_TAGS = ("Prospect", "Trade show 2025", "Webinar", "Trade show 2026", "Follow-up", "Hot lead")
-_COMPANY_TYPE_WEIGHTS = {
-    "End customer": 55, "Distributor": 12, "Dealer": 12, "Reseller": 12, "Partner": 6,
-    "Competitor": 3,
-}
-_CONTACT_SOURCE_WEIGHTS = {
-    "Website form": 20, "Email request": 12, "Phone call": 10, "Trade show": 18, "Referral": 15,
-    "Advertising": 5, "Social media": 5, "Manual entry": 10, "Import": 5,
-}
-_LEAD_SOURCE_WEIGHTS = {
-    "Website form": 30, "Email request": 15, "Phone call": 10, "Trade show": 15, "Referral": 8,
-    "Advertising": 7, "Social media": 7, "Manual entry": 5, "Import": 3,
-}
-
-
-@dataclass(frozen=True)
-class _Mailing:
-    name: str
-    subject: str
-    department: int | None
-    sent: datetime
-
-
-_MAILINGS = (
-    _Mailing("Spring newsletter 2025", "What's new this spring", None, datetime(2025, 3, 18, 9)),
-    _Mailing("Autumn newsletter 2025", "Autumn news: products, events and people", None,
-             datetime(2025, 9, 16, 9)),
-    _Mailing("North America webinar invitation", "Join our live product webinar", _NA,
-             datetime(2025, 11, 4, 15)),
-    _Mailing("Price list 2026", "Our 2026 price list is here", None, datetime(2026, 1, 13, 9)),
-    _Mailing("Latin America partner days 2026", "Invitación: Partner Days 2026", _LA,
-             datetime(2026, 4, 21, 13)),
-    _Mailing("Summer newsletter 2026", "Summer update from the team", None,
-             datetime(2026, 6, 9, 9)),
-    _Mailing("Asia Pacific product launch", "Introducing our new product line", _AP,
-             datetime(2026, 9, 8, 1)),
-)
-_SEND_SPREAD_S = 2_700  # a mailing's messages go out over 45 minutes
 
 
 # -------------------------------------------------------------------------- helpers
@@ -569,7 +289,7 @@ class _Builder:
         self.seed = seed
         self.say = say
         self._fakers: dict[str, Any] = {}
-        countries = _COUNTRIES
+        countries = COUNTRIES
         self.codes = pa.array([c.code for c in countries])
         self.country_p = np.array([c.weight for c in countries]) / sum(c.weight for c in countries)
         self.country_department = np.array([c.department for c in countries], dtype=np.int64)
@@ -584,13 +304,13 @@ class _Builder:
         self.female_offset = len(name_sets)
         self.last = _Pool(last, slugs=True)
         self.streets = _Pool([self._streets(c) for c in countries])
-        self.words = _Pool([_WORDS], slugs=True)
-        self.brand_first = _Pool([_BRAND_FIRST], slugs=True)
-        self.brand_second = _Pool([_BRAND_SECOND], slugs=True)
-        self.titles = _Pool([_TITLES])
-        self.free_mail = _Pool([_FREE_MAIL])
-        self.contact_notes = _Pool([_CONTACT_NOTES])
-        self.lead_notes = _Pool([_LEAD_NOTES])
+        self.words = _Pool([WORDS], slugs=True)
+        self.brand_first = _Pool([BRAND_FIRST], slugs=True)
+        self.brand_second = _Pool([BRAND_SECOND], slugs=True)
+        self.titles = _Pool([TITLES])
+        self.free_mail = _Pool([FREE_MAIL])
+        self.contact_notes = _Pool([CONTACT_NOTES])
+        self.lead_notes = _Pool([LEAD_NOTES])
 
     # ------------------------------------------------------------------ pools
 
@@ -617,8 +337,8 @@ class _Builder:
         return fake
 
     def _names(self, key: str) -> tuple[list[str], list[str], list[str]]:
-        if key in _HAND_NAMES:
-            male, female, last = _HAND_NAMES[key]
+        if key in HAND_NAMES:
+            male, female, last = HAND_NAMES[key]
             return list(male), list(female), list(last)
         if key == "ja":
             fake = self._faker("ja_JP")
@@ -634,13 +354,13 @@ class _Builder:
                 _unique(fake.first_name_female() for _ in range(200)),
                 _unique(fake.last_name() for _ in range(400)))
 
-    def _streets(self, country: _Country) -> list[str]:
+    def _streets(self, country: Country) -> list[str]:
         if isinstance(country.streets, str):
             fake = self._faker(country.streets)
             return _unique(
                 ", ".join(fake.street_address().splitlines()) for _ in range(120)
             )
-        rng = np.random.default_rng((self.seed, 99, _COUNTRIES.index(country)))
+        rng = np.random.default_rng((self.seed, 99, COUNTRIES.index(country)))
         out = []
         for i in range(120):
             street = country.streets[i % len(country.streets)]
@@ -687,9 +407,9 @@ class _Builder:
         ):
             tx.sync_sequence(sequence, table)
         return {
-            "departments": len(DEPARTMENTS), "users": users, "tags": len(_TAGS),
+            "departments": len(DEPARTMENTS), "users": users, "tags": len(TAGS),
             "companies": n_companies, "contacts": contacts, "leads": leads,
-            "mailings": len(_MAILINGS), "mailing_recipients": self.recipient_id,
+            "mailings": len(MAILINGS), "mailing_recipients": self.recipient_id,
             "subscription_events": self.event_id,
         }
 
@@ -716,12 +436,12 @@ class _Builder:
             last = self.last.values[int(self.last.pick(rng, np.array([group]), 2)[0])]
             return first.as_py(), last.as_py()
 
-        for username, role, department in _ROLE_USERS:
+        for username, role, department in ROLE_USERS:
             d = None if department is None else DEPARTMENTS.index(department)
-            first, last = person(_EU if d is None else d)
+            first, last = person(EU if d is None else d)
             rows.append((username, f"{first} {last}", role.value, d))
             taken.add(username)
-        for department, count in enumerate(_SALES_MANAGERS_PER_DEPARTMENT):
+        for department, count in enumerate(SALES_MANAGERS_PER_DEPARTMENT):
             made = 0
             while made < count:
                 first, last = person(department)
@@ -766,32 +486,32 @@ class _Builder:
 
     def _tags(self) -> None:
         self.tx.insert_frame("tags", _frame({
-            "id": np.arange(1, len(_TAGS) + 1), "name": pa.array(_TAGS),
+            "id": np.arange(1, len(TAGS) + 1), "name": pa.array(TAGS),
         }))
 
     def _mailings(self) -> None:
-        sent = np.array([_seconds(m.sent) for m in _MAILINGS])
-        departments = np.array([-1 if m.department is None else m.department for m in _MAILINGS])
+        sent = np.array([_seconds(m.sent) for m in MAILINGS])
+        departments = np.array([-1 if m.department is None else m.department for m in MAILINGS])
         manager = self.user_ids["company.manager"]
         creators = np.array([
-            manager if m.department is None else self.sales[m.department][0] for m in _MAILINGS
+            manager if m.department is None else self.sales[m.department][0] for m in MAILINGS
         ])
         self.mail_sent = sent
         self.mail_department = departments
         self.tx.insert_frame("mailings", _frame({
-            "id": np.arange(1, len(_MAILINGS) + 1),
-            "name": pa.array([m.name for m in _MAILINGS]),
-            "subject": pa.array([m.subject for m in _MAILINGS]),
+            "id": np.arange(1, len(MAILINGS) + 1),
+            "name": pa.array([m.name for m in MAILINGS]),
+            "subject": pa.array([m.subject for m in MAILINGS]),
             "body": pa.array([
                 f"Hello,\n\n{m.subject}. Read the full story on our website.\n\n"
-                "Kind regards,\nYour sales team" for m in _MAILINGS
+                "Kind regards,\nYour sales team" for m in MAILINGS
             ]),
-            "status": pa.repeat("sent", len(_MAILINGS)),
+            "status": pa.repeat("sent", len(MAILINGS)),
             "department_id": _ids(departments + 1, departments >= 0),
             "created_by": creators,
             "created_at": _timestamps(sent - 2 * _DAY),
             "started_at": _timestamps(sent),
-            "finished_at": _timestamps(sent + _SEND_SPREAD_S),
+            "finished_at": _timestamps(sent + SEND_SPREAD_S),
         }))
 
     def _org_names(self, rng: np.random.Generator, country: np.ndarray
@@ -808,7 +528,7 @@ class _Builder:
         word, word_slug = self.words.take(w), self.words.take_slug(w)
         brand1, brand2 = self.brand_first.take(b1), self.brand_second.take(b2)
         brand_slug = _join(self.brand_first.take_slug(b1), self.brand_second.take_slug(b2))
-        pattern = pa.array(_weighted(rng, n, _PATTERN_P).astype(np.int8))
+        pattern = pa.array(_weighted(rng, n, PATTERN_P).astype(np.int8))
         base = pc.choose(
             pattern, last1, _join(last1, " & ", last2), _join(last1, "-", last2),
             _join(last1, " ", word), _join(brand1, brand2),
@@ -891,7 +611,7 @@ class _Builder:
         types = self.reference["company_types"]
         type_names = sorted(types)
         type_ids = np.array([types[t] for t in type_names])
-        type_weights = [_COMPANY_TYPE_WEIGHTS.get(t, 3) for t in type_names]
+        type_weights = [COMPANY_TYPE_WEIGHTS.get(t, 3) for t in type_names]
         company_type = type_ids[_weighted(rng, n, type_weights)]
         self.writer.load_frame(Entity.COMPANY, _frame({
             "id": np.arange(1, n + 1),
@@ -1049,7 +769,7 @@ class _Builder:
             "address": _when(rng.random(n) < 0.7, c["street"].take(company_index)),
             "description": _when(rng.random(n) < 0.15, self.contact_notes.take(
                 self.contact_notes.pick(rng, np.zeros(n, dtype=np.int64)))),
-            "lead_source_id": self._sources(rng, n, _CONTACT_SOURCE_WEIGHTS, 0.9),
+            "lead_source_id": self._sources(rng, n, CONTACT_SOURCE_WEIGHTS, 0.9),
             "vip": rng.random(n) < 0.08,
             "newsletter_opt_in": newsletter["opt_in"],
             "last_mailed_at": newsletter["last_mailed_at"],
@@ -1063,7 +783,7 @@ class _Builder:
             "modified_by": modified_by,
         }))
         # Tags: three in ten contacts have one, some of those a second one.
-        tag_count = len(_TAGS)
+        tag_count = len(TAGS)
         tagged = rng.random(n) < 0.3
         first = _skewed(rng, np.full(n, tag_count), 1.5)
         second = (first + rng.integers(1, tag_count, n)) % tag_count
@@ -1137,7 +857,7 @@ class _Builder:
             "address": _when(rng.random(n) < 0.25, street),
             "description": _when(rng.random(n) < 0.25, self.lead_notes.take(
                 self.lead_notes.pick(rng, np.zeros(n, dtype=np.int64)))),
-            "lead_source_id": self._sources(rng, n, _LEAD_SOURCE_WEIGHTS, 0.95),
+            "lead_source_id": self._sources(rng, n, LEAD_SOURCE_WEIGHTS, 0.95),
             "vip": rng.random(n) < 0.06,
             "newsletter_opt_in": newsletter["opt_in"],
             "last_mailed_at": newsletter["last_mailed_at"],
@@ -1151,7 +871,7 @@ class _Builder:
             "modified_by": modified_by,
         }))
         tagged = rng.random(n) < 0.12
-        lead_tag_ids = np.array([_TAGS.index(t) + 1 for t in _LEAD_TAGS])
+        lead_tag_ids = np.array([TAGS.index(t) + 1 for t in LEAD_TAGS])
         self.writer.load_links(Entity.LEAD, "tags", _frame({
             "lead_id": ids[tagged],
             "tag_id": lead_tag_ids[rng.integers(0, len(lead_tag_ids), int(tagged.sum()))],
@@ -1179,7 +899,7 @@ class _Builder:
             & ((self.mail_department[None, :] < 0)
                | (self.mail_department[None, :] == department[:, None]))
         )
-        score = rng.random((n, len(_MAILINGS)))
+        score = rng.random((n, len(MAILINGS)))
         score[~eligible] = -1.0
         rows = np.arange(n)
         first = score.argmax(axis=1)
@@ -1187,8 +907,8 @@ class _Builder:
         score[rows, first] = -1.0
         second = score.argmax(axis=1)
         twice = mailed & (score[rows, second] > 0) & (rng.random(n) < 0.3)
-        sent_first = self.mail_sent[first] + rng.integers(0, _SEND_SPREAD_S, n)
-        sent_second = self.mail_sent[second] + rng.integers(0, _SEND_SPREAD_S, n)
+        sent_first = self.mail_sent[first] + rng.integers(0, SEND_SPREAD_S, n)
+        sent_second = self.mail_sent[second] + rng.integers(0, SEND_SPREAD_S, n)
         last_mailed = np.where(twice, np.maximum(sent_first, sent_second), sent_first)
         # Unsubscribed after the last mailing, or (never mailed) some time after joining.
         left_mailed = was_mailed_then_left & mailed

@@ -144,7 +144,7 @@ def _forget() -> None:
 
 
 def _demo_sign_ins() -> None:
-    from crm.demo.builder import DEMO_PASSWORD, DEMO_SIGN_INS
+    from crm.demo.reference import DEMO_PASSWORD, DEMO_SIGN_INS
 
     with st.expander("Demo sign-ins", expanded=True):
         text.caption("Every demo user's password is {}.", text.code(DEMO_PASSWORD))
