@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     plan = list_export.plan(user, db, leads.LEADS, export_query)
 
     def export() -> None:
-        list_export.export(user, db, leads.LEADS, leads.EXPORT_COLUMNS, io.BytesIO(),
+        list_export.export(user, db, leads.LEADS, io.BytesIO(),
                            query=export_query)
 
     export_fast = timed(export, 5)

@@ -11,6 +11,7 @@ import getpass
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from crm.access import users
 from crm.common import config
@@ -21,6 +22,9 @@ from crm.storage.db import Database, DatabaseError
 from crm.storage.store import open_store
 
 EXPORT_MEMORY_MB = 128  # the database engine's working memory during an export
+
+if TYPE_CHECKING:
+    from crm.lists.listing import ListSpec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -76,18 +80,16 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _exportable() -> dict:
-    """Entity name -> (list spec, export columns)."""
-    from crm.records import companies, contacts, leads
+def _exportable() -> dict[str, ListSpec]:
+    """The lists an export may name ("leads" -> the leads list)."""
+    from crm.records.kinds import LISTS
 
-    return {"leads": (leads.LEADS, leads.EXPORT_COLUMNS),
-            "contacts": (contacts.CONTACTS, contacts.EXPORT_COLUMNS),
-            "companies": (companies.COMPANIES, companies.EXPORT_COLUMNS)}
+    return {spec.noun_plural: spec for spec in LISTS.values()}
 
 
 def _export_parser(commands: argparse._SubParsersAction) -> None:
     keys = "; ".join(f"{name}: {', '.join(f.key for f in spec.filters)}"
-                     for name, (spec, _) in _exportable().items())
+                     for name, spec in _exportable().items())
     export = commands.add_parser(
         "export", help="export a list to .xlsx or .csv as a given user sees it",
         description=f"Filters ({keys}). Values as in the app's URL, comma-separated "
@@ -350,7 +352,7 @@ def _export(args: argparse.Namespace) -> int:
     user = _user(db, args.user)
     if not user.active:
         raise CommandError(f"user {user.username!r} is deactivated")
-    spec, columns = _exportable()[args.entity]
+    spec = _exportable()[args.entity]
     filters: dict[str, tuple[str, ...]] = {}
     known = {f.key for f in spec.filters_for(user)}
     for item in args.filter:
@@ -371,7 +373,7 @@ def _export(args: argparse.Namespace) -> int:
     db.cap_memory(EXPORT_MEMORY_MB)
     started = time.perf_counter()
     note = list_export.scope_note(user, db, spec, query, None)
-    rows = list_export.export(user, db, spec, columns, args.output, query=query, fmt=fmt)
+    rows = list_export.export(user, db, spec, args.output, query=query, fmt=fmt)
     if note:
         print(note)
     print(f"exported {rows:,} {args.entity} to {args.output} "

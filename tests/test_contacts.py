@@ -19,7 +19,7 @@ from crm.lists import list_export
 from crm.lists.bulk import BulkResult
 from crm.lists.listing import NONE_VALUE, ListQuery, count, fetch_page, options
 from crm.records import contacts
-from crm.records.contacts import CONTACTS, EXPORT_COLUMNS, create_contact, likely_duplicates
+from crm.records.contacts import CONTACTS, create_contact, likely_duplicates
 from crm.records.editing import EditRejected, RowEdit
 from crm.records.leads import LEADS
 from crm.storage import search
@@ -452,7 +452,7 @@ def test_sorting_by_company_puts_acme_first_and_eastwind_last(db, world):
 
 def exported_ids(user, db, **kwargs):
     out = BytesIO()
-    written = list_export.export(user, db, CONTACTS, EXPORT_COLUMNS, out, **kwargs)
+    written = list_export.export(user, db, CONTACTS, out, **kwargs)
     rows = list(load_workbook(BytesIO(out.getvalue()), read_only=True).active.iter_rows(
         values_only=True))
     assert rows[0][0] == "ID"
@@ -498,12 +498,12 @@ def test_exporting_the_filtered_list_keeps_the_filters_and_ownership(db, world):
 def test_the_exported_file_has_readable_values(db, world):
     out = BytesIO()
     me = world.users["sales_east"]
-    list_export.export(me, db, CONTACTS, EXPORT_COLUMNS, out, ids=[world.contacts["Adams"]])
+    list_export.export(me, db, CONTACTS, out, ids=[world.contacts["Adams"]])
     rows = list(load_workbook(BytesIO(out.getvalue()), read_only=True).active.iter_rows(
         values_only=True))
     header = list(rows[0])
     record = dict(zip(header, rows[1], strict=True))
-    assert header == [c.header for c in EXPORT_COLUMNS]
+    assert header == [c.header for c in CONTACTS.export_columns]
     assert (record["Name"], record["Email"], record["Company"], record["Country"]) == (
         "Zoe Adams", "zoe@acme.example", "Acme Tools AG", "Austria")
     assert (record["Newsletter"], record["Tags"], record["Assigned manager"]) == (

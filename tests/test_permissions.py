@@ -174,11 +174,11 @@ def footprint(db: Database) -> dict[str, Any]:
     return {name: found[f"f{i}"] for i, name in enumerate(FOOTPRINT)}
 
 
-def exported_ids(user: User, db: Database, spec: ListSpec, columns,
+def exported_ids(user: User, db: Database, spec: ListSpec,
                  ids: list[int] | None = None) -> set[int]:
     """The IDs in the CSV export the user downloads."""
     target = io.BytesIO()
-    count = export(user, db, spec, columns, target, ids=ids, fmt="csv")
+    count = export(user, db, spec, target, ids=ids, fmt="csv")
     found = [int(r["ID"]) for r in csv.DictReader(io.StringIO(target.getvalue().decode(
         "utf-8-sig")))]
     assert count == len(found)
@@ -311,12 +311,12 @@ PERFORM: dict[tuple[Action, Entity], Callable[[User, Database, World, Made], Any
     (A.CONVERT, E.REQUEST): lambda user, db, w, made: requests.create_deal(
         user, db, made["id"], {"name": "Pumps"}),
     (A.EXPORT, E.LEAD): lambda user, db, w, made: exported_ids(
-        user, db, leads.LEADS, leads.EXPORT_COLUMNS, [w.leads["east"]]),
+        user, db, leads.LEADS, [w.leads["east"]]),
     (A.EXPORT, E.CONTACT): lambda user, db, w, made: exported_ids(
-        user, db, contacts.CONTACTS, contacts.EXPORT_COLUMNS,
+        user, db, contacts.CONTACTS,
         [w.contacts["east_mine"], w.contacts["east_other"]]),
     (A.EXPORT, E.COMPANY): lambda user, db, w, made: exported_ids(
-        user, db, companies.COMPANIES, companies.EXPORT_COLUMNS, [w.companies["east"]]),
+        user, db, companies.COMPANIES, [w.companies["east"]]),
     (A.VIP, E.LEAD): lambda user, db, w, made: leads.set_vip(user, db, True, ids=[made["id"]]),
     (A.VIP, E.CONTACT): lambda user, db, w, made: contacts.set_vip(user, db, True,
                                                                    ids=[made["id"]]),
@@ -544,13 +544,13 @@ def test_every_contact_is_exported_only_once_an_admin_grants_it(db, world, role)
     mine = {r["id"] for r in db.fetch_all("SELECT id FROM contacts WHERE owner_id = ?",
                                           (user.id,))} & seen
     assert (A.EXPORT_ALL, E.CONTACT) not in DEFAULTS[role]
-    assert exported_ids(user, db, contacts.CONTACTS, contacts.EXPORT_COLUMNS) == mine
+    assert exported_ids(user, db, contacts.CONTACTS) == mine
     assert seen - mine  # someone else's contact: the grant must make a difference
 
     assert permissions.set_allowed(None, db, role, A.EXPORT_ALL, E.CONTACT, True)
     widened = reload(db, user)
-    assert exported_ids(widened, db, contacts.CONTACTS, contacts.EXPORT_COLUMNS) == seen
-    assert exported_ids(user, db, contacts.CONTACTS, contacts.EXPORT_COLUMNS) == mine
+    assert exported_ids(widened, db, contacts.CONTACTS) == seen
+    assert exported_ids(user, db, contacts.CONTACTS) == mine
 
 
 # ------------------------------------------------------------------ an admin's changes

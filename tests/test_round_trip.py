@@ -60,7 +60,7 @@ def test_an_exported_lead_list_imports_back_exactly(db, fmt, who):
 
     user = world.users[who]
     buffer = io.BytesIO()
-    list_export.export(user, db, leads.LEADS, leads.EXPORT_COLUMNS, buffer, fmt=fmt)
+    list_export.export(user, db, leads.LEADS, buffer, fmt=fmt)
     db.execute("DELETE FROM leads")
     table = read_table(buffer.getvalue(), f"leads.{fmt}")
     # Where unassigned rows go, as the wizard asks users who see every department.
@@ -124,7 +124,7 @@ def test_an_exported_contact_list_imports_back_exactly(db, fmt, who):
     before = contact_records(db, world.east)
 
     buffer = io.BytesIO()
-    assert list_export.export(user, db, contacts.CONTACTS, contacts.EXPORT_COLUMNS, buffer,
+    assert list_export.export(user, db, contacts.CONTACTS, buffer,
                               fmt=fmt) == 3
     empty(db)
     table = read_table(buffer.getvalue(), f"contacts.{fmt}")
@@ -145,7 +145,7 @@ def test_roles_that_see_every_department_export_only_the_contacts_assigned_to_th
     world = factories.world(db)
     user = world.users[who]
     buffer = io.BytesIO()
-    exported = list_export.export(user, db, contacts.CONTACTS, contacts.EXPORT_COLUMNS, buffer,
+    exported = list_export.export(user, db, contacts.CONTACTS, buffer,
                                   fmt="csv")
     assert exported == db.scalar("SELECT count(*) FROM contacts WHERE owner_id = ?", (user.id,))
     assert exported < db.scalar("SELECT count(*) FROM contacts")

@@ -33,7 +33,7 @@ from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.lists import list_export, listing
 from crm.lists.listing import ListQuery, ListSpec
-from crm.records import contacts, leads
+from crm.records.kinds import PEOPLE
 from crm.storage.db import Database, IntegrityError
 
 MAX_NAME_LENGTH = 100
@@ -44,8 +44,7 @@ class SegmentError(Refusal):
     """A segment change that cannot be made, with the reason (fit for the screen)."""
 
 
-SPECS = {Entity.LEAD: leads.LEADS, Entity.CONTACT: contacts.CONTACTS}
-EXPORT_COLUMNS = {Entity.LEAD: leads.EXPORT_COLUMNS, Entity.CONTACT: contacts.EXPORT_COLUMNS}
+SPECS = PEOPLE
 
 
 def spec_of(entity: Entity | str) -> ListSpec:
@@ -290,7 +289,7 @@ def compare(user: User, db: Database, segment_ids: Sequence[int]) -> Comparison:
 def export(user: User, db: Database, segment: Segment, target: str | BinaryIO,
            fmt: str = "xlsx") -> int:
     """The segment's rows as the list export writes them (contacts: only the exporter's)."""
-    return list_export.export(user, db, segment.spec, EXPORT_COLUMNS[segment.entity], target,
+    return list_export.export(user, db, segment.spec, target,
                               query=segment.query, fmt=fmt)
 
 

@@ -16,7 +16,7 @@ from crm.access import Action
 from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.lists import listing
-from crm.lists.export import XLSX_MAX_ROWS, ExportColumn, write_csv, write_xlsx
+from crm.lists.export import XLSX_MAX_ROWS, write_csv, write_xlsx
 from crm.lists.listing import ListQuery, ListSpec
 from crm.storage.db import Database
 
@@ -73,18 +73,19 @@ def _count(user: User, db: Database, spec: ListSpec, query: ListQuery,
                          f"WHERE {condition.sql}", condition.params))
 
 
-def export(user: User, db: Database, spec: ListSpec, columns: Sequence[ExportColumn],
-           target: str | BinaryIO, *, query: ListQuery | None = None,
-           ids: Sequence[int] | None = None, fmt: str = "xlsx") -> int:
-    """Write the rows to `target`; returns how many. `ids` None means the whole list."""
+def export(user: User, db: Database, spec: ListSpec, target: str | BinaryIO, *,
+           query: ListQuery | None = None, ids: Sequence[int] | None = None,
+           fmt: str = "xlsx") -> int:
+    """Write the list's export columns (`spec.export`) to `target`; returns how many rows.
+    `ids` None means the whole list."""
     if fmt not in FORMATS:
         raise Refusal(f"Unknown export format {fmt!r}; use xlsx or csv.")
     chunks = _readable(spec, listing.iter_rows(user, db, spec, query or ListQuery(),
                                          Action.EXPORT, ids=ids))
     writer = write_xlsx if fmt == "xlsx" else write_csv
     if fmt == "xlsx":
-        return writer(target, columns, chunks, sheet_name=spec.noun_plural.capitalize())
-    return writer(target, columns, chunks)
+        return writer(target, spec.export_columns, chunks, sheet_name=spec.noun_plural.capitalize())
+    return writer(target, spec.export_columns, chunks)
 
 
 UNASSIGNED = "Unassigned"  # what an export says for no manager (and an import reads back)

@@ -20,6 +20,7 @@ import pandas as pd
 from crm.access import Action, Condition, Entity, scope
 from crm.common.errors import Refusal
 from crm.identity.user import User
+from crm.lists.export import ExportColumn
 from crm.storage import search
 from crm.storage.db import Database, Session
 
@@ -36,7 +37,13 @@ FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)  # a date filter's wi
 
 @dataclass(frozen=True)
 class Column:
-    """A listed column: its key (URL, sort), header, select and sort expressions."""
+    """A column of a record list, declared once: its key (URL, sort), label, how it is
+    selected and sorted in SQL, and how the grid and an export show it.
+
+    A list's grid and export name the columns they show (`ListSpec.grid`, `ListSpec.export`);
+    the grid's widgets (crm.ui.list_page) and the export's cells (`export_column`) follow
+    from the column's kind, so a label is written once.
+    """
 
     key: str
     label: str
@@ -50,10 +57,29 @@ class Column:
     # Stored value -> what people read (newsletter "unsubscribed" -> "Unsubscribed"): how an
     # export writes the column. None: the value as stored.
     labels: Mapping[str, str] | None = None
+    # "text" | "int" | "bool" | "datetime"; "owner": an assigned manager, chosen in the grid
+    # among the staff who may own the record.
+    kind: str = "text"
+    width: float = 18  # in an export, in characters
+    grid_width: str | int | None = None  # in the grid: "small" / "medium" / "large" / pixels
+    grid_format: str = "YYYY-MM-DD"  # a datetime in the grid
+    help: str = ""  # the grid header's tooltip
+    editable: bool = False  # in the grid, for users who may edit the record
+
+    def __post_init__(self) -> None:
+        if self.kind not in COLUMN_KINDS:
+            raise ValueError(f"unknown column kind {self.kind!r} for {self.key!r}")
 
     @property
     def order_by(self) -> tuple[str, ...]:
         return self.sort_sql or (self.sql,)
+
+    def export_column(self) -> ExportColumn:
+        return ExportColumn(self.key, self.label, "text" if self.kind == "owner" else self.kind,
+                            self.width)
+
+
+COLUMN_KINDS = ("text", "int", "bool", "datetime", "owner")
 
 
 @dataclass(frozen=True)
@@ -209,6 +235,24 @@ class ListSpec:
     # rows (tags, industries, contact counts) are then computed for one page, not the table.
     page_joins: str = ""
     page_columns: tuple[tuple[str, str], ...] = ()
+    grid: tuple[str, ...] = ()  # the grid's columns, in order
+    export: tuple[str, ...] = ()  # an export's columns, in order
+
+    def __post_init__(self) -> None:
+        for key in (*self.grid, *self.export):
+            self.column(key)  # a misspelt key fails on import, not on a page
+
+    @property
+    def grid_columns(self) -> tuple[Column, ...]:
+        return tuple(self.column(key) for key in self.grid)
+
+    @property
+    def grid_editable(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.grid_columns if c.editable)
+
+    @property
+    def export_columns(self) -> tuple[ExportColumn, ...]:
+        return tuple(self.column(key).export_column() for key in self.export)
 
     def column(self, key: str) -> Column:
         for column in self.columns:

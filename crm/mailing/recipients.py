@@ -22,8 +22,7 @@ from crm.lists import listing
 from crm.lists.bulk import target_condition
 from crm.lists.listing import ListQuery, ListSpec
 from crm.mailing.compose import Person
-from crm.records.contacts import CONTACTS
-from crm.records.leads import LEADS
+from crm.records.kinds import PEOPLE
 from crm.storage.db import Database, Session
 from crm.storage.writer import ADDRESS_SQL
 
@@ -81,12 +80,11 @@ class Audience:
         return f"Left out {self.left_out:,}: {', '.join(parts)}."
 
 
-_SPECS: dict[Entity, ListSpec] = {Entity.LEAD: LEADS, Entity.CONTACT: CONTACTS}
 
 
 def spec_for(entity: Entity | str) -> ListSpec:
     """The list a selection comes from."""
-    return _SPECS[Entity(entity)]
+    return PEOPLE[Entity(entity)]
 
 
 def audience(user: User, db: Database | Session, selection: Selection) -> Audience:

@@ -36,7 +36,7 @@ from crm.common.clock import now
 from crm.common.names import company_name_key
 from crm.identity.user import User
 from crm.lists.bulk import target_condition
-from crm.lists.export import ExportColumn
+from crm.lists.columns import added_column, country_column, id_column, manager_column
 from crm.lists.filters import country_filter, department_filter, manager_filter, source_filter
 from crm.lists.listing import Column, Filter, ListQuery, ListSpec
 from crm.pipeline import deals
@@ -130,23 +130,27 @@ REQUESTS = ListSpec(
            "LEFT JOIN countries cn ON cn.code = r.country_code "
            "LEFT JOIN lead_sources ls ON ls.id = r.lead_source_id"),
     columns=(
-        Column("id", "ID", "r.id", never_null=True),
-        Column("created_at", "Received", "r.created_at", never_null=True),
+        id_column("r"),
+        added_column("r", "Received", grid_format="YYYY-MM-DD HH:mm"),
         Column("name", "Name", "trim(concat_ws(' ', r.first_name, r.last_name))",
-               sort_sql=("lower(r.last_name)", "lower(r.first_name)")),
-        Column("email", "Email", "r.email", sort_sql=("lower(r.email)",)),
-        Column("company", "Company", "r.company_name", sort_sql=("r.company_key",)),
-        Column("country", "Country", "cn.name",
-               sort_joins="LEFT JOIN countries cn ON cn.code = r.country_code"),
-        Column("subject", "Subject", "r.subject", sort_sql=("lower(r.subject)",)),
+               sort_sql=("lower(r.last_name)", "lower(r.first_name)"), width=26,
+               grid_width="medium"),
+        Column("email", "Email", "r.email", sort_sql=("lower(r.email)",), width=30,
+               grid_width="medium"),
+        Column("company", "Company", "r.company_name", sort_sql=("r.company_key",), width=28,
+               grid_width="medium"),
+        country_column("r"),
+        Column("subject", "Subject", "r.subject", sort_sql=("lower(r.subject)",), width=40,
+               grid_width="medium"),
         Column("source", "Lead source", "ls.name",
                sort_joins="LEFT JOIN lead_sources ls ON ls.id = r.lead_source_id"),
-        Column("channel", "Channel", _label_case("r.channel", CHANNELS)),
-        Column("status", "Status", _label_case("r.status", STATUSES)),
-        Column("manager", "Assigned manager", "ow.full_name",
-               sort_sql=("lower(ow.full_name)",),
-               sort_joins="LEFT JOIN users ow ON ow.id = r.owner_id"),
-        Column("matches", "Matches", _MATCH_COLUMN, sortable=False),
+        Column("channel", "Channel", _label_case("r.channel", CHANNELS), width=16),
+        Column("status", "Status", _label_case("r.status", STATUSES), width=14),
+        manager_column("r", editable=False),
+        Column("matches", "Matches", _MATCH_COLUMN, sortable=False,
+               help="An existing contact, open lead or company of the department with the "
+                    "same email, company name or mail domain"),
+        Column("phone", "Phone", "r.phone", sortable=False),
     ),
     filters=(
         Filter(key="status", label="Status", value_sql="r.status",
@@ -162,24 +166,14 @@ REQUESTS = ListSpec(
     default_descending=True,
     noun="request",
     noun_plural="requests",
-    extra_sql=(("phone", "r.phone"), ("owner_id", "r.owner_id"),
+    grid=("created_at", "name", "company", "matches", "subject", "status", "email", "country",
+          "source", "channel", "manager"),
+    export=("id", "created_at", "name", "email", "phone", "company", "country", "subject",
+            "source", "channel", "status", "manager"),
+    extra_sql=(("owner_id", "r.owner_id"),
                ("department_id", "r.department_id"), ("row_version", "r.row_version")),
 )
 
-EXPORT_COLUMNS = (
-    ExportColumn("id", "ID", "int", 9),
-    ExportColumn("created_at", "Received", "datetime", 17),
-    ExportColumn("name", "Name", width=26),
-    ExportColumn("email", "Email", width=30),
-    ExportColumn("phone", "Phone", width=18),
-    ExportColumn("company", "Company", width=28),
-    ExportColumn("country", "Country", width=18),
-    ExportColumn("subject", "Subject", width=40),
-    ExportColumn("source", "Lead source", width=18),
-    ExportColumn("channel", "Channel", width=16),
-    ExportColumn("status", "Status", width=14),
-    ExportColumn("manager", "Assigned manager", width=22),
-)
 
 
 # ----------------------------------------------------------------------- receiving

@@ -18,7 +18,7 @@ from crm.access import (
 from crm.common.errors import Refusal
 from crm.common.names import company_name_key
 from crm.identity.user import User
-from crm.lists.export import ExportColumn
+from crm.lists.columns import added_column, country_column, id_column, manager_column
 from crm.lists.filters import country_filter, department_filter, manager_filter
 from crm.lists.listing import Column, Filter, ListSpec
 from crm.records import editing
@@ -68,18 +68,21 @@ COMPANIES = ListSpec(
            "LEFT JOIN countries cn ON cn.code = co.country_code "
            "LEFT JOIN company_types ct ON ct.id = co.company_type_id"),
     columns=(
-        Column("id", "ID", "co.id", never_null=True),
-        Column("name", "Name", "co.name", sort_sql=("lower(co.name)",)),
-        Column("industry", "Industry", INDUSTRY_NAMES.format(a="co"), sortable=False),
+        id_column("co"),
+        Column("name", "Name", "co.name", sort_sql=("lower(co.name)",), width=30,
+               grid_width="large", editable=True),
+        Column("industry", "Industry", INDUSTRY_NAMES.format(a="co"), sortable=False, width=26,
+               grid_width="medium"),
         Column("company_type", "Company type", "ct.name",
-               sort_joins="LEFT JOIN company_types ct ON ct.id = co.company_type_id"),
-        Column("country", "Country", "cn.name",
-               sort_joins="LEFT JOIN countries cn ON cn.code = co.country_code"),
-        Column("contacts", "Contacts", CONTACT_COUNT.format(a="co")),
-        Column("manager", "Assigned manager", "ow.full_name",
-               sort_sql=("lower(ow.full_name)",),
-               sort_joins="LEFT JOIN users ow ON ow.id = co.owner_id"),
-        Column("created_at", "Date added", "co.created_at", never_null=True),
+               sort_joins="LEFT JOIN company_types ct ON ct.id = co.company_type_id", width=16),
+        country_column("co"),
+        Column("contacts", "Contacts", CONTACT_COUNT.format(a="co"), kind="int", width=10,
+               grid_width="small"),
+        manager_column("co"),
+        added_column("co"),
+        Column("website", "Website", "co.website", sortable=False, width=28),
+        Column("email", "Email", "co.email", sortable=False, width=28),
+        Column("phone", "Phone", "co.phone", sortable=False),
     ),
     filters=(
         department_filter("co"),
@@ -102,8 +105,10 @@ COMPANIES = ListSpec(
         "c.department_id) pcnt ON pcnt.company_id = co.id "
         "AND pcnt.department_id = co.department_id"),
     page_columns=(("industry", "pind.names"), ("contacts", "coalesce(pcnt.n, 0)")),
-    extra_sql=(("website", "co.website"), ("email", "co.email"), ("phone", "co.phone"),
-               ("owner_id", "co.owner_id"), ("department_id", "co.department_id"),
+    grid=("name", "industry", "company_type", "country", "contacts", "manager", "created_at"),
+    export=("id", "name", "industry", "company_type", "country", "contacts", "manager",
+            "website", "email", "phone", "created_at"),
+    extra_sql=(("owner_id", "co.owner_id"), ("department_id", "co.department_id"),
                ("row_version", "co.row_version")),
 )
 
@@ -201,7 +206,6 @@ def save_company(user: User, db: Database, edit: RowEdit, industry_ids: Sequence
         writer.set_links(Entity.COMPANY, "industries", edit.record_id, industry_ids)
 
 
-GRID_EDITABLE_COLUMNS = ("name", "manager")
 
 
 def grid_changes(values: dict[str, Any], owner_ids_by_name: dict[str, int]) -> dict[str, Any]:
@@ -311,16 +315,3 @@ def choices(user: User, db: Database, text: str = "", limit: int = 50) -> dict[i
     return {r["id"]: f"{r['name']} ({r['country'] or 'no country'})" for r in rows}
 
 
-EXPORT_COLUMNS = (
-    ExportColumn("id", "ID", "int", 9),
-    ExportColumn("name", "Name", width=30),
-    ExportColumn("industry", "Industry", width=26),
-    ExportColumn("company_type", "Company type", width=16),
-    ExportColumn("country", "Country", width=18),
-    ExportColumn("contacts", "Contacts", "int", 10),
-    ExportColumn("manager", "Assigned manager", width=22),
-    ExportColumn("website", "Website", width=28),
-    ExportColumn("email", "Email", width=28),
-    ExportColumn("phone", "Phone", width=18),
-    ExportColumn("created_at", "Date added", "datetime", 17),
-)

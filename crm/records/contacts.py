@@ -11,7 +11,7 @@ from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.lists import bulk
 from crm.lists.bulk import BulkResult
-from crm.lists.export import ExportColumn
+from crm.lists.columns import added_column, country_column, id_column, manager_column
 from crm.lists.filters import added_filter
 from crm.lists.listing import Column, Filter, ListQuery, ListSpec
 from crm.records import companies, editing, people
@@ -31,22 +31,32 @@ CONTACTS = ListSpec(
            "LEFT JOIN countries cn ON cn.code = c.country_code "
            "LEFT JOIN companies co ON co.id = c.company_id"),
     columns=(
-        Column("id", "ID", "c.id", never_null=True),
+        id_column("c"),
         Column("name", "Name",
                "trim(concat_ws(' ', c.first_name, nullif(c.middle_name, ''), c.last_name))",
-               sort_sql=("lower(c.last_name)", "lower(c.first_name)")),
+               sort_sql=("lower(c.last_name)", "lower(c.first_name)"), width=26,
+               grid_width="medium"),
+        # Sorting by phone takes the mobile where there is no phone; the grid and an export
+        # show both as stored (raw_phone, mobile).
         Column("phone", "Phone", "coalesce(nullif(c.phone, ''), c.mobile)",
                sort_sql=("coalesce(nullif(c.phone, ''), c.mobile)",)),
         # The name key is already lower-case and plain: no lower() over a million names.
         Column("company", "Company", "co.name", sort_sql=("co.name_key",),
-               sort_joins="LEFT JOIN companies co ON co.id = c.company_id"),
-        Column("country", "Country", "cn.name",
-               sort_joins="LEFT JOIN countries cn ON cn.code = c.country_code"),
+               sort_joins="LEFT JOIN companies co ON co.id = c.company_id", width=28,
+               grid_width="medium"),
+        country_column("c"),
         newsletter_column("c"),
-        Column("created_at", "Date added", "c.created_at", never_null=True),
-        Column("manager", "Assigned manager", "ow.full_name",
-               sort_sql=("lower(ow.full_name)",),
-               sort_joins="LEFT JOIN users ow ON ow.id = c.owner_id"),
+        added_column("c"),
+        manager_column("c"),
+        Column("email", "Email", "c.email", sortable=False, width=30, grid_width="medium",
+               editable=True),
+        Column("raw_phone", "Phone", "c.phone", sortable=False, editable=True),
+        Column("mobile", "Mobile", "c.mobile", sortable=False, editable=True),
+        Column("vip", "VIP", "c.vip", sortable=False, kind="bool", width=6, grid_width=50,
+               editable=True),
+        Column("tags", "Tags", "(SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM "
+               "contact_tags x JOIN tags t ON t.id = x.tag_id WHERE x.contact_id = c.id)",
+               sortable=False, width=24),
     ),
     filters=(
         _DEPARTMENT,
@@ -77,12 +87,13 @@ CONTACTS = ListSpec(
                 "WHERE x.contact_id IN (SELECT id FROM page_ids) GROUP BY x.contact_id) ptags "
                 "ON ptags.contact_id = c.id"),
     page_columns=(("tags", "ptags.names"),),
-    extra_sql=(("email", "c.email"), ("mobile", "c.mobile"), ("raw_phone", "c.phone"),
-               ("vip", "c.vip"), ("owner_id", "c.owner_id"), ("department_id", "c.department_id"),
+    grid=("name", "raw_phone", "mobile", "email", "company", "country", "newsletter",
+          "created_at", "manager", "tags", "vip"),
+    export=("id", "name", "email", "raw_phone", "mobile", "company", "country", "newsletter",
+            "vip", "tags", "manager", "created_at"),
+    extra_sql=(("owner_id", "c.owner_id"), ("department_id", "c.department_id"),
                ("company_id", "c.company_id"), ("row_version", "c.row_version"),
-               ("never_subscribed", never_subscribed_sql("c")),
-               ("tags", "(SELECT string_agg(t.name, ', ' ORDER BY t.name) FROM contact_tags x "
-                        "JOIN tags t ON t.id = x.tag_id WHERE x.contact_id = c.id)")),
+               ("never_subscribed", never_subscribed_sql("c"))),
 )
 
 CONTACT_FIELDS = (*PERSON_FIELDS, "company_id")
@@ -100,7 +111,6 @@ def _check_company(value: Any, tx: Session, row: dict[str, Any]) -> int:
 
 CHECKERS = {**PERSON_CHECKERS, "company_id": _check_company}
 RULES = FieldRules(editable=frozenset(CONTACT_FIELDS), checkers=CHECKERS)
-GRID_EDITABLE_COLUMNS = ("email", "raw_phone", "mobile", "manager", "vip")
 
 
 def save_edits(user: User, db: Database, edits: Sequence[RowEdit]) -> int:
@@ -203,17 +213,3 @@ def history(user: User, db: Database, contact_id: int) -> list[dict[str, Any]]:
     return audit.history(db, "contact", contact_id)
 
 
-EXPORT_COLUMNS = (
-    ExportColumn("id", "ID", "int", 9),
-    ExportColumn("name", "Name", width=26),
-    ExportColumn("email", "Email", width=30),
-    ExportColumn("raw_phone", "Phone", width=18),  # as stored (the list shows the mobile
-    ExportColumn("mobile", "Mobile", width=18),    # where there is no phone)
-    ExportColumn("company", "Company", width=28),
-    ExportColumn("country", "Country", width=18),
-    ExportColumn("newsletter", "Newsletter", width=24),
-    ExportColumn("vip", "VIP", "bool", 6),
-    ExportColumn("tags", "Tags", width=24),
-    ExportColumn("manager", "Assigned manager", width=22),
-    ExportColumn("created_at", "Date added", "datetime", 17),
-)

@@ -10,7 +10,7 @@ from crm.access import Action, Entity, require, scope
 from crm.identity.user import User
 from crm.lists import bulk
 from crm.lists.bulk import BulkResult, target_condition  # noqa: F401  (re-exported)
-from crm.lists.export import ExportColumn
+from crm.lists.columns import added_column, country_column, id_column, manager_column
 from crm.lists.filters import added_filter, source_filter
 from crm.lists.listing import Column, Filter, ListQuery, ListSpec
 from crm.records import editing, people
@@ -58,20 +58,26 @@ LEADS = ListSpec(
     joins=("LEFT JOIN users ow ON ow.id = l.owner_id "
            "LEFT JOIN countries cn ON cn.code = l.country_code"),
     columns=(
-        Column("id", "ID", "l.id", never_null=True),
+        id_column("l"),
         Column("name", "Name",
                "trim(concat_ws(' ', l.first_name, nullif(l.middle_name, ''), l.last_name))",
-               sort_sql=("lower(l.last_name)", "lower(l.first_name)")),
-        Column("email", "Email", "l.email", sort_sql=("lower(l.email)",)),
-        Column("company", "Company", "l.company_name", sort_sql=("lower(l.company_name)",)),
-        Column("manager", "Assigned manager", "ow.full_name",
-               sort_sql=("lower(ow.full_name)",),
-               sort_joins="LEFT JOIN users ow ON ow.id = l.owner_id"),
-        Column("country", "Country", "cn.name",
-               sort_joins="LEFT JOIN countries cn ON cn.code = l.country_code"),
+               sort_sql=("lower(l.last_name)", "lower(l.first_name)"), width=26,
+               grid_width="medium"),
+        Column("email", "Email", "l.email", sort_sql=("lower(l.email)",), width=30,
+               grid_width="medium", editable=True),
+        Column("company", "Company", "l.company_name", sort_sql=("lower(l.company_name)",),
+               width=28, grid_width="medium"),
+        manager_column("l"),
+        country_column("l"),
         newsletter_column("l"),
-        Column("created_at", "Date added", "l.created_at", never_null=True),
-        Column("status", "Status", STATUS_LABEL_SQL),
+        added_column("l"),
+        Column("status", "Status", STATUS_LABEL_SQL, width=12, grid_width="small",
+               help="Converted leads are kept read-only as history"),
+        Column("phone", "Phone", "l.phone", sortable=False, editable=True),
+        Column("vip", "VIP", "l.vip", sortable=False, kind="bool", width=6, grid_width=50,
+               editable=True),
+        Column("disqualified", "Disqualified", "l.disqualified", sortable=False, kind="bool",
+               width=12, grid_width=90, editable=True),
     ),
     filters=(
         flag_filter("disqualified", "Disqualification", "l.disqualified", "Disqualified",
@@ -86,8 +92,11 @@ LEADS = ListSpec(
     default_descending=True,
     noun="lead",
     noun_plural="leads",
-    extra_sql=(("phone", "l.phone"), ("vip", "l.vip"), ("disqualified", "l.disqualified"),
-               ("owner_id", "l.owner_id"), ("department_id", "l.department_id"),
+    grid=("name", "email", "phone", "company", "manager", "country", "newsletter", "created_at",
+          "status", "vip", "disqualified"),
+    export=("id", "name", "email", "phone", "company", "manager", "country", "newsletter", "vip",
+            "disqualified", "status", "created_at"),
+    extra_sql=(("owner_id", "l.owner_id"), ("department_id", "l.department_id"),
                ("row_version", "l.row_version"), ("converted", "l.converted_at IS NOT NULL"),
                ("never_subscribed", never_subscribed_sql("l"))),
 )
@@ -107,22 +116,6 @@ RULES = FieldRules(
     checkers=_CHECKERS,
     read_only_when="converted_at IS NOT NULL",
     read_only_reason="was converted and is kept read-only as history.",
-)
-GRID_EDITABLE_COLUMNS = ("email", "phone", "manager", "vip", "disqualified")
-
-EXPORT_COLUMNS = (
-    ExportColumn("id", "ID", "int", 9),
-    ExportColumn("name", "Name", width=26),
-    ExportColumn("email", "Email", width=30),
-    ExportColumn("phone", "Phone", width=18),
-    ExportColumn("company", "Company", width=28),
-    ExportColumn("manager", "Assigned manager", width=22),
-    ExportColumn("country", "Country", width=18),
-    ExportColumn("newsletter", "Newsletter", width=24),
-    ExportColumn("vip", "VIP", "bool", 6),
-    ExportColumn("disqualified", "Disqualified", "bool", 12),
-    ExportColumn("status", "Status", width=12),
-    ExportColumn("created_at", "Date added", "datetime", 17),
 )
 
 

@@ -42,7 +42,7 @@ def newsletter_column(alias: str) -> Column:
     """The Newsletter column of a person list: sorted by status order, exported as labels."""
     return Column("newsletter", "Newsletter", status_sql(alias),
                   sort_sql=(STATUS_RANK.format(expr=status_sql(alias)),),
-                  labels={s.value: LOOKS[s].label for s in NewsletterStatus})
+                  labels={s.value: LOOKS[s].label for s in NewsletterStatus}, width=24)
 
 
 # ----------------------------------------------------------------------- filters

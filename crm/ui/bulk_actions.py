@@ -13,7 +13,6 @@ import streamlit as st
 from crm.access import Action, can, refusal
 from crm.identity.user import User
 from crm.lists import list_export
-from crm.lists.export import ExportColumn
 from crm.lists.listing import ListQuery, ListSpec
 from crm.storage.db import Database
 from crm.ui import text
@@ -47,7 +46,7 @@ class ExtraAction:
 
 
 def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: int,
-             checked: Sequence[int], export_columns: Sequence[ExportColumn],
+             checked: Sequence[int],
              export_note: Callable[[Sequence[int] | None], str | None] | None = None,
              extra: dict[str, ExtraAction] | None = None,
              vip: bool = True) -> BulkAction | None:
@@ -96,7 +95,7 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
                 text.md("Download {:,} {}", rows,
                         spec.noun if rows == 1 else spec.noun_plural),
                 key=f"{spec.noun}_bulk_export",
-                data=lambda: export_bytes(user, db, spec, export_columns, query, ids, fmt),
+                data=lambda: export_bytes(user, db, spec, query, ids, fmt),
                 file_name=list_export.file_name(spec, fmt, stamp), on_click="ignore",
                 type="primary", icon=":material/download:", disabled=rows == 0)
             note = export_note(ids) if export_note else None
@@ -109,8 +108,8 @@ def bulk_bar(spec: ListSpec, user: User, db: Database, query: ListQuery, total: 
     return None
 
 
-def export_bytes(user: User, db: Database, spec: ListSpec, columns: Sequence[ExportColumn],
+def export_bytes(user: User, db: Database, spec: ListSpec,
                   query: ListQuery, ids: list[int] | None, fmt: str) -> bytes:
     buffer = io.BytesIO()
-    list_export.export(user, db, spec, columns, buffer, query=query, ids=ids, fmt=fmt)
+    list_export.export(user, db, spec, buffer, query=query, ids=ids, fmt=fmt)
     return buffer.getvalue()

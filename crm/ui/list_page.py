@@ -3,7 +3,7 @@ paging, inline edits, bulk actions and export. Pages describe what differs; this
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,8 +17,7 @@ from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.lists import list_export, listing
 from crm.lists.bulk import BulkResult
-from crm.lists.export import ExportColumn
-from crm.lists.listing import ListQuery, ListSpec
+from crm.lists.listing import Column, ListQuery, ListSpec
 from crm.records.editing import Conflict, EditRejected, RowEdit
 from crm.storage.db import Database
 from crm.ui import filters, list_state, permitted, text
@@ -30,12 +29,8 @@ from crm.ui.record_view import forget_seen
 
 @dataclass
 class ListPage:
-    spec: ListSpec
+    spec: ListSpec  # the grid's and the export's columns come from it
     title: str
-    grid_order: list[str]
-    column_config: Callable[[dict[str, Any]], dict[str, Any]]  # given the page's context
-    editable: Sequence[str]
-    export_columns: Sequence[ExportColumn]
     save_edits: Callable[[User, Database, list[RowEdit]], int]
     to_changes: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
     set_vip: Callable[..., BulkResult] | None
@@ -50,6 +45,22 @@ class ListPage:
 def owners_in_reach(user: User, db: Database) -> dict[int, str]:
     """Who may be assigned in the grid: eligible staff of the user's department (or all)."""
     return {u.id: u.full_name for u in eligible_owners(db, user.department_id)}
+
+
+def _widget(column: Column, context: dict[str, Any]) -> Any:
+    """How the grid shows a column of the list: follows from its kind."""
+    options = {"width": column.grid_width, "help": column.help or None}
+    if column.kind == "owner":
+        return st.column_config.SelectboxColumn(column.label, options=context["manager_names"],
+                                                **options)
+    if column.kind == "bool":
+        return st.column_config.CheckboxColumn(column.label, **options)
+    if column.kind == "int":
+        return st.column_config.NumberColumn(column.label, **options)
+    if column.kind == "datetime":
+        return st.column_config.DatetimeColumn(column.label, format=column.grid_format,
+                                               **options)
+    return st.column_config.TextColumn(column.label, **options)
 
 
 def render(page: ListPage, user: User, db: Database) -> None:
@@ -100,19 +111,18 @@ def render(page: ListPage, user: User, db: Database) -> None:
         key=f"{spec.noun}_grid_{version}_{hash((str(query), result_page.page))}",
         pin=f"{spec.noun}_grid_shown",
         sort_control=list_state.state_key(spec, "sort"),
-        order=page.grid_order,
-        editable=list(page.editable) if can(user, Action.EDIT, spec.entity) else [],
+        order=["link", *(["icon"] if "newsletter" in spec.grid else []), *spec.grid],
+        editable=list(spec.grid_editable) if can(user, Action.EDIT, spec.entity) else [],
         column_config={
             "link": st.column_config.LinkColumn("ID", display_text=r"\?id=(\d+)", width="small",
                                                 help=f"Open the {spec.noun}"),
             "icon": st.column_config.ImageColumn("", width=36),
-            **page.column_config(context),
+            **{c.key: _widget(c, context) for c in spec.grid_columns},
         },
     )
     _pager(spec, result_page)
     _save_edits(page, user, db, result, owners, version_key, version)
     action = bulk_bar(spec, user, db, query, result_page.total, result.checked,
-                      page.export_columns,
                       extra=page.extra_actions, vip=page.set_vip is not None,
                       export_note=lambda ids: list_export.scope_note(user, db, spec, query,
                                                                      ids))
@@ -157,7 +167,7 @@ def _toolbar(page: ListPage, user: User, db: Database) -> None:
         stamp = datetime.now().strftime("%Y%m%d-%H%M")
         st.download_button(
             "Download", key=f"{spec.noun}_export_all", type="primary", on_click="ignore",
-            data=lambda: export_bytes(user, db, spec, page.export_columns, ListQuery(), None,
+            data=lambda: export_bytes(user, db, spec, ListQuery(), None,
                                       fmt),
             file_name=list_export.file_name(spec, fmt, stamp), disabled=everything.rows == 0)
 

@@ -13,23 +13,6 @@ from crm.ui.segment_forms import save_as_segment
 from crm.ui.session import current_user, database
 
 
-def column_config(context: dict) -> dict:
-    return {
-        "name": st.column_config.TextColumn("Name", width="medium"),
-        "raw_phone": st.column_config.TextColumn("Phone"),
-        "mobile": st.column_config.TextColumn("Mobile"),
-        "email": st.column_config.TextColumn("Email", width="medium"),
-        "company": st.column_config.TextColumn("Company", width="medium"),
-        "country": st.column_config.TextColumn("Country"),
-        "newsletter": st.column_config.TextColumn("Newsletter"),
-        "created_at": st.column_config.DatetimeColumn("Date added", format="YYYY-MM-DD"),
-        "manager": st.column_config.SelectboxColumn("Assigned manager",
-                                                    options=context["manager_names"]),
-        "tags": st.column_config.TextColumn("Tags"),
-        "vip": st.column_config.CheckboxColumn("VIP", width=50),
-    }
-
-
 def tag_action(adding: bool):
     def run(user, db, query, ids, tag_ids) -> str:
         change = tags.add_tags if adding else tags.remove_tags
@@ -54,11 +37,6 @@ render(
     ListPage(
         spec=contacts.CONTACTS,
         title="Contacts",
-        grid_order=["link", "icon", "name", "raw_phone", "mobile", "email", "company", "country",
-                    "newsletter", "created_at", "manager", "tags", "vip"],
-        column_config=column_config,
-        editable=contacts.GRID_EDITABLE_COLUMNS,
-        export_columns=contacts.EXPORT_COLUMNS,
         save_edits=contacts.save_edits,
         to_changes=contacts.grid_changes,
         set_vip=contacts.set_vip,
