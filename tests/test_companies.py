@@ -9,7 +9,8 @@ import pytest
 
 from crm.access import Entity
 from crm.common.names import company_name_key
-from crm.lists.listing import NONE_VALUE, ListQuery, count, fetch_page, options
+from crm.lists.filters import NONE_VALUE
+from crm.lists.listing import ListQuery, count, fetch_page, options
 from crm.records import companies
 from crm.records.companies import (
     COMPANIES,

@@ -17,7 +17,8 @@ from crm.access import Entity
 from crm.common.names import company_name_key
 from crm.lists import list_export
 from crm.lists.bulk import BulkResult
-from crm.lists.listing import NONE_VALUE, ListQuery, count, fetch_page, options
+from crm.lists.filters import NONE_VALUE
+from crm.lists.listing import ListQuery, count, fetch_page, options
 from crm.records import contacts
 from crm.records.contacts import CONTACTS, create_contact, likely_duplicates
 from crm.records.editing import EditRejected, RowEdit

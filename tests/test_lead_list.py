@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from crm.access import Entity
-from crm.lists.listing import NONE_VALUE, ListQuery, count, describe, fetch_page, iter_rows, options
+from crm.lists.filters import NONE_VALUE
+from crm.lists.listing import ListQuery, count, describe, fetch_page, iter_rows, options
 from crm.records.leads import LEADS
 from crm.storage import search
 from tests import factories

@@ -17,7 +17,7 @@ import pandas as pd
 
 from crm.access import Action, Condition, Entity, department_ids, scope, sees_several_departments
 from crm.identity.user import User
-from crm.lists.listing import date_range_condition, date_range_value
+from crm.lists.filters import date_range_condition, date_range_value
 from crm.records.leads import STATUS_SQL as LEAD_STATUS_SQL
 from crm.records.leads import LeadStatus
 from crm.records.newsletter import NewsletterStatus, status_sql

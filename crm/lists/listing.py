@@ -10,29 +10,24 @@ options with counts from the user's scope, and the words it means, so a page can
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
 
 from crm.access import Action, Condition, Entity, scope
-from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.lists.export import ExportColumn
+from crm.lists.filters import NONE_VALUE, OPTIONS, Filter, Option
 from crm.storage import search
 from crm.storage.db import Database, Session
 
 PAGE_SIZES = (25, 50, 100, 250)
-NONE_VALUE = "none"  # the option for "no value" (for instance: no assigned manager)
-RANGE = ".."  # a date range travels as "2026-01-01..2026-03-31" (either end may be open)
-OPTIONS, DATE_RANGE = "options", "date_range"  # how a filter is chosen: Filter.widget
 # Bounds on what a query may ask, whoever builds it (an address, a segment, the CLI): past
 # them a value means nothing a list can show, and unbounded it overflows SQL's integers.
 MAX_PAGE = 100_000_000  # further than any list's end: asking more means "the last page"
 MAX_SEARCH_CHARS = 200
-FIRST_DAY, LAST_DAY = date(1990, 1, 1), date(2100, 12, 31)  # a date filter's widest period
 
 
 @dataclass(frozen=True)
@@ -80,139 +75,6 @@ class Column:
 
 
 COLUMN_KINDS = ("text", "int", "bool", "datetime", "owner")
-
-
-@dataclass(frozen=True)
-class Option:
-    value: str
-    label: str
-    count: int
-
-
-@dataclass(frozen=True)
-class Filter:
-    """One sidebar filter, declared as data.
-
-    `value_sql` is the expression whose values the filter offers and matches; `label_sql`
-    names a value for people; `option_joins` adds what the labels need. `match`, when given,
-    builds the condition itself (for values reached through another table, such as tags).
-    Values travel as strings (they live in the URL); `parse` turns them into SQL values.
-    """
-
-    key: str
-    label: str
-    value_sql: str
-    label_sql: str
-    option_joins: str = ""
-    option_from: str | None = None  # replaces "<table> <alias>" when options come elsewhere
-    parse: Callable[[str], Any] = str
-    match: Callable[[list[Any]], Condition] | None = None
-    nullable: bool = False
-    none_label: str = "None"
-    shown: Callable[[User], bool] = lambda user: True
-    option_order: str = "count"  # or "label"
-    says_value: bool = False  # the sentence names the value alone ("VIP", "disqualified")
-    sentence_label: str = ""  # how the sentence names the filter, when not its label
-    widget: str = OPTIONS  # OPTIONS: values with counts; DATE_RANGE: a from–to date picker
-    words: Callable[[Sequence[str]], str] | None = None  # the sentence, when not "X is Y"
-
-    def condition(self, values: Sequence[str]) -> Condition | None:
-        wanted = [v for v in values if v != NONE_VALUE]
-        try:
-            parsed = [self.parse(v) for v in wanted]
-        except (TypeError, ValueError):
-            parsed = []
-        parts: list[Condition] = []
-        if parsed:
-            if self.match is not None:
-                parts.append(self.match(parsed))
-            else:
-                marks = ", ".join("?" for _ in parsed)
-                parts.append(Condition(f"{self.value_sql} IN ({marks})", tuple(parsed)))
-        if self.nullable and NONE_VALUE in values:
-            parts.append(Condition(f"{self.value_sql} IS NULL"))
-        if not parts:
-            return Condition("FALSE") if values else None
-        if len(parts) == 1:
-            return parts[0]
-        return Condition(f"(({parts[0].sql}) OR ({parts[1].sql}))",
-                         parts[0].params + parts[1].params)
-
-    def sentence(self, values: Sequence[str], labels: dict[str, str]) -> str:
-        if self.words is not None:
-            return self.words(values)
-        names = [labels.get(v, v) for v in values]
-        if self.says_value:
-            return " or ".join(_sentence_case(n) for n in names)
-        label = (self.sentence_label or self.label).lower()
-        if len(names) == 1:
-            return f"{label} is {names[0]}"
-        return f"{label} is {', '.join(names[:-1])} or {names[-1]}"
-
-
-def parse_date_range(text: str) -> tuple[date | None, date | None]:
-    """"2026-01-01..2026-03-31" into its first and last day (inclusive); one end may be open."""
-    first, separator, last = text.partition(RANGE)
-    if not separator or not (first or last):
-        raise Refusal(f"not a date range: {text!r}")
-    start = date.fromisoformat(first) if first else None
-    end = date.fromisoformat(last) if last else None
-    if start and end and start > end:
-        raise Refusal(f"the range {text!r} ends before it starts")
-    if any(day is not None and not FIRST_DAY <= day <= LAST_DAY for day in (start, end)):
-        raise Refusal(f"the range {text!r} lies outside {FIRST_DAY}..{LAST_DAY}")
-    return start, end
-
-
-def date_range_value(start: date | None, end: date | None) -> str:
-    """The URL form of a range of days (inverse of `parse_date_range`)."""
-    return f"{start.isoformat() if start else ''}{RANGE}{end.isoformat() if end else ''}"
-
-
-def date_range_condition(column: str, start: date | None, end: date | None) -> Condition:
-    """Timestamps from the first day's midnight up to (not including) the day after the last:
-    the one definition of "in this period" for lists and charts alike."""
-    parts = []
-    if start is not None:
-        parts.append(Condition(f"{column} >= ?", (datetime.combine(start, time()),)))
-    if end is not None:
-        parts.append(Condition(f"{column} < ?",
-                               (datetime.combine(end + timedelta(days=1), time()),)))
-    if not parts:
-        return Condition("TRUE")
-    return parts[0] if len(parts) == 1 else parts[0] & parts[1]
-
-
-def date_range_words(label: str, values: Sequence[str]) -> str:
-    """"added from 2026-01-01 to 2026-03-31", "added since …", "added until …"."""
-    phrases = []
-    for value in values:
-        try:
-            start, end = parse_date_range(value)
-        except ValueError:
-            continue
-        if start and end:
-            phrases.append(f"{label} on {start}" if start == end
-                           else f"{label} from {start} to {end}")
-        else:
-            phrases.append(f"{label} since {start}" if start else f"{label} until {end}")
-    return " or ".join(phrases) or f"{label} in no valid period"
-
-
-def date_range_filter(key: str, label: str, column: str, words_label: str) -> Filter:
-    """A filter on the day a timestamp falls on, chosen with a date picker (no options)."""
-
-    def match(ranges: list[tuple[date | None, date | None]]) -> Condition:
-        parts = [date_range_condition(column, start, end) for start, end in ranges]
-        combined = parts[0]
-        for part in parts[1:]:
-            combined = Condition(f"({combined.sql}) OR ({part.sql})",
-                                 combined.params + part.params)
-        return combined
-
-    return Filter(key=key, label=label, value_sql=column, label_sql=column,
-                  parse=parse_date_range, match=match, widget=DATE_RANGE,
-                  words=lambda values: date_range_words(words_label, values))
 
 
 @dataclass(frozen=True)
@@ -323,14 +185,6 @@ def where(user: User, spec: ListSpec, query: ListQuery,
     if searched is not None:
         result = result & searched
     return result
-
-
-def _sentence_case(text: str) -> str:
-    """"Not VIP" -> "not VIP", "Disqualified" -> "disqualified", "VIP" stays."""
-    first, _, rest = text.partition(" ")
-    if first.isupper():
-        return text
-    return " ".join(filter(None, [first.lower(), rest]))
 
 
 def _from(spec: ListSpec) -> str:

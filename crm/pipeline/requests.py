@@ -37,8 +37,14 @@ from crm.common.names import company_name_key
 from crm.identity.user import User
 from crm.lists.bulk import target_condition
 from crm.lists.columns import added_column, country_column, id_column, manager_column
-from crm.lists.filters import country_filter, department_filter, manager_filter, source_filter
-from crm.lists.listing import Column, Filter, ListQuery, ListSpec
+from crm.lists.filters import (
+    Filter,
+    country_filter,
+    department_filter,
+    manager_filter,
+    source_filter,
+)
+from crm.lists.listing import Column, ListQuery, ListSpec
 from crm.pipeline import deals
 from crm.pipeline.matching import (
     CompanyMatch,

@@ -8,7 +8,6 @@ from typing import Any
 
 from crm.access import (
     Action,
-    Condition,
     Entity,
     may_work_in_department,
     owns_what_they_add,
@@ -19,8 +18,13 @@ from crm.common.errors import Refusal
 from crm.common.names import company_name_key
 from crm.identity.user import User
 from crm.lists.columns import added_column, country_column, id_column, manager_column
-from crm.lists.filters import country_filter, department_filter, manager_filter
-from crm.lists.listing import Column, Filter, ListSpec
+from crm.lists.filters import (
+    ExistsFilter,
+    country_filter,
+    department_filter,
+    manager_filter,
+)
+from crm.lists.listing import Column, ListSpec
 from crm.records import editing
 from crm.records.editing import EditRejected, FieldRules, Problem, RowEdit
 from crm.storage import audit, search
@@ -33,30 +37,28 @@ CONTACT_COUNT = ("(SELECT count(*) FROM contacts c WHERE c.company_id = {a}.id "
                  "AND c.department_id = {a}.department_id)")
 
 
-def industry_filter(company_id_sql: str, alias: str, entity_table: str) -> Filter:
+def industry_filter(company_id_sql: str, alias: str, entity_table: str) -> ExistsFilter:
     """Industry of a company (one company may have several), reached from `company_id_sql`."""
-    return Filter(
+    return ExistsFilter(
         key="industry", label="Industry", value_sql="ci.industry_id", label_sql="ind.name",
         option_from=(f"{entity_table} {alias} JOIN company_industries ci "
                      f"ON ci.company_id = {company_id_sql}"),
         option_joins="JOIN industries ind ON ind.id = ci.industry_id",
         parse=int, option_order="label",
-        match=lambda ids: Condition(
-            f"EXISTS (SELECT 1 FROM company_industries x WHERE x.company_id = {company_id_sql} "
-            f"AND x.industry_id IN ({', '.join('?' for _ in ids)}))", tuple(ids)),
+        exists_sql=(f"EXISTS (SELECT 1 FROM company_industries x WHERE x.company_id = "
+                    f"{company_id_sql} AND x.industry_id IN ({{marks}}))"),
     )
 
 
-def company_type_filter(company_id_sql: str, alias: str, entity_table: str) -> Filter:
-    return Filter(
+def company_type_filter(company_id_sql: str, alias: str, entity_table: str) -> ExistsFilter:
+    return ExistsFilter(
         key="company_type", label="Company type", value_sql="cty.company_type_id",
         label_sql="ctn.name",
         option_from=(f"{entity_table} {alias} JOIN companies cty ON cty.id = {company_id_sql}"),
         option_joins="JOIN company_types ctn ON ctn.id = cty.company_type_id",
         parse=int, option_order="label",
-        match=lambda ids: Condition(
-            f"{company_id_sql} IN (SELECT id FROM companies WHERE company_type_id IN "
-            f"({', '.join('?' for _ in ids)}))", tuple(ids)),
+        exists_sql=(f"{company_id_sql} IN (SELECT id FROM companies WHERE company_type_id IN "
+                    f"({{marks}}))"),
     )
 
 

@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from crm.access import Action, Condition, Entity, require, scope
+from crm.access import Action, Entity, require, scope
 from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.lists import bulk
 from crm.lists.bulk import BulkResult
 from crm.lists.columns import added_column, country_column, id_column, manager_column
-from crm.lists.filters import added_filter
-from crm.lists.listing import Column, Filter, ListQuery, ListSpec
+from crm.lists.filters import ExistsFilter, added_filter
+from crm.lists.listing import Column, ListQuery, ListSpec
 from crm.records import companies, editing, people
 from crm.records.editing import EditRejected, FieldRules, Problem, RowEdit
 from crm.records.newsletter import never_subscribed_sql, status_sql
@@ -66,15 +66,14 @@ CONTACTS = ListSpec(
         _COUNTRY,
         _NEWSLETTER,
         _VIP,
-        Filter(
+        ExistsFilter(
             key="tag", label="Tags", sentence_label="tag", value_sql="ctg.tag_id",
             label_sql="tg.name",
             option_from="contacts c JOIN contact_tags ctg ON ctg.contact_id = c.id",
             option_joins="JOIN tags tg ON tg.id = ctg.tag_id", parse=int,
             option_order="label",
-            match=lambda ids: Condition(
-                "EXISTS (SELECT 1 FROM contact_tags x WHERE x.contact_id = c.id AND "
-                f"x.tag_id IN ({', '.join('?' for _ in ids)}))", tuple(ids)),
+            exists_sql=("EXISTS (SELECT 1 FROM contact_tags x WHERE x.contact_id = c.id AND "
+                        "x.tag_id IN ({marks}))"),
         ),
         added_filter("c"),
     ),

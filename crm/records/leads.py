@@ -11,8 +11,8 @@ from crm.identity.user import User
 from crm.lists import bulk
 from crm.lists.bulk import BulkResult, target_condition  # noqa: F401  (re-exported)
 from crm.lists.columns import added_column, country_column, id_column, manager_column
-from crm.lists.filters import added_filter, source_filter
-from crm.lists.listing import Column, Filter, ListQuery, ListSpec
+from crm.lists.filters import Filter, added_filter, flag_filter, source_filter
+from crm.lists.listing import Column, ListQuery, ListSpec
 from crm.records import editing, people
 from crm.records.editing import FieldRules
 from crm.records.newsletter import never_subscribed_sql, status_sql
@@ -20,7 +20,6 @@ from crm.records.people import (
     PERSON_CHECKERS,
     PERSON_FIELDS,
     Duplicate,
-    flag_filter,
     newsletter_column,
     person_list_filters,
 )

@@ -7,10 +7,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from crm.access import Action, Condition, Entity, may_work_in_department, owns_what_they_add, scope
+from crm.access import Action, Entity, may_work_in_department, owns_what_they_add, scope
 from crm.identity.user import User
-from crm.lists.filters import country_filter, department_filter, manager_filter
-from crm.lists.listing import Column, Filter
+from crm.lists.filters import (
+    Filter,
+    country_filter,
+    department_filter,
+    flag_filter,
+    manager_filter,
+)
+from crm.lists.listing import Column
 from crm.records import editing
 from crm.records.editing import EditRejected, Problem
 from crm.records.newsletter import LOOKS, NewsletterStatus, status_sql
@@ -46,26 +52,6 @@ def newsletter_column(alias: str) -> Column:
 
 
 # ----------------------------------------------------------------------- filters
-
-
-def flag_filter(key: str, label: str, column: str, yes: str, no: str) -> Filter:
-    """A yes/no filter on a boolean column."""
-    return Filter(
-        key=key, label=label,
-        value_sql=f"CASE WHEN {column} THEN 'yes' ELSE 'no' END",
-        label_sql=f"CASE WHEN {column} THEN '{yes}' ELSE '{no}' END",
-        match=lambda values: (Condition(f"{column} = ?", (values[0] == "yes",))
-                              if len(set(values)) == 1 else Condition("TRUE")),
-        parse=_yes_no,
-        option_order="label",
-        says_value=True,
-    )
-
-
-def _yes_no(value: str) -> str:
-    if value not in ("yes", "no"):
-        raise ValueError(value)
-    return value
 
 
 def person_list_filters(alias: str) -> tuple[Filter, ...]:

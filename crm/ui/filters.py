@@ -6,8 +6,10 @@ import streamlit as st
 
 from crm.access import Action, scope
 from crm.identity.user import User
+from crm.lists import filters as list_filters
 from crm.lists import listing
-from crm.lists.listing import DATE_RANGE, Filter, ListSpec, Option
+from crm.lists.filters import DATE_RANGE, Filter, Option
+from crm.lists.listing import ListSpec
 from crm.storage.db import Database
 from crm.ui import text
 from crm.ui.list_state import filter_key, note, reset_page, state_key
@@ -55,7 +57,7 @@ def sidebar(spec: ListSpec, user: User, db: Database) -> dict[str, dict[str, str
             # the user's own change emptied it (all set VIP): the filter must not vanish.
             # Values never offered (a URL's, another department's) are dropped.
             before = st.session_state.get(f"{key}_offered", {})
-            offered = [*offered, *(listing.Option(v, before[v], 0)
+            offered = [*offered, *(list_filters.Option(v, before[v], 0)
                                    for v in st.session_state.get(key, [])
                                    if v in before and v not in {o.value for o in offered})]
             labels[flt.key] = {o.value: o.label for o in offered}
@@ -89,19 +91,19 @@ def _date_range(spec: ListSpec, flt: Filter) -> None:
     key = filter_key(spec, flt.key)
     shown = _valid_range(st.session_state.get(key) or [])
     st.session_state[key] = [shown] if shown else []
-    start, end = listing.parse_date_range(shown) if shown else (None, None)
+    start, end = list_filters.parse_date_range(shown) if shown else (None, None)
     st.date_input(text.plain(flt.label), value=tuple(d for d in (start, end) if d is not None),
-                  min_value=listing.FIRST_DAY, max_value=listing.LAST_DAY,
+                  min_value=list_filters.FIRST_DAY, max_value=list_filters.LAST_DAY,
                   key=f"{key}_picker_{shown}", on_change=_range_picked,
                   args=(spec, key, f"{key}_picker_{shown}"), format="YYYY-MM-DD")
     if shown and (start is None or end is None):
-        text.caption("{}", listing.date_range_words(flt.label, [shown]))
+        text.caption("{}", list_filters.date_range_words(flt.label, [shown]))
 
 
 def _valid_range(values: list[str]) -> str:
     for value in values:
         try:
-            listing.parse_date_range(value)
+            list_filters.parse_date_range(value)
         except ValueError:
             continue
         return value
@@ -111,7 +113,7 @@ def _valid_range(values: list[str]) -> str:
 def _range_picked(spec: ListSpec, key: str, picker: str) -> None:
     picked = st.session_state.get(picker) or ()
     if len(picked) == 2:
-        st.session_state[key] = [listing.date_range_value(*picked)]
+        st.session_state[key] = [list_filters.date_range_value(*picked)]
     elif not picked:
         st.session_state[key] = []
     else:

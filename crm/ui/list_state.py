@@ -9,8 +9,10 @@ from __future__ import annotations
 import streamlit as st
 
 from crm.identity.user import User
+from crm.lists import filters as list_filters
 from crm.lists import listing
-from crm.lists.listing import DATE_RANGE, NONE_VALUE, PAGE_SIZES, Filter, ListQuery, ListSpec
+from crm.lists.filters import DATE_RANGE, NONE_VALUE, Filter
+from crm.lists.listing import PAGE_SIZES, ListQuery, ListSpec
 
 _RESERVED = {"q", "sort", "dir", "page", "size", "id"}
 _WIDGETS = ("search", "sort", "descending", "page", "size")
@@ -184,8 +186,8 @@ def _readable(flt: Filter, value: str) -> bool:
 
 def _expected(flt: Filter) -> str:
     if flt.widget == DATE_RANGE:
-        return (f"not a period such as 2026-01-01..2026-03-31 between {listing.FIRST_DAY} "
-                f"and {listing.LAST_DAY}")
+        return (f"not a period such as 2026-01-01..2026-03-31 between {list_filters.FIRST_DAY} "
+                f"and {list_filters.LAST_DAY}")
     return "not a value of this filter"
 
 

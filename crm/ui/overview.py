@@ -17,7 +17,7 @@ from crm.analysis.overview import Figures, OverviewFilter
 from crm.common.clock import now
 from crm.identity.user import User
 from crm.lists.export import ExportColumn
-from crm.lists.listing import NONE_VALUE, date_range_value
+from crm.lists.filters import NONE_VALUE, date_range_value
 from crm.records.leads import LeadStatus
 from crm.records.newsletter import LOOKS, NewsletterStatus
 from crm.storage.db import Database
