@@ -260,3 +260,20 @@ def test_tag_counts_count_only_contacts_in_the_users_scope(db, world):
                                                              "unused": 0}
     assert counts_by_name(world.users["sales_west"], db) == {"fair": 2, "partner": 1,
                                                              "unused": 0}
+
+
+def test_saving_a_contacts_tags_puts_some_on_and_takes_others_off_in_one_transaction(db, world):
+    """A contact's "Save tags" is one change: with one tag gone meanwhile, nothing is written."""
+    me = world.users["sales_east"]
+    contact = world.contacts["east_mine"]
+    fair, vip, old = (create_tag(me, db, name) for name in ("Fair", "Key account", "Old"))
+    add_tags(me, db, [old], ids=[contact])
+    assert tags.change_tags(me, db, add=[fair, vip], remove=[old], ids=[contact]) == 3
+    assert tags_of(db, contact) == ["Fair", "Key account"]
+    before = len(tag_audit(db, contact))
+    with pytest.raises(TagError, match=r"^No such tag\.$"):
+        tags.change_tags(me, db, add=[old], remove=[fair, 999_999], ids=[contact])
+    assert tags_of(db, contact) == ["Fair", "Key account"]
+    assert len(tag_audit(db, contact)) == before
+    with pytest.raises(TagError, match=r"^Choose at least one tag\.$"):
+        tags.change_tags(me, db, ids=[contact])

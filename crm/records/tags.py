@@ -112,29 +112,33 @@ def merge_tags(user: User, db: Database, source_ids: Sequence[int], target_id: i
 def add_tags(user: User, db: Database, tag_ids: Sequence[int], *,
              query: ListQuery | None = None, ids: Sequence[int] | None = None) -> int:
     """Put tags on checked contacts or on every matching contact; returns new taggings."""
-    return _change(user, db, tag_ids, query, ids, adding=True)
+    return change_tags(user, db, add=tag_ids, query=query, ids=ids)
 
 
 def remove_tags(user: User, db: Database, tag_ids: Sequence[int], *,
                 query: ListQuery | None = None, ids: Sequence[int] | None = None) -> int:
     """Take tags off checked or matching contacts; returns removed taggings."""
-    return _change(user, db, tag_ids, query, ids, adding=False)
+    return change_tags(user, db, remove=tag_ids, query=query, ids=ids)
 
 
-def _change(user: User, db: Database, tag_ids: Sequence[int], query: ListQuery | None,
-            ids: Sequence[int] | None, *, adding: bool) -> int:
-    tags = sorted(dict.fromkeys(int(t) for t in tag_ids))
-    if not tags:
+def change_tags(user: User, db: Database, *, add: Sequence[int] = (),
+                remove: Sequence[int] = (), query: ListQuery | None = None,
+                ids: Sequence[int] | None = None) -> int:
+    """Put some tags on and take others off the checked or matching contacts, in one
+    transaction (a contact's "Save tags" is one change); returns the taggings changed."""
+    adding = sorted(dict.fromkeys(int(t) for t in add))
+    removing = sorted(dict.fromkeys(int(t) for t in remove if int(t) not in adding))
+    if not adding and not removing:
         raise TagError("Choose at least one tag.")
     condition = target_condition(user, CONTACTS, query or ListQuery(), ids, Action.TAG)
     total = 0
     with db.transaction() as tx:
         writer = Writer(tx, user)
-        for tag_id in tags:
+        for tag_id, change in [*((t, writer.add_links) for t in adding),
+                               *((t, writer.remove_links) for t in removing)]:
             name = tx.scalar("SELECT name FROM tags WHERE id = ?", (tag_id,))
             if name is None:
                 raise TagError("No such tag.")
-            change = writer.add_links if adding else writer.remove_links
             total += change(Entity.CONTACT, "tags", tag_id, name, condition,
                             alias=CONTACTS.alias)
     return total

@@ -141,10 +141,8 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
             removed = [t for t in current if t not in chosen]
 
             def save() -> None:
-                if added:
-                    tags.add_tags(user, db, added, ids=[contact_id])
-                if removed:
-                    tags.remove_tags(user, db, removed, ids=[contact_id])
+                if added or removed:  # nothing changed: "saved", and nothing is written
+                    tags.change_tags(user, db, add=added, remove=removed, ids=[contact_id])
 
             attempt(save, FLASH, "Tags saved.")
     with newsletter:
