@@ -25,7 +25,7 @@ def world(db):
 
 
 def visible(db, user, entity, action=Action.VIEW):
-    table = lookup.TABLES[Entity(entity)]
+    table = Entity(Entity(entity)).table
     allowed = scope(user, entity, action)
     rows = db.fetch_all(f"SELECT id FROM {table} WHERE {allowed.sql} ORDER BY id", allowed.params)
     return {r["id"] for r in rows}

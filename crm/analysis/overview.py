@@ -16,6 +16,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from crm.access import Action, Condition, Entity, department_ids, scope, sees_several_departments
+from crm.identity.entities import PEOPLE
 from crm.identity.user import User
 from crm.lists.filters import date_range_condition, date_range_value
 from crm.records.leads import STATUS_SQL as LEAD_STATUS_SQL
@@ -23,7 +24,7 @@ from crm.records.leads import LeadStatus
 from crm.records.newsletter import NewsletterStatus, status_sql
 from crm.storage.db import Database, Session
 
-TABLES = {Entity.LEAD: ("leads", "l"), Entity.CONTACT: ("contacts", "c")}
+TABLES = {e: (e.table, e.value[0]) for e in PEOPLE}  # (table, alias): leads l, contacts c
 UNASSIGNED = "Unassigned"
 NO_SOURCE = "No source"
 NO_COUNTRY = "No country"

@@ -16,8 +16,21 @@ class Entity(StrEnum):
     USER = "user"  # users, departments and this table
 
     @property
+    def noun(self) -> str:
+        return self.value  # "lead"
+
+    @property
     def plural(self) -> str:
         return {"company": "companies"}.get(self.value, f"{self.value}s")
+
+    @property
+    def title(self) -> str:
+        return self.value.capitalize()  # "Lead 12 was changed by …"
+
+    @property
+    def table(self) -> str:
+        """The table of this kind's records: its plural ("companies")."""
+        return self.plural
 
 
 class Action(StrEnum):
@@ -35,6 +48,9 @@ class Action(StrEnum):
     SHARE = "share"  # share segments with the whole company
     MANAGE = "manage"  # tags: rename and merge; users: users, departments, permissions
 
+
+# Leads and contacts: the kinds of record that are people (newsletter, duplicates, mailings).
+PEOPLE = (Entity.LEAD, Entity.CONTACT)
 
 # What a role may do: (action, kind) pairs, as crm.access.permissions works them out.
 Grants = frozenset[tuple[Action, Entity]]

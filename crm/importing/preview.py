@@ -16,6 +16,7 @@ import pandas as pd
 from crm.access import Action, Entity, may_work_in_department, owns_what_they_add, require, scope
 from crm.common.errors import Refusal
 from crm.common.names import company_name_key
+from crm.identity.entities import PEOPLE
 from crm.identity.roles import OWNERS, Role
 from crm.identity.user import User
 from crm.importing import values
@@ -23,7 +24,6 @@ from crm.importing.fields import FIELDS, VOCABULARIES, check_mapping, split_full
 from crm.importing.reading import RawTable
 from crm.storage.db import Database, Session, ids_condition, temporary_table
 
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 TEXT_LIMITS = {"description": 5000}
 TEXT_LIMIT = 500
 
@@ -142,7 +142,7 @@ def validate(user: User, db: Database, entity: Entity | str, table: RawTable,
     """Check every row of `table` as `mapping` reads it; nothing is written."""
     entity = Entity(entity)
     options = options or ImportOptions()
-    if entity not in TABLES:
+    if entity not in PEOPLE:
         raise ImportNotAllowed(f"{entity.plural.capitalize()} cannot be imported.")
     require(user, Action.IMPORT, entity)
     mistakes = check_mapping(entity, mapping)
@@ -588,7 +588,7 @@ def match_existing(tx: Session, user: User, entity: Entity, rows: pd.DataFrame) 
     """The best existing match of each row (`pos` is its position): `id`, `reason`,
     `read_only` (a converted lead) and the record's `version` now. The same query runs at
     the preview and again in the commit, which refuses when the answer changed meanwhile."""
-    table = TABLES[entity]
+    table = Entity(entity).table
     keys = pd.DataFrame({
         "pos": np.arange(len(rows), dtype=np.int64),
         "email": rows["email"].fillna("").str.lower().replace("", None),

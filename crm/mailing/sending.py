@@ -59,7 +59,6 @@ MAX_ATTEMPTS = 3  # a recipient the server defers this many times is marked fail
 BATCH = 200
 UNKNOWN_REASON = ("Interrupted while the mail server was receiving it; not sent again, so "
                   "that nobody gets the mailing twice.")
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
 BOUNCE = "bounce"  # the source of a suppression the mail server asked for
 
 
@@ -274,7 +273,7 @@ def _mark_sending(db: Database, mailing_id: int, token: str, recipient_id: int,
             "UPDATE mailing_recipients SET status = 'sending', handed_at = ?, sender = ?, "
             "email = ? WHERE id = ? AND status = 'pending' "
             "AND EXISTS (SELECT 1 FROM mailings m WHERE m.id = ? AND m.sender = ?) "
-            f"AND EXISTS (SELECT 1 FROM {TABLES[entity]} p WHERE p.id = ? "
+            f"AND EXISTS (SELECT 1 FROM {Entity(entity).table} p WHERE p.id = ? "
             "AND p.newsletter_opt_in AND NOT p.disqualified) "
             "AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.address = lower(trim(?)))",
             (now(), token, email, recipient_id, mailing_id, token, entity_id, email)) == 1

@@ -19,7 +19,7 @@ from crm.access.users import eligible_owners
 from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.storage.db import Database, Session
-from crm.storage.writer import NOUNS, TABLES, Conflict, EditRejected, Problem, Writer
+from crm.storage.writer import Conflict, EditRejected, Problem, Writer
 
 __all__ = ["Conflict", "EditRejected", "FieldRules", "Problem", "RowEdit", "save_edits"]
 
@@ -141,7 +141,7 @@ def save_edits_in(tx: Session, user: User, entity: Entity | str, rules: FieldRul
                   edits: Sequence[RowEdit]) -> int:
     """`save_edits` inside the caller's unit of work (with more changes that belong to it)."""
     entity = Entity(entity)
-    table = TABLES[entity]
+    table = Entity(entity).table
     allowed = scope(user, entity, Action.EDIT)
     if any("vip" in edit.changes for edit in edits):  # the table has its own row for VIP
         require(user, Action.VIP, entity)
@@ -152,7 +152,7 @@ def save_edits_in(tx: Session, user: User, entity: Entity | str, rules: FieldRul
     for edit in edits:
         row = tx.fetch_one(f"SELECT * FROM {table} WHERE id = ? AND {allowed.sql}",
                            (edit.record_id, *allowed.params))
-        label = f"{NOUNS[entity]} {edit.record_id}"
+        label = f"{Entity(entity).title} {edit.record_id}"
         if row is None:
             problems.append(Problem(edit.record_id, "", f"{label} does not exist."))
             continue

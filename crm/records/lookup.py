@@ -11,16 +11,13 @@ from crm.access import Action, Entity, scope
 from crm.identity.user import User
 from crm.storage.db import Database, Session
 
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies",
-          Entity.REQUEST: "requests", Entity.DEAL: "deals"}
-
 
 def find(user: User, db: Database | Session, entity: Entity | str, record_id: int,
          action: Action | str = Action.VIEW) -> dict[str, Any] | None:
     entity = Entity(entity)
     allowed = scope(user, entity, action)
     return db.fetch_one(
-        f"SELECT * FROM {TABLES[entity]} WHERE id = ? AND {allowed.sql}",
+        f"SELECT * FROM {Entity(entity).table} WHERE id = ? AND {allowed.sql}",
         (record_id, *allowed.params),
     )
 
@@ -29,5 +26,5 @@ def count(user: User, db: Database | Session, entity: Entity | str,
           action: Action | str = Action.VIEW) -> int:
     entity = Entity(entity)
     allowed = scope(user, entity, action)
-    return int(db.scalar(f"SELECT count(*) FROM {TABLES[entity]} WHERE {allowed.sql}",
+    return int(db.scalar(f"SELECT count(*) FROM {Entity(entity).table} WHERE {allowed.sql}",
                          allowed.params))

@@ -23,8 +23,6 @@ from crm.records.newsletter import LOOKS, NewsletterStatus, status_sql
 from crm.storage.db import Session
 from crm.storage.writer import Writer
 
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts"}
-
 PERSON_FIELDS = ("first_name", "middle_name", "last_name", "title", "email", "secondary_email",
                  "phone", "mobile", "country_code", "city", "address", "description",
                  "lead_source_id", "vip", "disqualified", "owner_id")
@@ -99,7 +97,7 @@ def likely_duplicates(user: User, db: Any, entity: Entity, *, email: str = "",
     for reason, sql, params in checks:
         rows = db.fetch_all(
             "SELECT p.id, trim(concat_ws(' ', p.first_name, p.last_name)) AS name, p.email "
-            f"FROM {TABLES[entity]} p WHERE {sql} AND {allowed.sql} "
+            f"FROM {Entity(entity).table} p WHERE {sql} AND {allowed.sql} "
             + ("AND p.id <> ? " if exclude_id is not None else "")
             + "ORDER BY p.id LIMIT 10",
             (*params, *allowed.params, *([exclude_id] if exclude_id is not None else [])),

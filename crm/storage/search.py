@@ -29,8 +29,6 @@ _FIELDS = {
     Entity.REQUEST: ["first_name", "last_name", "email", "phone", "company_name", "city",
                      "subject", "message"],
 }
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies",
-          Entity.REQUEST: "requests"}
 # The record's own columns its search text is made of (a contact's also holds its company's
 # name and website: see DEPENDENTS).
 SEARCHED = {entity: frozenset(f for f in fields if f.isidentifier())
@@ -55,7 +53,7 @@ def search_text_sql(entity: Entity) -> str:
 def refresh(tx: Session, entity: Entity | str, where: Condition | None = None) -> None:
     """Recompute `search_text` for the rows matching `where` (all rows when None)."""
     entity = Entity(entity)
-    sql = f"UPDATE {TABLES[entity]} SET search_text = {search_text_sql(entity)}"
+    sql = f"UPDATE {Entity(entity).table} SET search_text = {search_text_sql(entity)}"
     params: tuple = ()
     if where is not None:
         sql += f" WHERE {where.sql}"

@@ -36,16 +36,10 @@ import pandas as pd
 from crm.common.clock import now
 from crm.common.errors import Refusal
 from crm.common.names import company_name_key
-from crm.identity.entities import Entity
+from crm.identity.entities import PEOPLE, Entity
 from crm.identity.user import User
 from crm.storage import audit, search
 from crm.storage.db import Condition, Session, column_types, ids_condition, temporary_table
-
-TABLES = {Entity.LEAD: "leads", Entity.CONTACT: "contacts", Entity.COMPANY: "companies",
-          Entity.REQUEST: "requests", Entity.DEAL: "deals"}
-NOUNS = {Entity.LEAD: "Lead", Entity.CONTACT: "Contact", Entity.COMPANY: "Company",
-         Entity.REQUEST: "Request", Entity.DEAL: "Deal"}
-PEOPLE = (Entity.LEAD, Entity.CONTACT)
 
 # Link tables: (table, the record's column, the linked thing's column), by link and entity.
 LINKS: dict[str, dict[Entity, tuple[str, str, str]]] = {
@@ -138,7 +132,7 @@ class Writer:
                "modified_by": self.actor_id, "row_version": 1}
         row.setdefault("created_at", self.stamp)
         new_id = int(self.tx.scalar(
-            f"INSERT INTO {TABLES[entity]} ({', '.join(row)}) "
+            f"INSERT INTO {Entity(entity).table} ({', '.join(row)}) "
             f"VALUES ({', '.join('?' for _ in row)}) RETURNING id", tuple(row.values())))
         linked = {}
         for link, values in (links or {}).items():
@@ -178,7 +172,7 @@ class Writer:
         ids = frame["id"].to_numpy(dtype=np.int64)
         if not len(ids):
             return ids
-        self.tx.insert_frame(TABLES[entity], frame)
+        self.tx.insert_frame(Entity(entity).table, frame)
         self._audit_frame(entity, pd.DataFrame({"entity_id": ids, "field": "",
                                                 "old_value": None, "new_value": None}),
                           "create")
@@ -193,7 +187,7 @@ class Writer:
         entity = Entity(entity)
         if frame.empty:
             return
-        table = TABLES[entity]
+        table = Entity(entity).table
         columns = ", ".join(frame.columns)
         # Staged, then inserted with the search text made on the way in: writing every row
         # once, where an insert and then an update of the search text writes it twice (and
@@ -221,11 +215,11 @@ class Writer:
         With `version` (the one the user saw) a record changed since is refused (Conflict).
         """
         entity = Entity(entity)
-        table = TABLES[entity]
+        table = Entity(entity).table
         row = self.tx.fetch_one(f"SELECT * FROM {table} WHERE id = ?", (record_id,))
         if row is None:
             raise EditRejected([Problem(record_id, "",
-                                        f"{NOUNS[entity]} {record_id} does not exist.")])
+                                        f"{Entity(entity).title} {record_id} does not exist.")])
         if version is not None and row["row_version"] != version:
             raise self.conflict(entity, [record_id])
         new = _derived(entity, new)
@@ -254,7 +248,7 @@ class Writer:
         returns how many changed. `versions` ({id: version seen}) refuses the whole change
         when one of those records moved on."""
         entity = Entity(entity)
-        table, a = TABLES[entity], alias
+        table, a = Entity(entity).table, alias
         if versions:
             self.check_versions(entity, versions)
         new = _derived(entity, new)
@@ -296,7 +290,7 @@ class Writer:
         the user saw, per row: a record that moved on refuses the whole change. Returns the
         ids of the records that changed."""
         entity = Entity(entity)
-        table = TABLES[entity]
+        table = Entity(entity).table
         columns = [c for c in frame.columns if c != "id"]
         if frame.empty or not columns:
             return np.array([], dtype=np.int64)
@@ -350,7 +344,7 @@ class Writer:
         entity = Entity(entity)
         found = ids_condition(list(versions))
         rows = self.tx.fetch_all(
-            f"SELECT id, row_version FROM {TABLES[entity]} WHERE {found.sql} ORDER BY id"
+            f"SELECT id, row_version FROM {Entity(entity).table} WHERE {found.sql} ORDER BY id"
             + _lock(self.tx), found.params)
         moved = [int(r["id"]) for r in rows if r["row_version"] != versions[int(r["id"])]]
         if moved:
@@ -363,7 +357,7 @@ class Writer:
         """Delete the records matching `where`, with their links and their own subscription
         events; one audit entry each. Callers make sure nothing else points to them."""
         entity = Entity(entity)
-        table, a = TABLES[entity], alias
+        table, a = Entity(entity).table, alias
         ids = [int(r["id"]) for r in self.tx.fetch_all(
             f"SELECT {a}.id FROM {table} {a} WHERE {where.sql}", where.params)]
         if not ids:
@@ -469,7 +463,7 @@ class Writer:
 
         `unsubscribed_at` dates an unsubscribe that happened earlier (a converted lead's)."""
         entity = Entity(entity)
-        table, a = TABLES[entity], alias
+        table, a = Entity(entity).table, alias
         # Find the people once: `where` may be costly (an address match over a million
         # rows) and the event, the audit and the update each read the same rows again.
         ids = [int(r["id"]) for r in self.tx.fetch_all(
@@ -525,7 +519,7 @@ class Writer:
 
     def record_delivery(self, entity: Entity, record_id: int, sent_at: datetime) -> None:
         """A newsletter reached the person: their `last_mailed_at` (never moved back)."""
-        row = self.tx.fetch_one(f"SELECT last_mailed_at FROM {TABLES[Entity(entity)]} "
+        row = self.tx.fetch_one(f"SELECT last_mailed_at FROM {Entity(Entity(entity)).table} "
                                 "WHERE id = ?", (record_id,))
         if row is None or (row["last_mailed_at"] is not None
                            and row["last_mailed_at"] >= sent_at):
@@ -542,11 +536,11 @@ class Writer:
             who, when = last_change(self.tx, entity, record_id)
             at = f" at {when:%Y-%m-%d %H:%M} UTC" if when is not None else ""
             problems.append(Problem(record_id, "", (
-                f"{NOUNS[entity]} {record_id} was changed by {who}{at} after you loaded it; "
+                f"{Entity(entity).title} {record_id} was changed by {who}{at} after you loaded it; "
                 "nothing was saved. Reload to see the change, then edit again.")))
         if len(record_ids) > 20:
             problems.append(Problem(None, "", f"… and {len(record_ids) - 20:,} more "
-                                    f"{NOUNS[entity].lower()} records changed meanwhile."))
+                                    f"{Entity(entity).title.lower()} records changed meanwhile."))
         return Conflict(problems)
 
     # ------------------------------------------------------------------ internals
@@ -555,7 +549,7 @@ class Writer:
                where: Condition, alias: str, *, adding: bool) -> int:
         entity = Entity(entity)
         link_table, own, other = LINKS[link][entity]
-        table, a = TABLES[entity], alias
+        table, a = Entity(entity).table, alias
         has = (f"EXISTS (SELECT 1 FROM {link_table} lk WHERE lk.{own} = {a}.id "
                f"AND lk.{other} = ?)")
         wanted = where & Condition(("NOT " if adding else "") + has, (value_id,))
@@ -579,7 +573,7 @@ class Writer:
     def _bump(self, entity: Entity, where: Condition) -> None:
         """A change kept beside the record (its links): the record's version moves on."""
         self.tx.execute(
-            f"UPDATE {TABLES[entity]} SET updated_at = ?, modified_by = ?, "
+            f"UPDATE {Entity(entity).table} SET updated_at = ?, modified_by = ?, "
             f"row_version = row_version + 1 WHERE {where.sql}",
             (self.stamp, self.actor_id, *where.params))
 
@@ -615,7 +609,7 @@ class Writer:
         if not ids:
             return
         these = ids_condition(ids)
-        if (created or search.affected(entity, columns)) and entity in search.TABLES:
+        if (created or search.affected(entity, columns)) and entity in search.SEARCHED:
             search.refresh(self.tx, entity, these)
         dependent = search.DEPENDENTS.get(entity)
         if dependent is not None and not created and not dependent[0].isdisjoint(columns):
@@ -627,7 +621,7 @@ class Writer:
             opted = ids_condition(ids, "p.id")
             self.tx.execute(
                 "INSERT INTO subscription_events (entity, entity_id, event, occurred_at, "
-                f"user_id, source) SELECT ?, p.id, 'subscribed', ?, ?, ? FROM {TABLES[entity]} p "
+                f"user_id, source) SELECT ?, p.id, 'subscribed', ?, ?, ? FROM {entity.table} p "
                 f"WHERE {opted.sql} AND p.newsletter_opt_in",
                 (entity.value, self.stamp, self.actor_id, subscribed_by, *opted.params))
         if created or "email" in columns:
@@ -647,7 +641,7 @@ def carry_over_unsubscribes(tx: Session) -> None:
             f"{ADDRESS_SQL.format(column='email')} AS address, unsubscribed_at AS "
             "suppressed_at, id AS entity_id, row_number() OVER (PARTITION BY "
             f"{ADDRESS_SQL.format(column='email')} ORDER BY unsubscribed_at, id) AS n "
-            f"FROM {TABLES[entity]} WHERE NOT newsletter_opt_in AND unsubscribed_at IS NOT NULL "
+            f"FROM {entity.table} WHERE NOT newsletter_opt_in AND unsubscribed_at IS NOT NULL "
             "AND trim(email) <> '') x WHERE n = 1 AND NOT EXISTS "
             "(SELECT 1 FROM suppressions s WHERE s.address = x.address)", (entity.value,))
     writer = Writer(tx, None)
@@ -674,7 +668,7 @@ def new_ids(tx: Session, entity: Entity, count: int) -> np.ndarray:
         return np.array([], dtype=np.int64)
     source = "range(?)" if tx.dialect == "duckdb" else "generate_series(1, ?)"
     found = tx.fetch_frame(
-        f"SELECT nextval('{TABLES[Entity(entity)]}_id_seq') AS id FROM {source}", (count,))
+        f"SELECT nextval('{Entity(Entity(entity)).table}_id_seq') AS id FROM {source}", (count,))
     return found["id"].to_numpy(dtype=np.int64)
 
 

@@ -16,12 +16,12 @@ import streamlit as st
 from crm import importing
 from crm.access import Action, Entity, can
 from crm.common.errors import Refusal
+from crm.identity.entities import PEOPLE
 from crm.identity.user import User
 from crm.storage.db import Database
 from crm.ui import permitted, text
 
 STATE = "import_wizard"
-NOUNS = {"lead": "leads", "contact": "contacts"}
 CHOICES = {"skip": "Skip them (keep the existing record as it is)",
            "update": "Update the existing record (only the file's non-empty cells)",
            "create": "Import them as new records anyway"}
@@ -39,10 +39,10 @@ def restart() -> None:
 def choose_entity(user: User) -> str:
     """What the file holds: only what the role may import (the page is not in the menu of a
     role that may import none). Kept in the address; a change starts the wizard again."""
-    importable = [e for e in NOUNS if can(user, Action.IMPORT, e)]
+    importable = [e.value for e in PEOPLE if can(user, Action.IMPORT, e)]
     entity_param = st.query_params.get("entity", state().get("entity", importable[0]))
     entity = st.segmented_control(
-        "What the file holds", importable, format_func=lambda e: NOUNS[e].capitalize(),
+        "What the file holds", importable, format_func=lambda e: Entity(e).plural.capitalize(),
         default=entity_param if entity_param in importable else importable[0],
         key="import_entity")
     entity = entity or importable[0]
@@ -56,7 +56,7 @@ def choose_entity(user: User) -> str:
 def upload(entity: str) -> importing.RawTable | None:
     """The template, the uploader and the sheet choice; the file as read, once a file is
     there and not yet imported (None otherwise)."""
-    noun = NOUNS[entity]
+    noun = Entity(entity).plural
     left, right = st.columns([3, 1], vertical_alignment="bottom")
     text.caption("Excel (.xlsx) or CSV, up to {} MB and {:,} rows. The first row with column "
                  "names is found even below a title.", importing.MAX_FILE_BYTES // 1024 // 1024,
@@ -149,7 +149,7 @@ def check(user: User, db: Database, entity: str, table: importing.RawTable,
 def show_preview(entity: str, table: importing.RawTable, preview: importing.Preview) -> None:
     """Step 2: the figures, every problem, the rows to correct in place, and the matches."""
     s = state()
-    noun = NOUNS[entity]
+    noun = Entity(entity).plural
     st.subheader("2. Preview")
     summary = preview.summary()
     a, b, c, d = st.columns(4)
@@ -198,7 +198,7 @@ def show_preview(entity: str, table: importing.RawTable, preview: importing.Prev
 def import_rows(user: User, db: Database, entity: str, preview: importing.Preview) -> None:
     """Step 3: what to do with matches and with rows that have problems, and the import."""
     s = state()
-    noun = NOUNS[entity]
+    noun = Entity(entity).plural
     by_row = preview.problems_by_row()
     st.subheader("3. Import")
     on_duplicate = st.radio("Rows that match an existing record", list(CHOICES),
@@ -238,7 +238,7 @@ def show_result(entity: str) -> None:
     s = state()
     if "result" not in s:
         return
-    noun = NOUNS[entity]
+    noun = Entity(entity).plural
     result = s["result"]
     text.success("Imported from {file}: {created:,} created, {updated:,} updated, "
                  "{skipped:,} skipped, {rejected:,} rejected{companies}. Batch {batch}.",
@@ -265,7 +265,7 @@ def history(user: User, db: Database, entity: str) -> None:
     since, the choice to undo the rest)."""
     batches = importing.list_batches(user, db, entity)
     if not batches:
-        text.caption("No {} imported yet.", NOUNS[entity])
+        text.caption("No {} imported yet.", Entity(entity).plural)
     for batch in batches:
         with st.container(border=True):
             left, right = st.columns([4, 1], vertical_alignment="center")

@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from crm.access import Action, can, refusal
+from crm.access import Action, Entity, can, refusal
 from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.mailing import campaigns, sending, transport
@@ -228,9 +228,8 @@ def _recipients_tab(user: User, db: Database, mailing: Mailing) -> None:
     if frame.empty:
         st.caption("Nobody here.")
         return
-    page = {"lead": "leads", "contact": "contacts"}
     shown = pd.DataFrame({
-        "link": [f"/{page[e]}?id={i}" for e, i in zip(frame["entity"], frame["entity_id"],
+        "link": [f"/{Entity(e).plural}?id={i}" for e, i in zip(frame["entity"], frame["entity_id"],
                                                       strict=True)],
         "name": frame["name"], "email": frame["email"],
         "status": frame["status"].map(campaigns.RECIPIENT_LABELS),

@@ -27,7 +27,6 @@ from crm.ui.list_links import ListLink, open_list
 from crm.ui.mailing_start import start_mailing
 
 FLASH = "segment_flash"
-LISTS = {Entity.LEAD: "Leads", Entity.CONTACT: "Contacts"}
 
 
 # ------------------------------------------------------------- on the list pages
@@ -83,7 +82,7 @@ def segment_table(user: User, db: Database, found: list[Segment],
                                    labels_for(spec, user, db, set(segment.filters)), user)
         rows.append({
             "Name": segment.name,
-            "List": LISTS[segment.entity],
+            "List": Entity(segment.entity).plural.capitalize(),
             "Count": counts.get(segment.id, 0),
             "Shared with": segment.shared_with(),
             "Made by": segment.owner_name + (" (you)" if segment.owned_by(user) else ""),
@@ -105,7 +104,7 @@ def segment_table(user: User, db: Database, found: list[Segment],
 
 def label(segment: Segment, counts: dict[int, int]) -> str:
     """How a select box names a segment (plain text)."""
-    return (f"{segment.name} · {LISTS[segment.entity]} · "
+    return (f"{segment.name} · {Entity(segment.entity).plural.capitalize()} · "
             f"{counts.get(segment.id, 0):,}")
 
 
