@@ -15,10 +15,9 @@ from crm import importing
 from crm.records import contacts
 from tests import factories
 from tests.conftest import shown
-from tests.test_pages import sign_in
+from tests.pages import IMPORT, open_page, sign_in
+from tests.workbooks import XLSX
 
-IMPORT_PAGE = "pages/workspace/imports.py"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 HEADERS = ["First name", "Last name", "Email", "Company", "Country"]
 PEOPLE = [
     ["Anna", "Goodrow", "anna.goodrow@example.com", "Eastwind GmbH", "Germany"],
@@ -29,9 +28,7 @@ LAST_NAMES = ("Goodrow", "Badmail", "Nowhere")
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+def world(db, app_env):
     return factories.world(db)
 
 
@@ -47,11 +44,7 @@ def workbook(rows: list[list[str]]) -> bytes:
 
 
 def open_import(username: str, entity: str = "contact") -> AppTest:
-    at = sign_in(username)
-    at.query_params["entity"] = entity
-    at.switch_page(IMPORT_PAGE).run()
-    assert not at.exception
-    return at
+    return open_page(username, IMPORT, entity=entity)
 
 
 def imported(db) -> set[str]:

@@ -15,7 +15,7 @@ from crm.storage.store import close_store, open_store
 from tests import factories
 from tests.browser.conftest import AppServer, wait_idle
 from tests.browser.test_sign_in import sign_in
-from tests.test_conversion import company
+from tests.factories import company
 
 pytestmark = pytest.mark.browser
 

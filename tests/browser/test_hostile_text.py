@@ -27,7 +27,7 @@ from crm.storage.store import close_store
 from tests import factories
 from tests.browser.conftest import AppServer, wait_idle
 from tests.browser.test_sign_in import sign_in
-from tests.test_importing import xlsx
+from tests.workbooks import xlsx
 
 pytestmark = pytest.mark.browser
 

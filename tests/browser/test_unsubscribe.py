@@ -17,13 +17,13 @@ from crm.storage.store import close_store, open_store
 from tests.browser.conftest import AppServer, wait_idle
 from tests.browser.test_sign_in import sign_in
 from tests.mail_server import MailServer
-from tests.mailing_fixtures import PUBLIC_URL, lead, mail_env, mailing_world  # noqa: F401
+from tests.mailing_fixtures import PUBLIC_URL, lead, mailing_world
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def sent(db, mail_env, monkeypatch):  # noqa: F811
+def sent(db, mail_env, monkeypatch):
     """Anna Adler (East) received a newsletter; the link from the message that arrived."""
     w = mailing_world(db)
     anna = lead(db, w, "Adler", "anna@adler.example", first_name="Anna")
