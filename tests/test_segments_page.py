@@ -175,8 +175,8 @@ def test_someone_elses_segment_can_be_opened_and_exported_but_not_changed(db, wo
     assert any("only they can rename" in c.value for c in at.caption)
     # Exports hold only the exporter's own contacts: Easttwo.
     assert at.get("download_button")[0].proto.label == "Download 1 contact"
-    assert "1 of the 2 matching contacts is assigned to you" in " ".join(
-        c.value for c in at.caption)
+    assert "1 of the 2 matching contacts is assigned to you; the file has that one." in [
+        shown(c.value) for c in at.caption]
 
 
 def test_comparing_two_segments_shows_their_overlaps(db, world):
