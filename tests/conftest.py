@@ -17,6 +17,7 @@ os.environ.setdefault("CRM_BCRYPT_ROUNDS", "4")
 
 from crm.storage.db import Database
 from crm.storage.store import close_store, open_store
+from tests.mailing_fixtures import PUBLIC_URL, SMTP_SETTINGS
 
 PG_BASE = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -68,3 +69,22 @@ def db(database_url: str) -> Iterator[Database]:
     database = open_store(database_url)
     yield database
     close_store(database_url)
+
+
+@pytest.fixture
+def app_env(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app (through AppTest) reads this test's database and a known cookie key."""
+    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
+    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+
+
+@pytest.fixture
+def mail_env(monkeypatch, tmp_path):
+    """No SMTP server configured, the outbox in tmp_path, a known signing key."""
+    for name in SMTP_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CRM_UNSUBSCRIBE_KEY", "u" * 48)
+    monkeypatch.setenv("CRM_PUBLIC_URL", PUBLIC_URL)
+    monkeypatch.setenv("CRM_MAIL_OUTBOX", str(tmp_path / "outbox"))
+    monkeypatch.setenv("CRM_MAIL_RATE", "1000")
+    return tmp_path / "outbox"

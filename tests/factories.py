@@ -30,13 +30,13 @@ def user(db: Database, username: str, role: Role | str, department_id: int | Non
 
 
 def company(db: Database, name: str, department_id: int, owner: User | None = None,
-            country: str = "DE") -> int:
-    return db.scalar(
-        "INSERT INTO companies (name, name_key, country_code, department_id, owner_id, "
-        "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        (name, company_name_key(name), country, department_id, owner.id if owner else None,
-         STAMP, STAMP),
-    )
+            country: str = "DE", **values) -> int:
+    """A company; `values` set other columns (`website=`, `email=`) or override these
+    (`country_code=`)."""
+    row = {"name": name, "name_key": company_name_key(name), "country_code": country,
+           "department_id": department_id, "owner_id": owner.id if owner else None,
+           "created_at": STAMP, "updated_at": STAMP, **values}
+    return _insert(db, "companies", row)
 
 
 def contact(db: Database, last_name: str, company_id: int, department_id: int,

@@ -1,9 +1,8 @@
 """People for the mailing tests: subscribed (with their 'subscribed' event, as the app
-records it), and the settings a test needs (signing key, public URL, an outbox of its own)."""
+records it). The settings a test needs (signing key, public URL, an outbox of its own) are the
+`mail_env` fixture of tests/conftest.py."""
 
 from __future__ import annotations
-
-import pytest
 
 from crm.access import Entity
 from tests import factories
@@ -12,18 +11,6 @@ SMTP_SETTINGS = ("CRM_SMTP_HOST", "CRM_SMTP_PORT", "CRM_SMTP_USER", "CRM_SMTP_PA
                  "CRM_SMTP_SECURITY", "CRM_MAIL_FROM", "CRM_MAIL_RATE",
                  "CRM_MAIL_UNSUBSCRIBE_MAILTO")
 PUBLIC_URL = "https://crm.example"
-
-
-@pytest.fixture
-def mail_env(monkeypatch, tmp_path):
-    """No SMTP server configured, the outbox in tmp_path, a known signing key."""
-    for name in SMTP_SETTINGS:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("CRM_UNSUBSCRIBE_KEY", "u" * 48)
-    monkeypatch.setenv("CRM_PUBLIC_URL", PUBLIC_URL)
-    monkeypatch.setenv("CRM_MAIL_OUTBOX", str(tmp_path / "outbox"))
-    monkeypatch.setenv("CRM_MAIL_RATE", "1000")
-    return tmp_path / "outbox"
 
 
 def subscribe(db, entity: Entity | str, entity_id: int) -> None:

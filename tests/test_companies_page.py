@@ -11,18 +11,14 @@ from crm.common.names import company_name_key
 from crm.storage import search
 from tests import factories
 from tests.conftest import shown
-from tests.test_pages import sign_in
-
-COMPANIES_PAGE = "pages/workspace/companies.py"
+from tests.pages import COMPANIES, names, open_page, sentence
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
+def world(db, app_env):
     """East: Eastwind GmbH (DE, Machinery, Dealer, sales.east) with Eastone and Easttwo, and
     Nordlicht GmbH (FR, Logistics, Distributor, unassigned). West: Westbrook Ltd (GB,
     Logistics) with Westone and Westsuper."""
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
     w = factories.world(db)
     w.companies["nordlicht"] = factories.company(db, "Nordlicht GmbH", w.east, None, "FR")
     ids = {name: db.scalar(f"SELECT id FROM {table} WHERE name = ?", (name,))
@@ -48,19 +44,7 @@ def world(db, database_url, monkeypatch):
 
 
 def open_companies(username: str, **params: str) -> AppTest:
-    at = sign_in(username)
-    at.query_params.update(params)
-    at.switch_page(COMPANIES_PAGE).run()
-    assert not at.exception
-    return at
-
-
-def sentence(at: AppTest) -> str:
-    return next(m.value.strip("*") for m in at.markdown if m.value.startswith("**"))
-
-
-def names(at: AppTest) -> list[str]:
-    return at.data_editor[0].value["name"].tolist()
+    return open_page(username, COMPANIES, **params)
 
 
 def test_a_sales_manager_lists_their_departments_companies(world):

@@ -11,18 +11,15 @@ from crm.access import Entity
 from crm.storage import search
 from tests import factories
 from tests.conftest import shown
-from tests.test_pages import sign_in
-
-CONTACTS_PAGE = "pages/workspace/contacts.py"
+from tests.pages import names as grid_names
+from tests.pages import open_contacts, sentence, sidebar_filters
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
+def world(db, app_env):
     """East: Eastwind (Machinery, Dealer) with Eastone (sales.east) and Easttwo (sales.east2);
     Nordlicht (Logistics, Distributor) with Adler (sales.east) and Becker (sales.east2), both
     tagged "Fair 2026". West: Westbrook (Logistics) with Westone (tagged) and Westsuper."""
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
     w = factories.world(db)
     sales, sales2 = w.users["sales_east"], w.users["sales_east_2"]
     w.companies["nordlicht"] = factories.company(db, "Nordlicht GmbH", w.east, sales)
@@ -53,26 +50,9 @@ def world(db, database_url, monkeypatch):
     return w
 
 
-def open_contacts(username: str, **params: str) -> AppTest:
-    """Sign in, then open the Contacts page, with `params` in the URL as from a bookmark."""
-    at = sign_in(username)
-    at.query_params.update(params)
-    at.switch_page(CONTACTS_PAGE).run()
-    assert not at.exception
-    return at
-
-
-def sentence(at: AppTest) -> str:
-    """The bold "N contacts where …" line above the grid."""
-    return next(shown(m.value.strip("*")) for m in at.markdown if m.value.startswith("**"))
-
-
 def names(at: AppTest) -> list[str]:
-    return sorted(at.data_editor[0].value["name"].tolist())
-
-
-def sidebar_filters(at: AppTest) -> list[str]:
-    return [m.key for m in at.sidebar.multiselect]
+    """The grid's names, sorted: these tests are about who is listed, not in which order."""
+    return sorted(grid_names(at))
 
 
 def tagged(db, tag: str) -> set[str]:

@@ -9,7 +9,6 @@ from datetime import datetime
 import pytest
 
 from crm.access import Entity, NotPermitted
-from crm.common.names import company_name_key
 from crm.lists.listing import ListQuery, fetch_page
 from crm.pipeline import conversion
 from crm.pipeline.conversion import NEW, Outcome, convert_lead, convert_leads, plan_conversion
@@ -18,6 +17,7 @@ from crm.records.editing import EditRejected
 from crm.records.newsletter import status_sql
 from crm.storage import search
 from tests import factories
+from tests.factories import company
 
 SUBSCRIBED = datetime(2025, 11, 2, 9, 0)
 MAILED = datetime(2026, 1, 10, 8, 0)
@@ -25,14 +25,6 @@ MAILED = datetime(2026, 1, 10, 8, 0)
 
 def vocabulary(db, table, name):
     return db.scalar(f"SELECT id FROM {table} WHERE name = ?", (name,))
-
-
-def company(db, name, department_id, **values):
-    row = {"name": name, "name_key": company_name_key(name), "country_code": "DE",
-           "department_id": department_id, "created_at": factories.STAMP,
-           "updated_at": factories.STAMP, **values}
-    return db.scalar(f"INSERT INTO companies ({', '.join(row)}) VALUES "
-                     f"({', '.join('?' for _ in row)}) RETURNING id", tuple(row.values()))
 
 
 def newsletter_status(db, entity, record_id):

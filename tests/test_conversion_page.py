@@ -11,15 +11,13 @@ from crm.access import Entity
 from crm.storage import search
 from tests import factories
 from tests.conftest import shown
-from tests.test_conversion import company
-from tests.test_leads_page import open_leads, sentence
+from tests.factories import company
+from tests.pages import open_leads, sentence
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
+def world(db, app_env):
     """East: Anna Berg of Nordlicht (a company Nordlicht Ltd exists), and Tom with no data."""
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
     w = factories.world(db)
     me = w.users["sales_east"]
     w.companies["nordlicht"] = company(db, "Nordlicht Ltd", w.east)

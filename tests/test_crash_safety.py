@@ -66,7 +66,7 @@ from crm.storage.store import close_store, open_store
 from tests import factories
 from tests.mailing_fixtures import contact as subscribed_contact
 from tests.mailing_fixtures import lead as subscribed_lead
-from tests.mailing_fixtures import mail_env, mailing_world  # noqa: F401
+from tests.mailing_fixtures import mailing_world
 
 PG_BASE = os.environ.get("CRM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 FORK = multiprocessing.get_context("fork")
@@ -779,7 +779,7 @@ def spare_schemas() -> Iterator[dict[int, str]]:
 
 
 @pytest.fixture
-def lanes(database_url, backend, tmp_path, mail_env,  # noqa: F811
+def lanes(database_url, backend, tmp_path, mail_env,
           spare_schemas) -> Iterator[list[Lane]]:
     """The test's own database, and spare ones for the other lanes."""
     found = [Lane(database_url, backend, mail_env)]

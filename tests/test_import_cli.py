@@ -11,7 +11,7 @@ from crm.cli import main
 from crm.records import leads
 from crm.records.editing import RowEdit
 from tests import factories
-from tests.test_importing import xlsx
+from tests.workbooks import xlsx
 
 
 def run(capsys, database_url, *args):

@@ -12,7 +12,7 @@ from crm.importing import values
 from crm.importing.fields import guess_field
 from crm.records import tags
 from tests import factories
-from tests.test_importing import messages, preview_of
+from tests.workbooks import messages, preview_of
 
 
 @pytest.fixture

@@ -15,29 +15,7 @@ from crm import importing
 from crm.importing import ImportFileError, ImportOptions, read_table
 from crm.records import companies, contacts
 from tests import factories
-
-
-def xlsx(rows: list[list], title: str = "Sheet1", hidden: bool = False) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = title
-    for row in rows:
-        sheet.append(row)
-    if hidden:
-        book.create_sheet("Secret").sheet_state = "hidden"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def preview_of(user, db, entity, rows, options=None, mapping=None):
-    table = read_table(xlsx(rows), "people.xlsx")
-    mapping = mapping or importing.guess_mapping(entity, table.headers, table.frame)
-    return importing.validate(user, db, entity, table, mapping, options)
-
-
-def messages(preview) -> list[tuple[int | None, str, str]]:
-    return [(p.row, p.column, p.message) for p in preview.problems]
+from tests.workbooks import messages, preview_of, xlsx
 
 
 @pytest.fixture

@@ -22,13 +22,19 @@ from crm.records.contacts import create_contact
 from crm.records.editing import Conflict, EditRejected, RowEdit
 from crm.records.leads import create_lead
 from crm.storage.writer import Writer
-from tests import factories
+from tests import factories, worlds
 from tests.conftest import shown
-from tests.mailing_fixtures import mail_env, mailing_world, subscribe  # noqa: F401
-from tests.test_importing import preview_of
-from tests.test_leads_page import open_leads, world  # noqa: F401  (the page's fixture)
+from tests.mailing_fixtures import mailing_world, subscribe
+from tests.pages import IMPORT, open_leads, open_page
+from tests.workbooks import XLSX, preview_of, xlsx
 
 # ----------------------------------------------------------------------- helpers
+
+
+@pytest.fixture
+def world(db, app_env):
+    """The Leads page's world (tests.worlds.leads), for the app."""
+    return worlds.leads(db)
 
 
 def lead(db, lead_id: int) -> dict:
@@ -71,7 +77,7 @@ def grid_emails(at) -> list[str]:
 # ------------------------------------------------------------ no lost update, right record
 
 
-def test_a_grid_save_over_someone_elses_save_is_refused_naming_them(world, db):  # noqa: F811
+def test_a_grid_save_over_someone_elses_save_is_refused_naming_them(world, db):
     """A types a new email; B saves another one; A's Save is refused with B's name, B's
     email stays, and A's typed value is still in the grid until A discards it."""
     at = open_leads("sales.east", sort="name", dir="asc")
@@ -94,7 +100,7 @@ def test_a_grid_save_over_someone_elses_save_is_refused_naming_them(world, db): 
     assert not at.info
 
 
-def test_a_grid_edit_reaches_the_record_it_was_typed_on(world, db):  # noqa: F811
+def test_a_grid_edit_reaches_the_record_it_was_typed_on(world, db):
     """Row 1 is Conrad when the email is typed; a lead added meanwhile becomes row 1 of a
     fresh page; the save still changes Conrad, and the new lead is untouched."""
     at = open_leads("sales.east")  # newest first
@@ -111,7 +117,7 @@ def test_a_grid_edit_reaches_the_record_it_was_typed_on(world, db):  # noqa: F81
     assert at.data_editor[0].value["name"].tolist()[0] == "Nora Neu"
 
 
-def test_a_detail_form_saved_after_someone_else_is_refused_not_dropped(world, db):  # noqa: F811
+def test_a_detail_form_saved_after_someone_else_is_refused_not_dropped(world, db):
     adler = world.leads["Adler"]
     at = open_leads("sales.east", id=str(adler))
     [email] = [t for t in at.text_input if t.label == "Email"]
@@ -129,7 +135,7 @@ def test_a_detail_form_saved_after_someone_else_is_refused_not_dropped(world, db
     assert any("changed after you opened it" in shown(w.value) for w in at.warning)
 
 
-def test_checked_rows_that_moved_refuse_a_bulk_action(world, db):  # noqa: F811
+def test_checked_rows_that_moved_refuse_a_bulk_action(world, db):
     """Remove VIP on a row that someone set VIP on after it was loaded must not silently
     undo their change."""
     me, rival = world.users["sales_east"], world.users["sales_east_2"]
@@ -152,7 +158,7 @@ def people(db):
     return w
 
 
-def test_undo_of_an_import_never_resubscribes_someone_who_left(db, people, mail_env):  # noqa: F811
+def test_undo_of_an_import_never_resubscribes_someone_who_left(db, people, mail_env):
     me, x = people.users["sales_east"], people.contacts["x"]
     preview = preview_of(me, db, "contact", [["Email", "City", "Company", "Last name"],
                                             ["xander@example.com", "Graz", "Eastwind GmbH",
@@ -214,7 +220,7 @@ def test_undo_never_deletes_a_lead_that_has_a_deal(db, people):
     assert db.scalar("SELECT lead_id FROM requests WHERE id = ?", (request_id,)) == dora
 
 
-def test_undo_keeps_a_created_record_that_received_a_mailing(db, people, mail_env):  # noqa: F811
+def test_undo_keeps_a_created_record_that_received_a_mailing(db, people, mail_env):
     me = people.users["sales_east"]
     result = importing.commit(me, db, "lead", preview_of(
         me, db, "lead", [["Name", "Email"], ["Mia Mail", "mia@mail.example"]]))
@@ -233,7 +239,7 @@ def test_undo_keeps_a_created_record_that_received_a_mailing(db, people, mail_en
 
 
 def test_an_unsubscribe_by_the_leads_link_follows_the_person_to_their_contact(
-        db, people, mail_env):  # noqa: F811
+        db, people, mail_env):
     me = people.users["sales_east"]
     lena = create_lead(me, db, {"first_name": "Lena", "last_name": "Lind",
                                 "email": "lena@lind.example", "company_name": "Lind AG"})
@@ -323,7 +329,7 @@ def test_a_new_subscriber_may_be_subscribed_by_import(db, people):
                                                 "source": f"import:{result.batch_id}"}
 
 
-def test_a_mailing_never_reaches_a_suppressed_address(db, people, mail_env):  # noqa: F811
+def test_a_mailing_never_reaches_a_suppressed_address(db, people, mail_env):
     me = people.users["sales_east"]
     ada = factories.contact(db, "Ada", people.companies["east"], people.east, me,
                             email="ada@example.com")
@@ -338,7 +344,7 @@ def test_a_mailing_never_reaches_a_suppressed_address(db, people, mail_env):  # 
     assert not list(mail_env.glob("**/*.eml"))
 
 
-def test_a_bounced_address_is_suppressed(db, people, mail_env, monkeypatch):  # noqa: F811
+def test_a_bounced_address_is_suppressed(db, people, mail_env, monkeypatch):
     from tests.mail_server import MailServer
 
     me = people.users["sales_east"]
@@ -452,17 +458,14 @@ def leads_or_contacts_save(db, user, contact_id: int, version: int) -> None:
 # ------------------------------------------------------------ what the screen promised
 
 
-def test_an_import_commits_only_over_the_preview_the_user_saw(db, database_url, monkeypatch):
-    from tests.test_import_page import XLSX, open_import, workbook
-
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+def test_an_import_commits_only_over_the_preview_the_user_saw(db, app_env):
     w = factories.world(db)
     anna = factories.contact(db, "Goodrow", w.companies["east"], w.east, w.users["sales_east"],
                              first_name="Anna", email="anna.goodrow@example.com")
-    at = open_import("sales.east")
-    at.file_uploader(key="import_upload").set_value(("people.xlsx", workbook(
-        [["Anna", "Goodrow", "anna.goodrow@example.com", "Eastwind GmbH", "Germany"]]), XLSX))
+    at = open_page("sales.east", IMPORT, entity="contact")
+    at.file_uploader(key="import_upload").set_value(("people.xlsx", xlsx(
+        [["First name", "Last name", "Email", "Company", "Country"],
+         ["Anna", "Goodrow", "anna.goodrow@example.com", "Eastwind GmbH", "Germany"]]), XLSX))
     at.run()
     at.radio(key="import_on_duplicate").set_value("update").run()
     from crm.records import contacts
@@ -481,7 +484,7 @@ def test_an_import_commits_only_over_the_preview_the_user_saw(db, database_url, 
         "Imported from people.xlsx: 0 created, 1 updated")
 
 
-def test_a_bulk_vip_on_checked_rows_that_moved_is_refused_on_screen(world, db):  # noqa: F811
+def test_a_bulk_vip_on_checked_rows_that_moved_is_refused_on_screen(world, db):
     at = open_leads("sales.east", sort="name", dir="asc")
     grid_edit(at, {1: {"Select": True}})  # Bernd Becker
     becker = world.leads["Becker"]

@@ -44,7 +44,7 @@ from crm.records.contacts import CONTACTS
 from crm.records.editing import EditRejected, RowEdit
 from crm.records.leads import LEADS
 from tests import factories
-from tests.mailing_fixtures import mail_env, subscribe  # noqa: F401
+from tests.mailing_fixtures import subscribe
 
 CITIES = ("Graz", "Linz", "Bonn", "Ulm")
 # A small pool of addresses, so imports match, edits collide and unsubscribes are shared.
@@ -105,7 +105,7 @@ def _text(value: Any) -> str | None:
 
 
 @pytest.fixture
-def machine_db(db, mail_env, monkeypatch):  # noqa: F811
+def machine_db(db, mail_env, monkeypatch):
     monkeypatch.setenv("CRM_BCRYPT_ROUNDS", "4")
     return db
 

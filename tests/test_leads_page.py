@@ -3,68 +3,21 @@ sort, the view in the URL, the detail view and bulk VIP, always inside the user'
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from crm.access import Entity
 from crm.storage import search
-from tests import factories
+from tests import factories, worlds
 from tests.conftest import shown
-from tests.test_pages import sign_in
-
-LEADS_PAGE = "pages/workspace/leads.py"
-OVERVIEW_PAGE = "pages/workspace/overview.py"
+from tests.pages import LEADS, OVERVIEW, names, open_leads, sentence, sidebar_filters
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
-    """East: Eastlead (no country) plus Adler (DE, VIP), Becker (FR), Conrad (DE, the newest).
-    West: Westlead plus Wagner (DE, VIP)."""
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
-    w = factories.world(db)
-    sales, sales2 = w.users["sales_east"], w.users["sales_east_2"]
-    base = datetime(2026, 3, 1, 9, 0)
-    specs = [
-        # last name, first name, department, owner, country, vip, company
-        ("Adler", "Anna", w.east, sales, "DE", True, "Adler Maschinenbau"),
-        ("Becker", "Bernd", w.east, sales, "FR", False, "Boulangerie Becker"),
-        ("Conrad", "Clara", w.east, sales2, "DE", False, "Conrad Elektronik"),
-        ("Wagner", "Wim", w.west, w.users["sales_west"], "DE", True, "Wagner Logistics"),
-    ]
-    for n, (last, first, department, owner, country, vip, company) in enumerate(specs, 1):
-        stamp = base + timedelta(days=n)
-        w.leads[last] = factories.lead(
-            db, last, department, owner, first_name=first, country_code=country, vip=vip,
-            email=f"{first.lower()}@{last.lower()}.example", company_name=company,
-            created_at=stamp, updated_at=stamp)
-    with db.transaction() as tx:
-        search.refresh(tx, Entity.LEAD)
-    return w
-
-
-def open_leads(username: str, **params: str) -> AppTest:
-    """Sign in, then open the Leads page, with `params` in the URL as from a bookmark."""
-    at = sign_in(username)
-    at.query_params.update(params)
-    at.switch_page(LEADS_PAGE).run()
-    assert not at.exception
-    return at
-
-
-def sentence(at: AppTest) -> str:
-    """The bold "N leads where …" line above the grid, as shown."""
-    return next(shown(m.value.strip("*")) for m in at.markdown if m.value.startswith("**"))
-
-
-def names(at: AppTest) -> list[str]:
-    return at.data_editor[0].value["name"].tolist()
-
-
-def sidebar_filters(at: AppTest) -> list[str]:
-    return [m.key for m in at.sidebar.multiselect]
+def world(db, app_env):
+    return worlds.leads(db)
 
 
 def bulk_target(at: AppTest) -> tuple[str, list[str]]:
@@ -194,9 +147,9 @@ def test_a_url_value_outside_the_users_scope_is_dropped(world):
 def test_coming_back_to_the_list_starts_from_the_default_view(world):
     at = open_leads("sales.east", sort="name", dir="asc", vip="no")
     assert names(at)[0] == "Bernd Becker"
-    at.switch_page(OVERVIEW_PAGE).run()
+    at.switch_page(OVERVIEW).run()
     at.query_params.clear()  # the sidebar link opens the page without the old query
-    at.switch_page(LEADS_PAGE).run()
+    at.switch_page(LEADS).run()
     assert not at.exception
     assert at.selectbox(key="lead_sort").value == "created_at"
     assert at.toggle(key="lead_descending").value is True

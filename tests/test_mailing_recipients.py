@@ -12,7 +12,7 @@ from crm.lists.listing import ListQuery
 from crm.mailing import campaigns
 from crm.mailing.recipients import Exclusion, Selection, audience, describe, sample
 from crm.storage import search
-from tests.mailing_fixtures import contact, lead, mail_env, mailing_world  # noqa: F401
+from tests.mailing_fixtures import contact, lead, mailing_world
 
 
 @pytest.fixture
@@ -99,7 +99,7 @@ def test_converted_leads_are_left_out(db, world):
     assert reach.excluded[Exclusion.CONVERTED] == 1
 
 
-def test_creating_a_mailing_freezes_its_recipients_and_the_reasons(db, world, mail_env):  # noqa: F811
+def test_creating_a_mailing_freezes_its_recipients_and_the_reasons(db, world, mail_env):
     mailing_id = campaigns.create_mailing(
         world.users["sales_east"], db, Selection(Entity.CONTACT),
         subject="Spring news", body="Hello {first_name}")

@@ -20,14 +20,14 @@ from crm.mailing.recipients import Selection
 from crm.mailing.transport import OutboxTransport, settings
 from crm.storage.store import close_store, open_store
 from tests.mail_server import MailServer
-from tests.mailing_fixtures import PUBLIC_URL, contact, mail_env, mailing_world  # noqa: F401
+from tests.mailing_fixtures import PUBLIC_URL, contact, mailing_world
 
 ROOT = Path(__file__).resolve().parent.parent
 BODY = "Dear {first_name} {last_name},\n\nNews for **{company}**: <b>not bold</b>.\n"
 
 
 @pytest.fixture
-def smtp(mail_env, monkeypatch):  # noqa: F811
+def smtp(mail_env, monkeypatch):
     with MailServer() as server:
         for name, value in server.env().items():
             monkeypatch.setenv(name, value)
@@ -130,7 +130,7 @@ def test_someone_who_unsubscribes_before_their_turn_is_skipped(db, world, smtp):
 
 
 @pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
-def test_the_mail_server_sign_in_is_used(db, world, mail_env, monkeypatch):  # noqa: F811
+def test_the_mail_server_sign_in_is_used(db, world, mail_env, monkeypatch):
     with MailServer(user="crm", password="s3cret-pass") as server:
         for name, value in {**server.env(), "CRM_SMTP_USER": "crm",
                             "CRM_SMTP_PASSWORD": "s3cret-pass"}.items():
@@ -139,7 +139,7 @@ def test_the_mail_server_sign_in_is_used(db, world, mail_env, monkeypatch):  # n
     assert report.sent == 6 and server.logins == ["crm"]
 
 
-def test_an_unreachable_server_stops_the_send_and_keeps_the_draft(db, world, mail_env,  # noqa: F811
+def test_an_unreachable_server_stops_the_send_and_keeps_the_draft(db, world, mail_env,
                                                                  monkeypatch):
     monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
     monkeypatch.setenv("CRM_SMTP_PORT", "9")  # discard: nothing listens
@@ -239,7 +239,7 @@ def test_a_killed_sender_process_restarted_delivers_each_message_exactly_once(
         "sent": 5, "unknown": 1}
 
 
-def test_without_a_mail_server_messages_go_to_the_outbox(db, world, mail_env):  # noqa: F811
+def test_without_a_mail_server_messages_go_to_the_outbox(db, world, mail_env):
     mailing = draft(db, world)
     report = sending.send_mailing(world.users["sales_east"], db, mailing)
     assert report.finished and report.sent == 6
@@ -251,7 +251,7 @@ def test_without_a_mail_server_messages_go_to_the_outbox(db, world, mail_env):  
     assert not settings().uses_smtp
 
 
-def test_an_outbox_message_written_before_a_crash_counts_as_sent(db, world, mail_env):  # noqa: F811
+def test_an_outbox_message_written_before_a_crash_counts_as_sent(db, world, mail_env):
     mailing = draft(db, world)
     real = sending._delivered
     calls = []
@@ -291,7 +291,7 @@ def test_a_mailing_of_another_department_cannot_be_sent(db, world, smtp):
     assert smtp.inbox.received == []
 
 
-def test_the_command_line_refuses_an_unknown_mailing_in_one_line(db, world, mail_env,  # noqa: F811
+def test_the_command_line_refuses_an_unknown_mailing_in_one_line(db, world, mail_env,
                                                                   database_url, capsys):
     from crm import cli
 
@@ -299,7 +299,7 @@ def test_the_command_line_refuses_an_unknown_mailing_in_one_line(db, world, mail
     assert capsys.readouterr().err == "error: Mailing 999 does not exist.\n"
 
 
-def test_the_command_line_sends_and_lists(db, world, mail_env, database_url, capsys):  # noqa: F811
+def test_the_command_line_sends_and_lists(db, world, mail_env, database_url, capsys):
     from crm import cli
 
     mailing = draft(db, world)

@@ -13,20 +13,16 @@ from crm.mailing import campaigns, tokens
 from crm.mailing.recipients import Selection
 from crm.storage import search
 from tests.conftest import shown
-from tests.mailing_fixtures import contact, lead, mail_env, mailing_world  # noqa: F401
-from tests.test_pages import APP, sign_in
+from tests.mailing_fixtures import contact, lead, mailing_world
+from tests.pages import CONTACTS, LEADS, open_app, open_page
 
-LEADS_PAGE = "pages/workspace/leads.py"
-CONTACTS_PAGE = "pages/workspace/contacts.py"
 MAILINGS_PAGE = "pages/workspace/mailings.py"
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch, mail_env):  # noqa: F811
+def world(db, app_env, mail_env):
     """East leads Adler, Becker (both fine) and Conrad (unsubscribed); East contacts Dietz
     (DE) and Engel (DE, disqualified); West contact Wagner (DE)."""
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
     w = mailing_world(db)
     w.people = {
         "Adler": lead(db, w, "Adler", "anna@adler.example", first_name="Anna"),
@@ -42,14 +38,6 @@ def world(db, database_url, monkeypatch, mail_env):  # noqa: F811
         search.refresh(tx, Entity.LEAD)
         search.refresh(tx, Entity.CONTACT)
     return w
-
-
-def open_page(username: str, page: str, **params: str) -> AppTest:
-    at = sign_in(username)
-    at.query_params.update(params)
-    at.switch_page(page).run()
-    assert not at.exception
-    return at
 
 
 def tick(at: AppTest, *rows: int) -> None:
@@ -69,8 +57,8 @@ def texts(elements) -> list[str]:
     return [shown(e.value) for e in elements]
 
 
-def test_checked_leads_become_a_draft_and_are_sent_to_the_outbox(world, db, mail_env):  # noqa: F811
-    at = open_page("sales.east", LEADS_PAGE, sort="name", dir="asc")
+def test_checked_leads_become_a_draft_and_are_sent_to_the_outbox(world, db, mail_env):
+    at = open_page("sales.east", LEADS, sort="name", dir="asc")
     names = at.data_editor[0].value["name"].tolist()
     tick(at, names.index("Anna Adler"), names.index("Lena Conrad"))
     at.selectbox(key="lead_bulk_action").set_value("mass_mailing").run()
@@ -104,7 +92,7 @@ def test_checked_leads_become_a_draft_and_are_sent_to_the_outbox(world, db, mail
 
 
 def test_make_massmail_takes_every_contact_the_filters_match(world, db):
-    at = open_page("company.manager", CONTACTS_PAGE, country="DE")
+    at = open_page("company.manager", CONTACTS, country="DE")
     at.button(key="contact_massmail").click().run()
     assert not at.exception
     follow(at)
@@ -116,7 +104,7 @@ def test_make_massmail_takes_every_contact_the_filters_match(world, db):
 
 
 def test_the_preview_escapes_what_the_user_wrote(world, db):
-    at = open_page("sales.east", CONTACTS_PAGE)
+    at = open_page("sales.east", CONTACTS)
     at.button(key="contact_massmail").click().run()
     follow(at)
     at.text_input(key="compose_subject").input("Hello").run()
@@ -144,7 +132,7 @@ def test_a_mailing_of_another_department_does_not_exist(world, db):
 
 
 def test_the_newsletter_tab_shows_the_history_and_lets_staff_unsubscribe(world, db):
-    at = open_page("sales.east", LEADS_PAGE, id=str(world.people["Adler"]))
+    at = open_page("sales.east", LEADS, id=str(world.people["Adler"]))
     assert [t.label for t in at.tabs] == ["Details", "Edit", "Newsletter", "History"]
     history = at.tabs[2].dataframe[0].value
     assert history["What"].tolist() == ["Subscribed"]
@@ -161,7 +149,7 @@ def test_the_newsletter_tab_shows_the_history_and_lets_staff_unsubscribe(world, 
 
 def test_an_admin_subscribes_someone_again_only_with_a_reason(world, db):
     conrad = world.people["Conrad"]
-    at = open_page("admin", LEADS_PAGE, id=str(conrad))
+    at = open_page("admin", LEADS, id=str(conrad))
     at.button(key=f"resub_lead_{conrad}").click().run()
     assert texts(at.error)[0].startswith("Say why")
     at.text_input(key=f"resub_reason_lead_{conrad}").input("Asked at the fair on 3 March")
@@ -171,10 +159,7 @@ def test_an_admin_subscribes_someone_again_only_with_a_reason(world, db):
 
 
 def open_link(token: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.query_params["view"] = "unsubscribe"
-    at.query_params["token"] = token
-    return at.run()
+    return open_app(view="unsubscribe", token=token)
 
 
 def test_the_public_page_unsubscribes_after_a_click_without_sign_in(world, db):

@@ -1,8 +1,9 @@
 """Every figure of the Overview, on both backends, against counts worked out by hand.
 
 The world: East and West (tests.factories) plus the leads, contacts and unsubscriptions
-below. Each figure is checked for a company manager (every department) and, where the
-scope matters, for a sales manager of East, who must never count a West record.
+of tests.worlds.overview, tabled in its docstring. Each figure is checked for a company
+manager (every department) and, where the scope matters, for a sales manager of East, who
+must never count a West record.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from crm.lists import listing
 from crm.lists.listing import ListQuery
 from crm.records.contacts import CONTACTS
 from crm.records.leads import LEADS
-from tests import factories
+from tests import factories, worlds
 
 ALL = OverviewFilter()
 JAN, FEB, MAR = datetime(2026, 1, 1), datetime(2026, 2, 1), datetime(2026, 3, 1)
@@ -28,69 +29,7 @@ JAN, FEB, MAR = datetime(2026, 1, 1), datetime(2026, 2, 1), datetime(2026, 3, 1)
 
 @pytest.fixture
 def world(db):
-    """Leads (besides Eastlead and Westlead of 2026-01-15, open, no country or source):
-
-    | lead | dept | owner        | added            | country | source       | status       | VIP |
-    | L1   | East | sales.east   | 2026-02-03       | DE      | Website form | converted    | yes |
-    | L2   | East | sales.east2  | 2026-02-20       | DE      | Trade show   | disqualified |     |
-    | L3   | East | sales.east   | 2026-03-05       | FR      | Website form | open         |     |
-    | L4   | West | sales.west   | 2026-02-10       | GB      | Website form | converted*   |     |
-    | L5   | West | (unassigned) | 2026-03-31 23:30 | GB      | —            | open         |     |
-    (* also disqualified: converted wins)
-
-    Contacts (besides the world's four of 2026-01-15) and newsletter status:
-    East: Eastone red; Easttwo gray (operator, 2026-02-05); C1 turquoise, VIP (2026-02-11);
-    C2 gray (unsubscribe link, 2026-03-10; added 2026-03-02).
-    West: Westone gray (import, 2026-03-20); Westsuper red; C3 turquoise, VIP (2026-03-15).
-    L3 (a lead) also unsubscribed by link on 2026-03-12.
-    """
-    w = factories.world(db)
-    source = {r["name"]: r["id"] for r in db.fetch_all("SELECT id, name FROM lead_sources")}
-    w.sources = source
-    u = w.users
-    leads = [
-        ("L1", w.east, u["sales_east"], datetime(2026, 2, 3, 9), "DE", "Website form",
-         {"converted_at": datetime(2026, 3, 1), "vip": True}),
-        ("L2", w.east, u["sales_east_2"], datetime(2026, 2, 20, 9), "DE", "Trade show",
-         {"disqualified": True}),
-        ("L3", w.east, u["sales_east"], datetime(2026, 3, 5, 9), "FR", "Website form", {}),
-        ("L4", w.west, u["sales_west"], datetime(2026, 2, 10, 9), "GB", "Website form",
-         {"disqualified": True, "converted_at": datetime(2026, 2, 28)}),
-        ("L5", w.west, None, datetime(2026, 3, 31, 23, 30), "GB", None, {}),
-    ]
-    for name, department, owner, added, country, lead_source, extra in leads:
-        w.leads[name] = factories.lead(
-            db, name, department, owner, created_at=added, updated_at=added,
-            country_code=country, lead_source_id=source.get(lead_source), **extra)
-    east, west = w.companies["east"], w.companies["west"]
-    w.contacts["C1"] = factories.contact(
-        db, "C1", east, w.east, u["sales_east"], created_at=datetime(2026, 2, 11),
-        updated_at=datetime(2026, 2, 11), last_mailed_at=datetime(2026, 2, 20), vip=True)
-    w.contacts["C2"] = factories.contact(
-        db, "C2", east, w.east, u["sales_east"], created_at=datetime(2026, 3, 2),
-        updated_at=datetime(2026, 3, 2), newsletter_opt_in=False,
-        unsubscribed_at=datetime(2026, 3, 10))
-    w.contacts["C3"] = factories.contact(
-        db, "C3", west, w.west, u["sales_west"], created_at=datetime(2026, 3, 15),
-        updated_at=datetime(2026, 3, 15), last_mailed_at=datetime(2026, 3, 20), vip=True)
-    with db.transaction() as tx:
-        for contact in ("east_other", "west"):
-            tx.execute("UPDATE contacts SET newsletter_opt_in = FALSE WHERE id = ?",
-                       (w.contacts[contact],))
-        events = [
-            ("contact", w.contacts["east_other"], "unsubscribed", datetime(2026, 2, 5),
-             "operator"),
-            ("contact", w.contacts["C2"], "unsubscribed", datetime(2026, 3, 10),
-             "unsubscribe link"),
-            ("contact", w.contacts["west"], "unsubscribed", datetime(2026, 3, 20), "import:7"),
-            ("contact", w.contacts["C1"], "subscribed", datetime(2026, 2, 11), "manual entry"),
-            ("contact", w.contacts["C2"], "resubscribed", datetime(2026, 1, 20), "operator"),
-            ("lead", w.leads["L3"], "unsubscribed", datetime(2026, 3, 12), "unsubscribe link"),
-        ]
-        for entity, entity_id, event, when, where in events:
-            tx.execute("INSERT INTO subscription_events (entity, entity_id, event, occurred_at, "
-                       "source) VALUES (?, ?, ?, ?, ?)", (entity, entity_id, event, when, where))
-    return w
+    return worlds.overview(db)
 
 
 def rows(frame: pd.DataFrame, *columns: str) -> list[tuple]:

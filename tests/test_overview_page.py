@@ -1,7 +1,8 @@
 """The Overview page through Streamlit's AppTest, and its charts' ways into the lists: every
 bar opens a list whose count is the bar's, inside the user's scope.
 
-The world is tests.test_overview's (East and West, leads L1–L5, contacts C1–C3).
+The world is tests.worlds.overview, the one of tests/test_overview.py (East and West, leads
+L1–L5, contacts C1–C3).
 """
 
 from __future__ import annotations
@@ -22,16 +23,14 @@ from crm.records.newsletter import LOOKS, NewsletterStatus
 from crm.ui import charts
 from crm.ui import overview as panels
 from crm.ui.list_links import ListLink
+from tests import worlds
 from tests.conftest import shown
-from tests.test_overview import world as overview_world  # noqa: F401  (the fixture)
-from tests.test_pages import metrics, sign_in
+from tests.pages import metrics, open_leads, sentence, sign_in
 
 
 @pytest.fixture
-def world(overview_world, database_url, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
-    return overview_world
+def world(db, app_env):
+    return worlds.overview(db)
 
 
 def links(at) -> dict[str, list[str]]:
@@ -232,8 +231,6 @@ def test_a_charts_sheet_holds_its_numbers(db, world):
 
 
 def test_a_list_opened_with_a_period_shows_it_in_its_date_picker_and_sentence(world):
-    from tests.test_leads_page import open_leads, sentence
-
     at = open_leads("company.manager", added="2026-03-01..2026-03-31")
     assert sentence(at) == "2 leads where added from 2026-03-01 to 2026-03-31"
     picker = next(d for d in at.sidebar.date_input if d.label == "Date added")
@@ -250,8 +247,6 @@ def test_a_list_opened_with_a_period_shows_it_in_its_date_picker_and_sentence(wo
 
 
 def test_an_unreadable_period_in_the_url_is_dropped(world):
-    from tests.test_leads_page import open_leads, sentence
-
     at = open_leads("company.manager", added="last-tuesday")
     assert sentence(at) == "7 leads"
 

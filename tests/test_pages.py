@@ -2,41 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from crm.access.users import get_user, update_user
 from crm.storage import settings
 from tests import factories
 from tests.conftest import shown
-
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
-ADMIN_PAGE = "pages/admin/users.py"
+from tests.pages import ADMIN, metrics, open_app, sign_in
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+def world(db, app_env):
     return factories.world(db)
-
-
-def open_app() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=30).run()
-
-
-def sign_in(username: str, password: str = factories.PASSWORD) -> AppTest:
-    at = open_app()
-    at.text_input(key="sign_in_username").input(username)
-    at.text_input(key="sign_in_password").input(password)
-    at.button(key="FormSubmitter:sign_in-Sign in").click().run()
-    return at
-
-
-def metrics(at: AppTest) -> dict[str, str]:
-    return {m.label: m.value for m in at.metric}
 
 
 def test_a_visitor_sees_only_the_sign_in_form(world):
@@ -50,7 +27,7 @@ def test_a_visitor_sees_only_the_sign_in_form(world):
 def test_a_visitor_reaches_no_page_script_before_sign_in(world):
     """Every address answers with the sign-in form; no page script is registered."""
     at = open_app()
-    for script in ("pages/workspace/leads.py", "pages/workspace/overview.py", ADMIN_PAGE):
+    for script in ("pages/workspace/leads.py", "pages/workspace/overview.py", ADMIN):
         with pytest.raises(ValueError, match="Could not find a navigation page"):
             at.switch_page(script)
 
@@ -83,12 +60,12 @@ def test_a_company_manager_sees_every_department(world):
 def test_the_admin_page_is_not_registered_for_other_roles(world, username):
     at = sign_in(username)
     with pytest.raises(ValueError, match="Could not find a navigation page"):
-        at.switch_page(ADMIN_PAGE)
+        at.switch_page(ADMIN)
 
 
 def test_an_admin_creates_a_department_on_the_admin_page(world, db):
     at = sign_in("admin")
-    at.switch_page(ADMIN_PAGE).run()
+    at.switch_page(ADMIN).run()
     assert [t.value for t in at.title] == ["Users & departments"]
     form_input = next(t for t in at.text_input if t.label == "New department")
     form_input.input("North")
@@ -100,7 +77,7 @@ def test_an_admin_creates_a_department_on_the_admin_page(world, db):
 
 def test_an_admin_sees_a_clear_error_for_a_duplicate_department(world, db):
     at = sign_in("admin")
-    at.switch_page(ADMIN_PAGE).run()
+    at.switch_page(ADMIN).run()
     next(t for t in at.text_input if t.label == "New department").input("East")
     next(b for b in at.button if b.label == "Create department").click().run()
     assert [shown(e.value) for e in at.error] == ["A department named 'East' already exists."]
@@ -136,7 +113,7 @@ def test_a_session_ended_elsewhere_signs_the_tab_out_at_its_next_click(world, db
 def test_an_admin_sees_a_users_sessions_and_ends_them(world, db):
     sign_in("sales.east")
     at = sign_in("admin")
-    at.switch_page(ADMIN_PAGE).run()
+    at.switch_page(ADMIN).run()
     at.selectbox(key="edit_user_pick").set_value("sales.east").run()
     assert not at.exception
     end = at.button(key="end_sessions")

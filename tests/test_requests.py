@@ -26,7 +26,7 @@ from crm.pipeline.requests import (
 from crm.records.editing import EditRejected
 from crm.storage import search
 from tests import factories
-from tests.test_conversion import company
+from tests.factories import company
 
 
 @pytest.fixture

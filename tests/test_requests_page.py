@@ -10,16 +10,12 @@ from streamlit.testing.v1 import AppTest
 from crm.pipeline import requests
 from tests import factories
 from tests.conftest import shown
-from tests.test_conversion import company
-from tests.test_pages import APP, sign_in
-
-REQUESTS_PAGE = "pages/workspace/requests.py"
+from tests.factories import company
+from tests.pages import REQUESTS, open_app, open_page, sentence
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+def world(db, app_env, monkeypatch):
     monkeypatch.setenv("CRM_REQUEST_DEPARTMENT", "East")
     w = factories.world(db)
     w.companies["nordlicht"] = company(db, "Nordlicht GmbH", w.east,
@@ -28,9 +24,7 @@ def world(db, database_url, monkeypatch):
 
 
 def open_form() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=30)
-    at.query_params["view"] = "request"
-    return at.run()
+    return open_app(view="request")
 
 
 def fill_form(at: AppTest, **values: str) -> AppTest:
@@ -94,15 +88,7 @@ def test_the_public_form_stops_a_flood_from_one_client(world, db, monkeypatch):
 
 
 def open_requests(username: str, **params: str) -> AppTest:
-    at = sign_in(username)
-    at.query_params.update(params)
-    at.switch_page(REQUESTS_PAGE).run()
-    assert not at.exception
-    return at
-
-
-def sentence(at: AppTest) -> str:
-    return next(shown(m.value.strip("*")) for m in at.markdown if m.value.startswith("**"))
+    return open_page(username, REQUESTS, **params)
 
 
 def add_requests(db, world):

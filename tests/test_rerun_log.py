@@ -9,7 +9,13 @@ import re
 import pytest
 
 from crm.ui import rerun_log
-from tests.test_pages import sign_in, world  # noqa: F401  (the fixture)
+from tests import factories
+from tests.pages import sign_in
+
+
+@pytest.fixture
+def world(db, app_env):
+    return factories.world(db)
 
 
 @pytest.fixture
@@ -45,7 +51,7 @@ def test_a_run_that_fails_says_so_and_the_error_goes_on(lines):
     assert lines[0].endswith("(failed: ZeroDivisionError)")
 
 
-def test_the_app_logs_each_run_of_a_signed_in_page(world, lines):  # noqa: F811
+def test_the_app_logs_each_run_of_a_signed_in_page(world, lines):
     sign_in("sales.east")
     signed_in = [line for line in lines if "user=sales.east" in line]
     assert signed_in, lines

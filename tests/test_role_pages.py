@@ -13,10 +13,8 @@ from crm.access import permissions
 from crm.access.users import assign_departments, get_user
 from tests import factories
 from tests.conftest import shown
-from tests.test_pages import sign_in
+from tests.pages import ADMIN, CONTACTS, IMPORT, LEADS, open_page, sign_in
 
-LEADS, CONTACTS = "pages/workspace/leads.py", "pages/workspace/contacts.py"
-IMPORT, ADMIN = "pages/workspace/imports.py", "pages/admin/users.py"
 USERS = {"sales_manager": "sales.east", "operator": "operator.east",
          "company_manager": "company.manager", "super_operator": "super.operator",
          "analyst": "analyst", "admin": "admin"}
@@ -44,17 +42,8 @@ CHANGES_RECORDS = {"sales_manager", "operator", "company_manager", "super_operat
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+def world(db, app_env):
     return factories.world(db)
-
-
-def open_page(username: str, page: str) -> AppTest:
-    at = sign_in(username)
-    at.switch_page(page).run()
-    assert not at.exception
-    return at
 
 
 def button(at: AppTest, label: str):

@@ -1,7 +1,7 @@
 """Saved segments on both backends: saving, sharing, who sees them, live counts inside each
 viewer's scope, renaming and deleting by the owner only, overlaps, and exports.
 
-Contacts of the world (tests.factories), by newsletter status and VIP:
+Contacts of the world (tests.worlds.segments), by newsletter status and VIP:
 East: Eastone (sales.east, red, VIP), Easttwo (sales.east2, red), Eastthree (sales.east,
 gray). West: Westone (sales.west, red, VIP), Westsuper (super.operator, turquoise).
 """
@@ -9,7 +9,6 @@ gray). West: Westone (sales.west, red, VIP), Westsuper (super.operator, turquois
 from __future__ import annotations
 
 import io
-from datetime import datetime
 
 import openpyxl
 import pytest
@@ -18,24 +17,13 @@ from crm.access import Entity, NotPermitted, Visibility, segment_visibilities
 from crm.analysis import segments
 from crm.analysis.segments import SegmentError
 from crm.lists.listing import ListQuery
-from tests import factories
-
-RED = ListQuery(filters={"newsletter": ("not_mailed",)})
-VIP = ListQuery(filters={"vip": ("yes",)})
+from tests import worlds
+from tests.worlds import RED, VIP
 
 
 @pytest.fixture
 def world(db):
-    w = factories.world(db)
-    w.contacts["east_three"] = factories.contact(
-        db, "Eastthree", w.companies["east"], w.east, w.users["sales_east"],
-        newsletter_opt_in=False)
-    with db.transaction() as tx:
-        tx.execute("UPDATE contacts SET vip = TRUE WHERE id IN (?, ?)",
-                   (w.contacts["east_mine"], w.contacts["west"]))
-        tx.execute("UPDATE contacts SET last_mailed_at = ? WHERE id = ?",
-                   (datetime(2026, 2, 1), w.contacts["west_super"]))
-    return w
+    return worlds.segments(db)
 
 
 def save(db, user, name, query, visibility=Visibility.PRIVATE, entity=Entity.CONTACT) -> int:

@@ -1,8 +1,8 @@
 """Saved segments through Streamlit's AppTest: "Save as segment" on the Leads and Contacts
 pages, and the Segments page (live counts per viewer, open, export, rename, delete, compare).
 
-The world is tests.test_segments' (East: Eastone red VIP, Easttwo red, Eastthree gray;
-West: Westone red VIP, Westsuper turquoise).
+The world is tests.worlds.segments, the one of tests/test_segments.py (East: Eastone red VIP,
+Easttwo red, Eastthree gray; West: Westone red VIP, Westsuper turquoise).
 """
 
 from __future__ import annotations
@@ -15,29 +15,19 @@ from crm.access import Entity, Visibility
 from crm.analysis import segments
 from crm.lists.listing import ListQuery
 from crm.storage import search
+from tests import worlds
 from tests.conftest import shown
-from tests.test_contacts_page import open_contacts
-from tests.test_contacts_page import sentence as contacts_sentence
-from tests.test_leads_page import open_leads
-from tests.test_pages import sign_in
-from tests.test_segments import RED, VIP
-from tests.test_segments import world as segments_world  # noqa: F401  (the fixture)
-
-SEGMENTS_PAGE = "pages/workspace/segments.py"
+from tests.pages import SEGMENTS, open_contacts, open_leads, open_page, sentence
+from tests.worlds import RED, VIP
 
 
 @pytest.fixture
-def world(segments_world, database_url, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
-    return segments_world
+def world(db, app_env):
+    return worlds.segments(db)
 
 
 def open_segments(username: str):
-    at = sign_in(username)
-    at.switch_page(SEGMENTS_PAGE).run()
-    assert not at.exception
-    return at
+    return open_page(username, SEGMENTS)
 
 
 def save_segment(at, noun: str, name: str, visibility: Visibility | None = None):
@@ -137,7 +127,7 @@ def test_opening_a_segment_shows_its_list_with_its_filters(db, world):
     at.button(key="segment_open").click().run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Contacts"]
-    assert contacts_sentence(at) == (
+    assert sentence(at) == (
         "1 contact where newsletter is Subscribed, not mailed yet and VIP")
     assert at.query_params["newsletter"] == "not_mailed"
 
@@ -185,8 +175,8 @@ def test_someone_elses_segment_can_be_opened_and_exported_but_not_changed(db, wo
     assert any("only they can rename" in c.value for c in at.caption)
     # Exports hold only the exporter's own contacts: Easttwo.
     assert at.get("download_button")[0].proto.label == "Download 1 contact"
-    assert "1 of the 2 matching contacts is assigned to you" in " ".join(
-        c.value for c in at.caption)
+    assert "1 of the 2 matching contacts is assigned to you; the file has that one." in [
+        shown(c.value) for c in at.caption]
 
 
 def test_comparing_two_segments_shows_their_overlaps(db, world):

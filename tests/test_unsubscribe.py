@@ -12,13 +12,13 @@ from crm.mailing.subscriptions import SubscriptionError
 from crm.records.leads import get_lead
 from crm.records.newsletter import NewsletterStatus
 from tests.factories import STAMP
-from tests.mailing_fixtures import contact, lead, mail_env, mailing_world  # noqa: F401
+from tests.mailing_fixtures import lead, mailing_world
 
 KEY = b"k" * 48
 
 
 @pytest.fixture
-def world(db, mail_env):  # noqa: F811
+def world(db, mail_env):
     w = mailing_world(db)
     w.anna = lead(db, w, "Adler", "anna@adler.example", first_name="Anna")
     w.bernd = lead(db, w, "Becker", "bernd@becker.example", first_name="Bernd")

@@ -16,7 +16,7 @@ from crm.pipeline import requests
 from crm.records import companies, contacts, leads
 from tests import factories
 from tests.conftest import shown
-from tests.test_pages import sign_in
+from tests.pages import sign_in
 
 LISTS = {"pages/workspace/leads.py": leads.LEADS,
          "pages/workspace/contacts.py": contacts.CONTACTS,
@@ -42,9 +42,7 @@ NASTY = ("", " ", "0", "-1", "1e3", "1.5", "NaN", "inf", "9" * 30, str(2 ** 63),
 
 
 @pytest.fixture
-def world(db, database_url, monkeypatch):
-    monkeypatch.setenv("CRM_DATABASE_URL", database_url)
-    monkeypatch.setenv("CRM_COOKIE_KEY", "k" * 48)
+def world(db, app_env):
     w = factories.world(db)
     factories.lead(db, "Adler", w.east, w.users["sales_east"], email="anna@adler.example")
     return w

@@ -15,8 +15,7 @@ from crm.access import Entity
 from crm.storage import search
 from crm.storage.store import close_store, open_store
 from tests import factories
-from tests.browser.conftest import TIMEOUT_MS, AppServer, next_frames, wait_idle
-from tests.browser.test_sign_in import sign_in
+from tests.browser.conftest import new_context, next_frames, serving, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -49,17 +48,14 @@ def lead_id(db) -> int:
 
 @pytest.fixture
 def server(db, database_url, tmp_path, lead_id):
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
+    with serving(database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture
 def other_page(browser) -> Iterator[object]:
     """A second user's tab, in a browser context of its own (own cookies, own session)."""
-    context = browser.new_context(viewport={"width": 1400, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
+    context = new_context(browser)
     tab = context.new_page()
     yield tab
     context.close()

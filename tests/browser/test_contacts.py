@@ -14,9 +14,8 @@ from playwright.sync_api import expect
 from crm.access import Entity
 from crm.identity.roles import Role
 from crm.storage import search
-from crm.storage.store import close_store
 from tests import factories
-from tests.browser.conftest import AppServer, sentence, wait_idle
+from tests.browser.conftest import sentence, serving, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -68,10 +67,8 @@ def contacts(db):
 
 @pytest.fixture
 def server(db, database_url, tmp_path, contacts):
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
+    with serving(database_url, tmp_path) as app:
+        yield app
 
 
 def heading(page, name: str) -> None:

@@ -11,11 +11,10 @@ from playwright.sync_api import expect
 
 from crm.access import Entity
 from crm.storage import search
-from crm.storage.store import close_store, open_store
+from crm.storage.store import open_store
 from tests import factories
-from tests.browser.conftest import AppServer, wait_idle
-from tests.browser.test_sign_in import sign_in
-from tests.test_conversion import company
+from tests.browser.conftest import serving, sign_in, wait_idle
+from tests.factories import company
 
 pytestmark = pytest.mark.browser
 
@@ -43,10 +42,8 @@ def records(db):
 
 @pytest.fixture
 def server(db, database_url, tmp_path, records):
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
+    with serving(database_url, tmp_path) as app:
+        yield app
 
 
 def test_a_lead_converted_into_an_existing_company_keeps_its_newsletter_status(

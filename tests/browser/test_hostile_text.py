@@ -23,11 +23,9 @@ from crm.lists.listing import ListQuery
 from crm.mailing import campaigns
 from crm.mailing.recipients import Selection
 from crm.storage import search
-from crm.storage.store import close_store
 from tests import factories
-from tests.browser.conftest import AppServer, wait_idle
-from tests.browser.test_sign_in import sign_in
-from tests.test_importing import xlsx
+from tests.browser.conftest import serving, sign_in, wait_idle
+from tests.workbooks import xlsx
 
 pytestmark = pytest.mark.browser
 
@@ -91,10 +89,8 @@ def planted(db):
 
 @pytest.fixture
 def server(db, database_url, tmp_path, planted):
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
+    with serving(database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.browser.conftest import wait_idle
-from tests.browser.test_sign_in import sign_in
+from tests.browser.conftest import sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 

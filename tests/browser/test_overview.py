@@ -3,7 +3,8 @@ the red part of a manager's bar and lands on that manager's red contacts, with t
 count; a sales manager follows the plain link beside a chart; a lead source bar opens the
 leads of that source.
 
-The world is tests.test_overview's (East and West, leads L1–L5, contacts C1–C3).
+The world is tests.worlds.overview, the one of tests/test_overview.py (East and West, leads
+L1–L5, contacts C1–C3).
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from crm.storage.store import close_store
-from tests.browser.conftest import AppServer, address_ends_with, sentence, wait_idle
-from tests.browser.test_sign_in import sign_in
-from tests.test_overview import world as overview_world  # noqa: F401  (the fixture)
+from tests import worlds
+from tests.browser.conftest import address_ends_with, sentence, serving, sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def server(db, database_url, tmp_path, overview_world):  # noqa: F811
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
+def overview_world(db):
+    return worlds.overview(db)
+
+
+@pytest.fixture
+def server(db, database_url, tmp_path, overview_world):
+    with serving(database_url, tmp_path) as app:
+        yield app
 
 
 def open_overview(page, server, username: str) -> None:
@@ -45,7 +47,7 @@ def bar(page, words: str):
     return page.locator(f'[data-testid="stVegaLiteChart"] path[aria-label="{words}"]')
 
 
-def test_clicking_a_managers_red_bar_opens_their_red_contacts(page, server, overview_world):  # noqa: F811
+def test_clicking_a_managers_red_bar_opens_their_red_contacts(page, server, overview_world):
     open_overview(page, server, "company.manager")
     bar(page, "Sales.West, Receiving newsletters: 1").wait_for()
     # Sales.East's contacts: Eastone red, C1 turquoise, C2 gray.
@@ -59,7 +61,7 @@ def test_clicking_a_managers_red_bar_opens_their_red_contacts(page, server, over
                         has_text="Test Eastone")).to_have_count(1)
 
 
-def test_a_lead_source_bar_opens_the_leads_of_that_source(page, server, overview_world):  # noqa: F811
+def test_a_lead_source_bar_opens_the_leads_of_that_source(page, server, overview_world):
     open_overview(page, server, "company.manager")
     bar(page, "Website form: 3").click()
     page.get_by_role("heading", name="Leads").wait_for()

@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from crm.storage.store import close_store
 from tests import factories
-from tests.browser.conftest import TIMEOUT_MS, AppServer, wait_idle
+from tests.browser.conftest import AppServer, new_context, serving, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -24,21 +24,15 @@ def world(db):
 
 @pytest.fixture
 def server(db, database_url, tmp_path, world):
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
+    with serving(database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture
 def tabs(browser) -> Iterator[list]:
     """Browsers of their own (own cookies, own sessions), as five devices would be."""
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 900})
-                for _ in range(BROWSERS)]
-    pages = []
-    for context in contexts:
-        context.set_default_timeout(TIMEOUT_MS)
-        pages.append(context.new_page())
+    contexts = [new_context(browser) for _ in range(BROWSERS)]
+    pages = [context.new_page() for context in contexts]
     yield pages
     for context in contexts:
         context.close()

@@ -7,21 +7,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.browser.conftest import wait_idle
+from tests.browser.conftest import sign_in, wait_idle
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page, server, username: str) -> None:
-    page.goto(server.url)
-    # The form is there once the first run is over.
-    page.get_by_role("textbox", name="Username").wait_for()
-    wait_idle(page)
-    page.get_by_role("textbox", name="Username").fill(username)
-    page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("heading", name="Overview").first.wait_for()
-    wait_idle(page)
 
 
 def test_the_cookie_keeps_the_session_across_a_reload_until_sign_out(page, server):

@@ -13,17 +13,16 @@ from crm.access import Entity
 from crm.mailing import campaigns, sending
 from crm.mailing.recipients import Selection
 from crm.records.leads import get_lead
-from crm.storage.store import close_store, open_store
-from tests.browser.conftest import AppServer, wait_idle
-from tests.browser.test_sign_in import sign_in
+from crm.storage.store import open_store
+from tests.browser.conftest import serving, sign_in, wait_idle
 from tests.mail_server import MailServer
-from tests.mailing_fixtures import PUBLIC_URL, lead, mail_env, mailing_world  # noqa: F401
+from tests.mailing_fixtures import PUBLIC_URL, lead, mailing_world
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def sent(db, mail_env, monkeypatch):  # noqa: F811
+def sent(db, mail_env, monkeypatch):
     """Anna Adler (East) received a newsletter; the link from the message that arrived."""
     w = mailing_world(db)
     anna = lead(db, w, "Adler", "anna@adler.example", first_name="Anna")
@@ -41,10 +40,8 @@ def sent(db, mail_env, monkeypatch):  # noqa: F811
 
 @pytest.fixture
 def server(db, database_url, tmp_path, sent):
-    close_store(database_url)  # DuckDB: one process per file; the server is that process now
-    app = AppServer(database_url, tmp_path)
-    yield app
-    app.stop()
+    with serving(database_url, tmp_path) as app:
+        yield app
 
 
 def test_following_the_link_and_confirming_turns_the_status_gray(page, server, sent,
