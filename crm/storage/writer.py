@@ -20,7 +20,7 @@ One record or a million are written the same way: `update` for one record, `upda
 for every record matching a condition, `update_from` for a frame of per-record values (an
 import). Each costs a fixed number of statements whatever the number of rows.
 
-Nothing else in `crm/` writes these tables (tests/test_write_path.py reads the source).
+Nothing else in `crm/` writes these tables (tests/storage/test_write_path.py reads the source).
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from crm.ui.list_links import ListLink, link_to_list, open_list
 
 # Charts are built in every run of the Overview: Altair's check of each object against the
 # Vega-Lite schema as it is made cost more than the rest of drawing them. The builders' specs
-# are checked whole by the tests (tests/test_overview_page.py) instead.
+# are checked whole by the tests (tests/ui/test_overview_page.py) instead.
 alt.utils.schemapi.disable_debug_mode()
 
 PICK = "pick"

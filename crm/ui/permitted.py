@@ -19,7 +19,7 @@ def button(label: str, user: User, action: Action, entity: Entity, *, place: Any
            help: str | None = None, disabled: bool = False, **kwargs: Any) -> bool:
     """`st.button` (or `place.button`) that is disabled, saying why, when the role may not.
     `label` and `help` are Markdown the caller built (a literal, or crm.ui.text's md/plain:
-    tests/test_text_on_screen.py checks the calls of this function as it checks st.button)."""
+    tests/ui/test_text_on_screen.py checks the calls of this function as it checks st.button)."""
     allowed = can(user, action, entity)
     return (place or st).button(label, disabled=disabled or not allowed,
                                 help=help if allowed else text.plain(refusal(user, action,

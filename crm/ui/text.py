@@ -13,7 +13,7 @@ the Markdown formatting we want); every value filled into it is escaped first.
 
 Numbers, dates and times are formatted as they are (they cannot carry markup); a value wrapped
 in `code()` becomes an inline code span (where Markdown is never markup, and a backslash
-would show); anything else is escaped. tests/test_text_on_screen.py reads the source of
+would show); anything else is escaped. tests/ui/test_text_on_screen.py reads the source of
 crm/ui, pages and app.py: a message, title, caption, label or tooltip built any other way (an
 f-string, a variable) fails it, so escaping is the only way there is, not a choice per call.
 """

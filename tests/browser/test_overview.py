@@ -3,7 +3,7 @@ the red part of a manager's bar and lands on that manager's red contacts, with t
 count; a sales manager follows the plain link beside a chart; a lead source bar opens the
 leads of that source.
 
-The world is tests.worlds.overview, the one of tests/test_overview.py (East and West, leads
+The world is tests.worlds.overview, the one of tests/analysis/test_overview.py (East and West, leads
 L1–L5, contacts C1–C3).
 """
 

@@ -1,7 +1,7 @@
 """The Overview page through Streamlit's AppTest, and its charts' ways into the lists: every
 bar opens a list whose count is the bar's, inside the user's scope.
 
-The world is tests.worlds.overview, the one of tests/test_overview.py (East and West, leads
+The world is tests.worlds.overview, the one of tests/analysis/test_overview.py (East and West, leads
 L1–L5, contacts C1–C3).
 """
 

@@ -22,7 +22,7 @@ from crm.storage.store import close_store, open_store
 from tests.mail_server import MailServer
 from tests.mailing_fixtures import PUBLIC_URL, contact, mailing_world
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BODY = "Dear {first_name} {last_name},\n\nNews for **{company}**: <b>not bold</b>.\n"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SOURCES = [ROOT / "app.py", *sorted((ROOT / "crm" / "ui").rglob("*.py")),
            *sorted((ROOT / "pages").rglob("*.py"))]
 
@@ -130,7 +130,7 @@ def test_the_check_catches_unescaped_text(tmp_path, monkeypatch):
         "    st.title(text.md('Lead {}', name))\n"             # 9: escaped, with an anchor
         "    text.error('{} failed', name)\n"                  # fine
         "    st.caption('A literal' if n else text.plain(name))\n")  # fine
-    monkeypatch.setattr("tests.test_text_on_screen.ROOT", tmp_path)
+    monkeypatch.setattr("tests.ui.test_text_on_screen.ROOT", tmp_path)
     heading = "a heading with values goes through text.title (no anchor made of what " \
               "somebody typed)"
     assert findings(rogue) == [

@@ -1,8 +1,8 @@
 """Saved segments through Streamlit's AppTest: "Save as segment" on the Leads and Contacts
 pages, and the Segments page (live counts per viewer, open, export, rename, delete, compare).
 
-The world is tests.worlds.segments, the one of tests/test_segments.py (East: Eastone red VIP,
-Easttwo red, Eastthree gray; West: Westone red VIP, Westsuper turquoise).
+The world is tests.worlds.segments, the one of tests/analysis/test_segments.py (East: Eastone
+red VIP, Easttwo red, Eastthree gray; West: Westone red VIP, Westsuper turquoise).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-CRM = Path(__file__).resolve().parent.parent / "crm"
+CRM = Path(__file__).resolve().parents[2] / "crm"
 RECORD_TABLES = ("leads", "contacts", "companies", "requests", "deals", "lead_tags",
                  "contact_tags", "company_industries")
 WRITE = re.compile(

@@ -1,9 +1,9 @@
-"""Files shaped like the exports of the tools operators come from (`tests/corpus`: headers,
-file type and encoding as each tool documents its export; the people are made up) produce
-exactly the right records: every field
-the file offers and the workspace holds is mapped to the right column (a salutation is not a
-job title, an empty "Assistant's Phone" is not the phone, "E-mail 2 Address" is the
-secondary email), and opt-outs keep their meaning. Checked field by field in the database.
+"""Files shaped like the exports of the tools operators come from (`tests/importing/corpus`:
+headers, file type and encoding as each tool documents its export; the people are made up)
+produce exactly the right records: every field the file offers and the workspace holds is
+mapped to the right column (a salutation is not a job title, an empty "Assistant's Phone" is
+not the phone, "E-mail 2 Address" is the secondary email), and opt-outs keep their meaning.
+Checked field by field in the database.
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ def person(**values) -> dict:
     return BLANK | values
 
 
-# (tool, entity, the file in tests/corpus, company of each record, the records it must produce)
+# (tool, entity, the file in tests/importing/corpus, company of each record, the records it
+# must produce)
 CORPUS = [
     ("Outlook", "contact",  # Outlook writes Windows-1252
      "outlook-contacts.csv",
