@@ -68,7 +68,7 @@ from crm.demo.reference import (
 )
 from crm.demo.requests import add_demo_requests
 from crm.identity.roles import Role
-from crm.identity.user import USERNAME_PATTERN, hash_password
+from crm.identity.user import SYSTEM, USERNAME_PATTERN, hash_password
 from crm.storage import settings
 from crm.storage.db import Database, PgDatabase, Session
 from crm.storage.writer import Writer, carry_over_unsubscribes
@@ -378,7 +378,7 @@ class _Builder:
 
     def load(self, tx: Session, *, contacts: int, leads: int, password_hash: str) -> dict:
         self.tx = tx
-        self.writer = Writer(tx, None)
+        self.writer = Writer(tx, SYSTEM)
         self.reference = {
             table: {r["name"]: r["id"] for r in tx.fetch_all(f"SELECT id, name FROM {table}")}
             for table in ("industries", "company_types", "lead_sources")

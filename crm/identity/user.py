@@ -39,6 +39,11 @@ class User:
 SYSTEM = User(0, "system", "system", "", Role.ADMIN, None, True)
 
 
+def stamp_id(actor: User | None) -> int | None:
+    """The user id a write is stamped with: none for the system (SYSTEM, or no actor)."""
+    return None if actor is None or actor.id == SYSTEM.id else actor.id
+
+
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,49}$")
 MIN_PASSWORD_LENGTH = 8
 

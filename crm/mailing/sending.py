@@ -35,7 +35,7 @@ from crm.access import Action, Entity, mailing_scope, scope
 from crm.common import links
 from crm.common.clock import now
 from crm.common.errors import Refusal
-from crm.identity.user import User
+from crm.identity.user import SYSTEM, User
 from crm.mailing import compose, tokens
 from crm.mailing.campaigns import DRAFT, SENDING, SENT, Counts, counts
 from crm.mailing.compose import Person
@@ -301,7 +301,7 @@ def _delivered(db: Database, mailing_id: int, token: str | None, recipient_id: i
                 tx.execute("UPDATE mailing_recipients SET status = 'sent', sent_at = ?, "
                            "error = '', attempts = attempts + 1 WHERE id = ?",
                            (stamp, recipient_id))
-                Writer(tx, None).record_delivery(entity, entity_id, stamp)
+                Writer(tx, SYSTEM).record_delivery(entity, entity_id, stamp)
                 if token is not None:
                     tx.execute("UPDATE mailings SET sender_seen_at = ? WHERE id = ? "
                                "AND sender = ?", (now(), mailing_id, token))
@@ -316,7 +316,7 @@ def _bounced(db: Database, entity: Entity, entity_id: int, email: str, reason: s
     """The server says the mailbox does not exist: the address is suppressed like an
     unsubscribe (only the person or an admin can lift it), so no mailing tries it again."""
     with db.transaction() as tx:
-        Writer(tx, None).suppress([email], source=BOUNCE, note=reason[:500],
+        Writer(tx, SYSTEM).suppress([email], source=BOUNCE, note=reason[:500],
                                   origin=(entity, entity_id), action=BOUNCE)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from crm.common.clock import now
-from crm.identity.user import User
+from crm.identity.user import User, stamp_id
 from crm.storage.db import Session
 
 
@@ -30,7 +30,7 @@ def record(
     new = new or {}
     fields = list(dict.fromkeys([*old, *new]))
     stamp = now()
-    actor_id = actor.id if actor is not None else None
+    actor_id = stamp_id(actor)
     rows = [(f, text(old.get(f)), text(new.get(f))) for f in fields] or [("", None, None)]
     values = ", ".join("(?, ?, ?, ?, ?, ?, ?, ?, ?)" for _ in rows)
     params = [value for field, old_value, new_value in rows

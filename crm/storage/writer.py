@@ -37,7 +37,7 @@ from crm.common.clock import now
 from crm.common.errors import Refusal
 from crm.common.names import company_name_key
 from crm.identity.entities import PEOPLE, Entity
-from crm.identity.user import User
+from crm.identity.user import SYSTEM, User, stamp_id
 from crm.storage import audit, search
 from crm.storage.db import Condition, Session, column_types, ids_condition, temporary_table
 
@@ -105,8 +105,9 @@ class Conflict(EditRejected):
 
 @dataclass
 class Writer:
-    """Writes records inside `tx` on behalf of `actor` (None: the system, e.g. a person's
-    own unsubscribe link or the mail sender). `batch_id` ties audit entries to an import."""
+    """Writes records inside `tx` on behalf of `actor`: a user, SYSTEM (the command line, the
+    demo, the mail sender, a migration) or None (a person's own unsubscribe link); the last
+    two stamp no user id. `batch_id` ties audit entries to an import."""
 
     tx: Session
     actor: User | None
@@ -115,7 +116,7 @@ class Writer:
 
     @property
     def actor_id(self) -> int | None:
-        return self.actor.id if self.actor is not None else None
+        return stamp_id(self.actor)
 
     # ------------------------------------------------------------------ inserting
 
@@ -644,7 +645,7 @@ def carry_over_unsubscribes(tx: Session) -> None:
             f"FROM {entity.table} WHERE NOT newsletter_opt_in AND unsubscribed_at IS NOT NULL "
             "AND trim(email) <> '') x WHERE n = 1 AND NOT EXISTS "
             "(SELECT 1 FROM suppressions s WHERE s.address = x.address)", (entity.value,))
-    writer = Writer(tx, None)
+    writer = Writer(tx, SYSTEM)
     for entity in PEOPLE:
         writer.apply_suppressions(entity, Condition("TRUE"))
 
