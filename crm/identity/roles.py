@@ -26,6 +26,8 @@ OWN_DEPARTMENT = frozenset({Role.SALES_MANAGER, Role.OPERATOR})
 DEPARTMENT_REQUIRED = OWN_DEPARTMENT
 # Who may be a record's assigned manager (active, in the record's department).
 OWNERS = OWN_DEPARTMENT
+# What every screen, export and import calls a record's owner.
+OWNER_LABEL = "Assigned manager"
 
 
 def owner_roles_sql() -> str:

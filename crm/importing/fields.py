@@ -14,6 +14,7 @@ import pandas as pd
 
 from crm.access import Entity
 from crm.common.names import ascii_fold
+from crm.identity.roles import OWNER_LABEL
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ PERSON = (
     # The same status said the other way round: "Email Opt Out = true" is "not subscribed".
     ImportField("newsletter_opt_out", "Newsletter opt-out", "opt_out", "newsletter_opt_in"),
     ImportField("disqualified", "Disqualified", "flag", "disqualified"),
-    ImportField("owner", "Assigned manager", "owner", "owner_id"),
+    ImportField("owner", OWNER_LABEL, "owner", "owner_id"),
     ImportField("date_added", "Date added", "date", "created_at"),
 )
 LEAD_ONLY = (

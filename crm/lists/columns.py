@@ -3,6 +3,7 @@ Declared once here, for leads, contacts, companies and requests alike."""
 
 from __future__ import annotations
 
+from crm.identity.roles import OWNER_LABEL
 from crm.lists.listing import Column
 
 
@@ -12,7 +13,7 @@ def id_column(alias: str) -> Column:
 
 def manager_column(alias: str, *, editable: bool = True) -> Column:
     """The assigned manager; `editable`: chosen in the grid among those who may own it."""
-    return Column("manager", "Assigned manager", "ow.full_name",
+    return Column("manager", OWNER_LABEL, "ow.full_name",
                   sort_sql=("lower(ow.full_name)",),
                   sort_joins=f"LEFT JOIN users ow ON ow.id = {alias}.owner_id",
                   kind="owner" if editable else "text", width=22, editable=editable)

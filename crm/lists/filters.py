@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 from crm.access import sees_several_departments
 from crm.common.errors import Refusal
+from crm.identity.roles import OWNER_LABEL
 from crm.identity.user import User
 from crm.storage.db import Condition
 
@@ -226,7 +227,7 @@ def department_filter(alias: str) -> Filter:
 
 
 def manager_filter(alias: str) -> Filter:
-    return Filter(key="manager", label="Assigned manager", value_sql=f"{alias}.owner_id",
+    return Filter(key="manager", label=OWNER_LABEL, value_sql=f"{alias}.owner_id",
                   label_sql="ow.full_name",
                   option_joins=f"LEFT JOIN users ow ON ow.id = {alias}.owner_id",
                   parse=int, nullable=True, none_label="Unassigned", option_order="label")

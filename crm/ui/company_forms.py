@@ -9,6 +9,7 @@ import streamlit as st
 
 from crm.access import Action, Entity, can, refusal
 from crm.access.users import eligible_owners
+from crm.identity.roles import OWNER_LABEL
 from crm.identity.user import User
 from crm.records import companies, vocabulary
 from crm.records.editing import EditRejected, RowEdit
@@ -53,7 +54,7 @@ def _inputs(prefix: str, db: Database, current: dict[str, Any] | None,
                                            c.get("company_type_id"), f"{prefix}_type")
     with b:
         owners = {u.id: u.full_name for u in eligible_owners(db, department_id)}
-        values["owner_id"] = choice("Assigned manager", owners, c.get("owner_id"),
+        values["owner_id"] = choice(OWNER_LABEL, owners, c.get("owner_id"),
                                     f"{prefix}_owner")
     return values
 
@@ -103,7 +104,7 @@ def company_detail(user: User, db: Database, raw_id: str) -> None:
             "Website": company["website"], "Email": company["email"],
             "Phone": company["phone"], "Country": company["country"],
             "City": company["city"], "Address": company["address"],
-            "Assigned manager": company["manager"], "Department": company["department"],
+            OWNER_LABEL: company["manager"], "Department": company["department"],
             "Date added": company["created_at"], "Last changed": company["updated_at"],
         })
     with people:
@@ -116,7 +117,7 @@ def company_detail(user: User, db: Database, raw_id: str) -> None:
                              "link": st.column_config.LinkColumn(
                                  "ID", display_text=r"id=(\d+)"),
                              "name": "Name", "title": "Title", "email": "Email",
-                             "phone": "Phone", "manager": "Assigned manager"})
+                             "phone": "Phone", "manager": OWNER_LABEL})
         else:
             st.caption("No contacts at this company that you can see.")
     with edit:

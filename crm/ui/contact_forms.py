@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from crm.access import Action, Entity, can, can_manage_tags, refusal
+from crm.identity.roles import OWNER_LABEL
 from crm.identity.user import User
 from crm.records import companies, contacts, tags, vocabulary
 from crm.records.editing import RowEdit
@@ -101,7 +102,7 @@ def contact_detail(user: User, db: Database, raw_id: str) -> None:
             "Phone": contact["phone"], "Mobile": contact["mobile"],
             "Country": contact["country"], "City": contact["city"],
             "Address": contact["address"], "Lead source": contact["lead_source"],
-            "Tags": ", ".join(contact["tags"]), "Assigned manager": contact["manager"],
+            "Tags": ", ".join(contact["tags"]), OWNER_LABEL: contact["manager"],
             "Department": contact["department"], "VIP": "Yes" if contact["vip"] else "No",
             "Disqualified": "Yes" if contact["disqualified"] else "No",
             "Date added": contact["created_at"], "Added by": contact["created_by_name"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from crm.access import Action, Entity, can, refusal
+from crm.identity.roles import OWNER_LABEL
 from crm.identity.user import User
 from crm.records import leads
 from crm.records.editing import RowEdit
@@ -71,7 +72,7 @@ def lead_detail(user: User, db: Database, raw_id: str) -> None:
             "Company address": lead["company_address"], "Industry": lead["industry"],
             "Company type": lead["company_type"], "Lead source": lead["lead_source"],
             "Country": lead["country"], "City": lead["city"], "Address": lead["address"],
-            "Assigned manager": lead["manager"], "Department": lead["department"],
+            OWNER_LABEL: lead["manager"], "Department": lead["department"],
             "VIP": "Yes" if lead["vip"] else "No",
             "Disqualified": "Yes" if lead["disqualified"] else "No",
             "Date added": lead["created_at"], "Added by": lead["created_by_name"],

@@ -15,6 +15,7 @@ from crm.access import Action, Entity, scope, sees_all_departments
 from crm.analysis import overview
 from crm.analysis.overview import Figures, OverviewFilter
 from crm.common.clock import now
+from crm.identity.roles import OWNER_LABEL
 from crm.identity.user import User
 from crm.lists.export import ExportColumn
 from crm.lists.filters import NONE_VALUE, date_range_value
@@ -240,7 +241,7 @@ def by_manager_panel(figs: Figures) -> Panel:
                 f"manager's bar, for those {nouns}.{more}",
         chart=charts.status_bars(frame, "manager", nouns.capitalize())
         if not frame.empty else None,
-        sheet=_with_status(full), columns=_status_columns("manager", "Assigned manager", nouns),
+        sheet=_with_status(full), columns=_status_columns("manager", OWNER_LABEL, nouns),
         links=((_base(entity, flt), f"Open in the {NOUNS[entity][0]} list"),),
         click=lambda p: _base(entity, flt).narrowed(manager=p["value"],
                                                     newsletter=p["status"]),

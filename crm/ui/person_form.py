@@ -8,6 +8,7 @@ import streamlit as st
 
 from crm.access import Entity
 from crm.access.users import eligible_owners
+from crm.identity.roles import OWNER_LABEL
 from crm.identity.user import User
 from crm.records import people, vocabulary
 from crm.storage.db import Database
@@ -47,7 +48,7 @@ def person_inputs(prefix: str, db: Database, current: dict[str, Any] | None,
     a, b, d = st.columns(3)
     with a:
         owners = {u.id: u.full_name for u in eligible_owners(db, department_id)}
-        values["owner_id"] = choice("Assigned manager", owners, c.get("owner_id"),
+        values["owner_id"] = choice(OWNER_LABEL, owners, c.get("owner_id"),
                                     f"{prefix}_owner")
     values["vip"] = b.checkbox("VIP", bool(c.get("vip", False)))
     values["disqualified"] = d.checkbox("Disqualified", bool(c.get("disqualified", False)))

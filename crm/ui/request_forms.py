@@ -13,6 +13,7 @@ import streamlit as st
 from crm.access import Action, Entity, can, refusal
 from crm.access.users import eligible_owners
 from crm.common import links
+from crm.identity.roles import OWNER_LABEL
 from crm.identity.user import User
 from crm.importing import ImportFileError, ImportRefused
 from crm.lists.listing import ListQuery
@@ -157,7 +158,7 @@ def request_detail(user: User, db: Database, raw_id: str) -> None:
             "Country": request["country"], "City": request["city"],
             "Lead source": request["lead_source"],
             "Newsletter": "Agreed" if request["newsletter_opt_in"] else "Not asked for",
-            "Assigned manager": request["manager"], "Department": request["department"],
+            OWNER_LABEL: request["manager"], "Department": request["department"],
             "Entered by": request["created_by_name"] or "the public form",
         })
     with right:
