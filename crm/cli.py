@@ -213,7 +213,8 @@ def _print_demo_sign_ins() -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from crm.demo.builder import DatabaseNotEmpty, DemoError, load_demo
+    from crm.demo.builder import load_demo
+    from crm.demo.errors import DatabaseNotEmpty, DemoError
 
     db = _store(args)
     started = time.perf_counter()

@@ -20,24 +20,22 @@ from __future__ import annotations
 import calendar
 import importlib
 import numbers
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from crm.access import Entity
-from crm.common.errors import Refusal
-from crm.common.names import ascii_fold, company_name_key
+from crm.common.names import company_name_key
+from crm.demo import arrays
 from crm.demo.conversions import add_demo_conversions
+from crm.demo.errors import DatabaseNotEmpty, DemoError
 from crm.demo.reference import (
     ANCHOR,
     BRAND_FIRST,
@@ -79,14 +77,6 @@ _ANCHOR_S = calendar.timegm(ANCHOR.timetuple())
 _START_S = _ANCHOR_S - HISTORY_DAYS * _DAY
 
 
-class DemoError(Refusal):
-    """The demo data cannot be loaded (for instance: the database is not empty)."""
-
-
-class DatabaseNotEmpty(DemoError):
-    """Demo data loads only into an empty database (another server may have loaded it)."""
-
-
 @dataclass(frozen=True)
 class DemoSummary:
     departments: int
@@ -110,87 +100,6 @@ class DemoSummary:
             f"{self.subscription_events:,} subscription events), "
             f"{self.converted_leads:,} leads converted, in {self.seconds:.1f} s."
         )
-
-
-# -------------------------------------------------------------------------- helpers
-
-
-def _seconds(moment: datetime) -> int:
-    return calendar.timegm(moment.timetuple())
-
-
-def _slug(text: str) -> str:
-    """Lower-case ASCII for e-mail local parts, user names and domains."""
-    return re.sub(r"[^a-z0-9-]", "", ascii_fold(text).lower().replace(" ", "-")).strip("-")
-
-
-def _join(*parts: pa.Array | str) -> pa.Array:
-    return pc.binary_join_element_wise(*parts, "")
-
-
-def _text(values: np.ndarray) -> pa.Array:
-    return pc.cast(pa.array(values), pa.string())
-
-
-def _when(mask: np.ndarray, value: pa.Array | str, other: pa.Array | str = "") -> pa.Array:
-    return pc.if_else(pa.array(mask), value, other)
-
-
-def _timestamps(seconds: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    values = (seconds.astype(np.int64) * 1_000_000_000).view("datetime64[ns]")
-    if valid is None:
-        return pa.array(values)
-    return pa.array(values, mask=~valid)
-
-
-def _ids(values: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    values = values.astype(np.int64)
-    return pa.array(values) if valid is None else pa.array(values, mask=~valid)
-
-
-def _frame(columns: dict[str, pa.Array | np.ndarray]) -> pd.DataFrame:
-    table = pa.table({k: v if isinstance(v, pa.Array) else pa.array(v)
-                      for k, v in columns.items()})
-    # Nullable integers stay integers (a float column would not load into PostgreSQL).
-    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-
-
-def _skewed(rng: np.random.Generator, sizes: np.ndarray, power: float = 1.0) -> np.ndarray:
-    """Indices below `sizes`, favouring small ones when power > 1."""
-    index = (rng.random(len(sizes)) ** power * sizes).astype(np.int64)
-    return np.minimum(index, sizes - 1)
-
-
-def _weighted(rng: np.random.Generator, n: int, weights: Sequence[float]) -> np.ndarray:
-    p = np.asarray(weights, dtype=float)
-    return rng.choice(len(p), size=n, p=p / p.sum())
-
-
-class _Pool:
-    """Groups of values (one group per locale, country, department...) in one arrow array."""
-
-    def __init__(self, groups: Sequence[Sequence[Any]], slugs: bool = False) -> None:
-        self.sizes = np.array([len(g) for g in groups], dtype=np.int64)
-        if (self.sizes == 0).any():
-            raise DemoError("A demo data pool is empty.")
-        self.offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.int64)
-        flat = [value for group in groups for value in group]
-        self.values = pa.array(flat)
-        self.slugs = pa.array([_slug(v) or "x" for v in flat], pa.string()) if slugs else None
-
-    def pick(self, rng: np.random.Generator, group: np.ndarray, power: float = 1.0) -> np.ndarray:
-        return self.offsets[group] + _skewed(rng, self.sizes[group], power)
-
-    def take(self, index: np.ndarray) -> pa.Array:
-        return self.values.take(pa.array(index))
-
-    def take_slug(self, index: np.ndarray) -> pa.Array:
-        assert self.slugs is not None
-        return self.slugs.take(pa.array(index))
-
-
-def _unique(values: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(v.strip() for v in values if v and v.strip()))
 
 
 # ---------------------------------------------------------------------- the loader
@@ -295,22 +204,22 @@ class _Builder:
         self.country_department = np.array([c.department for c in countries], dtype=np.int64)
         self.calling = pa.array([c.calling for c in countries])
         self.tld = pa.array([c.tld for c in countries])
-        self.cities = _Pool([c.cities for c in countries])
-        self.legal = _Pool([c.legal for c in countries])
+        self.cities = arrays.Pool([c.cities for c in countries])
+        self.legal = arrays.Pool([c.legal for c in countries])
         name_sets = list(dict.fromkeys(c.names for c in countries))
         self.name_group = np.array([name_sets.index(c.names) for c in countries], dtype=np.int64)
         male, female, last = zip(*(self._names(key) for key in name_sets), strict=True)
-        self.first = _Pool([*male, *female], slugs=True)  # group: name set, + len for female
+        self.first = arrays.Pool([*male, *female], slugs=True)  # group: name set, + len for female
         self.female_offset = len(name_sets)
-        self.last = _Pool(last, slugs=True)
-        self.streets = _Pool([self._streets(c) for c in countries])
-        self.words = _Pool([WORDS], slugs=True)
-        self.brand_first = _Pool([BRAND_FIRST], slugs=True)
-        self.brand_second = _Pool([BRAND_SECOND], slugs=True)
-        self.titles = _Pool([TITLES])
-        self.free_mail = _Pool([FREE_MAIL])
-        self.contact_notes = _Pool([CONTACT_NOTES])
-        self.lead_notes = _Pool([LEAD_NOTES])
+        self.last = arrays.Pool(last, slugs=True)
+        self.streets = arrays.Pool([self._streets(c) for c in countries])
+        self.words = arrays.Pool([WORDS], slugs=True)
+        self.brand_first = arrays.Pool([BRAND_FIRST], slugs=True)
+        self.brand_second = arrays.Pool([BRAND_SECOND], slugs=True)
+        self.titles = arrays.Pool([TITLES])
+        self.free_mail = arrays.Pool([FREE_MAIL])
+        self.contact_notes = arrays.Pool([CONTACT_NOTES])
+        self.lead_notes = arrays.Pool([LEAD_NOTES])
 
     # ------------------------------------------------------------------ pools
 
@@ -342,22 +251,22 @@ class _Builder:
             return list(male), list(female), list(last)
         if key == "ja":
             fake = self._faker("ja_JP")
-            return (_unique(fake.first_romanized_name_male() for _ in range(200)),
-                    _unique(fake.first_romanized_name_female() for _ in range(200)),
-                    _unique(fake.last_romanized_name() for _ in range(400)))
+            return (arrays.unique(fake.first_romanized_name_male() for _ in range(200)),
+                    arrays.unique(fake.first_romanized_name_female() for _ in range(200)),
+                    arrays.unique(fake.last_romanized_name() for _ in range(400)))
         if key == "zh":
             fake = self._faker("zh_CN")
-            first = _unique(fake.first_romanized_name() for _ in range(200))
-            return first, first, _unique(fake.last_romanized_name() for _ in range(200))
+            first = arrays.unique(fake.first_romanized_name() for _ in range(200))
+            return first, first, arrays.unique(fake.last_romanized_name() for _ in range(200))
         fake = self._faker(key)
-        return (_unique(fake.first_name_male() for _ in range(200)),
-                _unique(fake.first_name_female() for _ in range(200)),
-                _unique(fake.last_name() for _ in range(400)))
+        return (arrays.unique(fake.first_name_male() for _ in range(200)),
+                arrays.unique(fake.first_name_female() for _ in range(200)),
+                arrays.unique(fake.last_name() for _ in range(400)))
 
     def _streets(self, country: Country) -> list[str]:
         if isinstance(country.streets, str):
             fake = self._faker(country.streets)
-            return _unique(
+            return arrays.unique(
                 ", ".join(fake.street_address().splitlines()) for _ in range(120)
             )
         rng = np.random.default_rng((self.seed, 99, COUNTRIES.index(country)))
@@ -369,7 +278,7 @@ class _Builder:
                 out.append(f"{street} {a}-{b}-{c}")
             else:
                 out.append(f"{rng.integers(1, 400)} {street}")
-        return _unique(out)
+        return arrays.unique(out)
 
     def rng(self, *stream: int) -> np.random.Generator:
         return np.random.default_rng((self.seed, *stream))
@@ -414,8 +323,8 @@ class _Builder:
         }
 
     def _departments(self) -> None:
-        created = _timestamps(np.full(len(DEPARTMENTS), _START_S - 60 * _DAY))
-        self.tx.insert_frame("departments", _frame({
+        created = arrays.timestamps(np.full(len(DEPARTMENTS), _START_S - 60 * _DAY))
+        self.tx.insert_frame("departments", arrays.frame({
             "id": np.arange(1, len(DEPARTMENTS) + 1), "name": pa.array(DEPARTMENTS),
             "created_at": created,
         }))
@@ -428,7 +337,7 @@ class _Builder:
         def person(department: int) -> tuple[str, str]:
             in_department = np.flatnonzero(self.country_department == department)
             weights = self.country_p[in_department]
-            country = in_department[_weighted(rng, 1, weights)[0]]
+            country = in_department[arrays.weighted(rng, 1, weights)[0]]
             group = self.name_group[country]
             female = rng.random() < 0.45
             first_group = group + (self.female_offset if female else 0)
@@ -445,7 +354,7 @@ class _Builder:
             made = 0
             while made < count:
                 first, last = person(department)
-                username = f"{_slug(first)}.{_slug(last)}".replace("-", "")[:50]
+                username = f"{arrays.slug(first)}.{arrays.slug(last)}".replace("-", "")[:50]
                 if username in taken or not USERNAME_PATTERN.match(username):
                     continue
                 taken.add(username)
@@ -464,33 +373,33 @@ class _Builder:
                      if row[2] == Role.OPERATOR.value and row[3] == d]
             for d, group in enumerate(self.sales)
         ]
-        self.sales_pool = _Pool(self.sales)
-        self.staff_pool = _Pool(self.staff)
+        self.sales_pool = arrays.Pool(self.sales)
+        self.staff_pool = arrays.Pool(self.staff)
         self.sales_ids = self.sales_pool.values.to_numpy()
         self.staff_ids = self.staff_pool.values.to_numpy()
         created = _START_S - 45 * _DAY + rng.integers(0, 10 * _DAY, len(rows))
         departments = np.array([-1 if r[3] is None else r[3] + 1 for r in rows])
-        self.tx.insert_frame("users", _frame({
+        self.tx.insert_frame("users", arrays.frame({
             "id": ids,
             "username": pa.array([r[0] for r in rows]),
             "full_name": pa.array([r[1] for r in rows]),
             "email": pa.array([f"{r[0]}@{STAFF_EMAIL_DOMAIN}" for r in rows]),
             "role": pa.array([r[2] for r in rows]),
-            "department_id": _ids(departments, departments > 0),
+            "department_id": arrays.ids(departments, departments > 0),
             "active": np.ones(len(rows), dtype=bool),
             "password_hash": pa.repeat(password_hash, len(rows)),
-            "created_at": _timestamps(created),
-            "updated_at": _timestamps(created),
+            "created_at": arrays.timestamps(created),
+            "updated_at": arrays.timestamps(created),
         }))
         return len(rows)
 
     def _tags(self) -> None:
-        self.tx.insert_frame("tags", _frame({
+        self.tx.insert_frame("tags", arrays.frame({
             "id": np.arange(1, len(TAGS) + 1), "name": pa.array(TAGS),
         }))
 
     def _mailings(self) -> None:
-        sent = np.array([_seconds(m.sent) for m in MAILINGS])
+        sent = np.array([arrays.seconds(m.sent) for m in MAILINGS])
         departments = np.array([-1 if m.department is None else m.department for m in MAILINGS])
         manager = self.user_ids["company.manager"]
         creators = np.array([
@@ -498,7 +407,7 @@ class _Builder:
         ])
         self.mail_sent = sent
         self.mail_department = departments
-        self.tx.insert_frame("mailings", _frame({
+        self.tx.insert_frame("mailings", arrays.frame({
             "id": np.arange(1, len(MAILINGS) + 1),
             "name": pa.array([m.name for m in MAILINGS]),
             "subject": pa.array([m.subject for m in MAILINGS]),
@@ -507,11 +416,11 @@ class _Builder:
                 "Kind regards,\nYour sales team" for m in MAILINGS
             ]),
             "status": pa.repeat("sent", len(MAILINGS)),
-            "department_id": _ids(departments + 1, departments >= 0),
+            "department_id": arrays.ids(departments + 1, departments >= 0),
             "created_by": creators,
-            "created_at": _timestamps(sent - 2 * _DAY),
-            "started_at": _timestamps(sent),
-            "finished_at": _timestamps(sent + SEND_SPREAD_S),
+            "created_at": arrays.timestamps(sent - 2 * _DAY),
+            "started_at": arrays.timestamps(sent),
+            "finished_at": arrays.timestamps(sent + SEND_SPREAD_S),
         }))
 
     def _org_names(self, rng: np.random.Generator, country: np.ndarray
@@ -527,27 +436,28 @@ class _Builder:
         slug1, slug2 = self.last.take_slug(l1), self.last.take_slug(l2)
         word, word_slug = self.words.take(w), self.words.take_slug(w)
         brand1, brand2 = self.brand_first.take(b1), self.brand_second.take(b2)
-        brand_slug = _join(self.brand_first.take_slug(b1), self.brand_second.take_slug(b2))
-        pattern = pa.array(_weighted(rng, n, PATTERN_P).astype(np.int8))
+        brand_slug = arrays.join(self.brand_first.take_slug(b1), self.brand_second.take_slug(b2))
+        pattern = pa.array(arrays.weighted(rng, n, PATTERN_P).astype(np.int8))
         base = pc.choose(
-            pattern, last1, _join(last1, " & ", last2), _join(last1, "-", last2),
-            _join(last1, " ", word), _join(brand1, brand2),
-            _join(brand1, " ", brand2, " ", word),
+            pattern, last1, arrays.join(last1, " & ", last2), arrays.join(last1, "-", last2),
+            arrays.join(last1, " ", word), arrays.join(brand1, brand2),
+            arrays.join(brand1, " ", brand2, " ", word),
         )
         slug = pc.choose(
-            pattern, slug1, _join(slug1, "-", slug2), _join(slug1, "-", slug2),
-            _join(slug1, word_slug), brand_slug, _join(brand_slug, word_slug),
+            pattern, slug1, arrays.join(slug1, "-", slug2), arrays.join(slug1, "-", slug2),
+            arrays.join(slug1, word_slug), brand_slug, arrays.join(brand_slug, word_slug),
         )
         pattern_np = pattern.to_numpy(zero_copy_only=False)
         with_legal = (rng.random(n) < 0.85) | (pattern_np == 0)
         legal = self.legal.take(self.legal.pick(rng, country, 1.5))
-        name = _when(with_legal, _join(base, " ", legal), base)
-        initials = _join(pc.utf8_slice_codeunits(last1, 0, 1), "&",
+        name = arrays.when(with_legal, arrays.join(base, " ", legal), base)
+        initials = arrays.join(pc.utf8_slice_codeunits(last1, 0, 1), "&",
                          pc.utf8_slice_codeunits(last2, 0, 1))
         chance = rng.random(n) < 0.3
         alternative = pc.choose(
-            pattern, "", _when(chance, initials), _when(chance, initials), "",
-            _when(chance, _join(brand1, " ", brand2)), _when(chance, _join(brand1, brand2)),
+            pattern, "", arrays.when(chance, initials), arrays.when(chance, initials), "",
+            arrays.when(chance, arrays.join(brand1, " ", brand2)),
+            arrays.when(chance, arrays.join(brand1, brand2)),
         )
         return name, slug, alternative
 
@@ -560,11 +470,12 @@ class _Builder:
         else:
             area = rng.integers(20, 990, n)
             number = rng.integers(100_000, 9_999_999, n)
-        return _join(self.calling.take(pa.array(country)), " ", _text(area), " ", _text(number))
+        return arrays.join(self.calling.take(pa.array(country)), " ", arrays.text(area), " ",
+                           arrays.text(number))
 
     def _companies(self, n: int) -> None:
         rng = self.rng(2)
-        country = _weighted(rng, n, self.country_p)
+        country = arrays.weighted(rng, n, self.country_p)
         name, slug, alternative = self._org_names(rng, country)
         # Unique per (name key, country): draw new names for the clashes until none is left.
         names = name.to_pylist()
@@ -602,33 +513,33 @@ class _Builder:
         updated = np.where(rng.random(n) < 0.6,
                            created + (rng.random(n) * (_ANCHOR_S - created)).astype(np.int64),
                            created)
-        domain = _join(pa.array(slugs, pa.string()), ".", self.tld.take(pa.array(country)))
+        domain = arrays.join(pa.array(slugs, pa.string()), ".", self.tld.take(pa.array(country)))
         phone = self._phones(rng, country)
         city = self.cities.take(self.cities.pick(rng, country, 2.0))
         street = self.streets.take(self.streets.pick(rng, country))
         mailbox = pa.array(["info", "sales", "contact", "office", "hello"]).take(
-            pa.array(_weighted(rng, n, (45, 20, 15, 12, 8))))
+            pa.array(arrays.weighted(rng, n, (45, 20, 15, 12, 8))))
         types = self.reference["company_types"]
         type_names = sorted(types)
         type_ids = np.array([types[t] for t in type_names])
         type_weights = [COMPANY_TYPE_WEIGHTS.get(t, 3) for t in type_names]
-        company_type = type_ids[_weighted(rng, n, type_weights)]
-        self.writer.load_frame(Entity.COMPANY, _frame({
+        company_type = type_ids[arrays.weighted(rng, n, type_weights)]
+        self.writer.load_frame(Entity.COMPANY, arrays.frame({
             "id": np.arange(1, n + 1),
             "name": pa.array(names, pa.string()),
             "name_key": pa.array(keys, pa.string()),
             "alternative_names": pa.array(alternatives, pa.string()),
-            "website": _when(rng.random(n) < 0.9, _join("https://www.", domain)),
-            "email": _when(rng.random(n) < 0.8, _join(mailbox, "@", domain)),
-            "phone": _when(rng.random(n) < 0.95, phone),
+            "website": arrays.when(rng.random(n) < 0.9, arrays.join("https://www.", domain)),
+            "email": arrays.when(rng.random(n) < 0.8, arrays.join(mailbox, "@", domain)),
+            "phone": arrays.when(rng.random(n) < 0.95, phone),
             "country_code": self.codes.take(pa.array(country)),
             "city": city,
-            "address": _when(rng.random(n) < 0.9, street),
-            "company_type_id": _ids(company_type, rng.random(n) < 0.95),
+            "address": arrays.when(rng.random(n) < 0.9, street),
+            "company_type_id": arrays.ids(company_type, rng.random(n) < 0.95),
             "owner_id": owner,
             "department_id": department + 1,
-            "created_at": _timestamps(created),
-            "updated_at": _timestamps(updated),
+            "created_at": arrays.timestamps(created),
+            "updated_at": arrays.timestamps(updated),
             "created_by": owner,
             "modified_by": owner,
         }))
@@ -638,7 +549,7 @@ class _Builder:
         second = (first + rng.integers(1, max(2, len(industry_ids)), n)) % len(industry_ids)
         two = (rng.random(n) < 0.3) & (second != first)
         company_ids = np.arange(1, n + 1)
-        self.writer.load_links(Entity.COMPANY, "industries", _frame({
+        self.writer.load_links(Entity.COMPANY, "industries", arrays.frame({
             "company_id": np.concatenate([company_ids, company_ids[two]]),
             "industry_id": np.concatenate([industry_ids[first], industry_ids[second[two]]]),
         }))
@@ -681,7 +592,7 @@ class _Builder:
         group = self.name_group[country]
         # One in ten people carries a name from another country's pool.
         foreign = rng.random(n) < 0.1
-        group = np.where(foreign, self.name_group[_weighted(rng, n, self.country_p)], group)
+        group = np.where(foreign, self.name_group[arrays.weighted(rng, n, self.country_p)], group)
         female = rng.random(n) < 0.42
         first_group = group + np.where(female, self.female_offset, 0)
         f = self.first.pick(rng, first_group, 1.6)
@@ -690,17 +601,18 @@ class _Builder:
         first_slug, last_slug = self.first.take_slug(f), self.last.take_slug(last)
         initial = pc.utf8_slice_codeunits(first_slug, 0, 1)
         local = pc.choose(
-            pa.array(_weighted(rng, n, formats).astype(np.int8)),
-            _join(first_slug, ".", last_slug), _join(initial, ".", last_slug),
-            _join(first_slug, last_slug), _join(last_slug, ".", first_slug),
-            _join(initial, last_slug),
+            pa.array(arrays.weighted(rng, n, formats).astype(np.int8)),
+            arrays.join(first_slug, ".", last_slug), arrays.join(initial, ".", last_slug),
+            arrays.join(first_slug, last_slug), arrays.join(last_slug, ".", first_slug),
+            arrays.join(initial, last_slug),
         )
         return {
             "first_name": self.first.take(f),
-            "middle_name": _when((rng.random(n) < 0.03) & (m != f), self.first.take(m)),
+            "middle_name": arrays.when((rng.random(n) < 0.03) & (m != f), self.first.take(m)),
             "last_name": self.last.take(last),
             "local": local,
-            "private_local": _join(first_slug, ".", last_slug, _text(rng.integers(1, 99, n))),
+            "private_local": arrays.join(first_slug, ".", last_slug,
+                                         arrays.text(rng.integers(1, 99, n))),
         }
 
     def _owners(self, rng: np.random.Generator, department: np.ndarray) -> np.ndarray:
@@ -728,7 +640,7 @@ class _Builder:
         sources = self.reference["lead_sources"]
         names = sorted(sources)
         ids = np.array([sources[s] for s in names])
-        return _ids(ids[_weighted(rng, n, [weights.get(s, 2) for s in names])],
+        return arrays.ids(ids[arrays.weighted(rng, n, [weights.get(s, 2) for s in names])],
                     rng.random(n) < share)
 
     def _contact_chunk(self, rng: np.random.Generator, ids: np.ndarray, part: dict) -> None:
@@ -743,31 +655,31 @@ class _Builder:
         created_by, modified_by = self._audit_users(rng, owner, department, created, updated)
         person = self._person(rng, country, (55, 20, 10, 5, 10))
         company_index = pa.array(company)
-        email = _join(person["local"], "@", c["domain"].take(company_index))
+        email = arrays.join(person["local"], "@", c["domain"].take(company_index))
         has_email = rng.random(n) < 0.97
-        extension = _text(rng.integers(10, 999, n))
-        direct = _join(c["phone"].take(company_index), "-", extension)
+        extension = arrays.text(rng.integers(10, 999, n))
+        direct = arrays.join(c["phone"].take(company_index), "-", extension)
         newsletter = self._newsletter(
             rng, "contact", ids, created, department, has_email, email, owner)
         updated = np.maximum(updated, newsletter.pop("touched"))
-        self.writer.load_frame(Entity.CONTACT, _frame({
+        self.writer.load_frame(Entity.CONTACT, arrays.frame({
             "id": ids,
             "company_id": company + 1,
             "first_name": person["first_name"],
             "middle_name": person["middle_name"],
             "last_name": person["last_name"],
-            "title": _when(rng.random(n) < 0.9, self.titles.take(
+            "title": arrays.when(rng.random(n) < 0.9, self.titles.take(
                 self.titles.pick(rng, np.zeros(n, dtype=np.int64), 1.5))),
-            "email": _when(has_email, email),
-            "secondary_email": _when(rng.random(n) < 0.04, _join(
+            "email": arrays.when(has_email, email),
+            "secondary_email": arrays.when(rng.random(n) < 0.04, arrays.join(
                 person["private_local"], "@",
                 self.free_mail.take(self.free_mail.pick(rng, np.zeros(n, np.int64), 1.5)))),
-            "phone": _when(rng.random(n) < 0.85, direct),
-            "mobile": _when(rng.random(n) < 0.55, self._phones(rng, country, mobile=True)),
+            "phone": arrays.when(rng.random(n) < 0.85, direct),
+            "mobile": arrays.when(rng.random(n) < 0.55, self._phones(rng, country, mobile=True)),
             "country_code": self.codes.take(pa.array(country)),
             "city": c["city"].take(company_index),
-            "address": _when(rng.random(n) < 0.7, c["street"].take(company_index)),
-            "description": _when(rng.random(n) < 0.15, self.contact_notes.take(
+            "address": arrays.when(rng.random(n) < 0.7, c["street"].take(company_index)),
+            "description": arrays.when(rng.random(n) < 0.15, self.contact_notes.take(
                 self.contact_notes.pick(rng, np.zeros(n, dtype=np.int64)))),
             "lead_source_id": self._sources(rng, n, CONTACT_SOURCE_WEIGHTS, 0.9),
             "vip": rng.random(n) < 0.08,
@@ -777,18 +689,18 @@ class _Builder:
             "disqualified": rng.random(n) < 0.01,
             "owner_id": owner,
             "department_id": department + 1,
-            "created_at": _timestamps(created),
-            "updated_at": _timestamps(updated),
+            "created_at": arrays.timestamps(created),
+            "updated_at": arrays.timestamps(updated),
             "created_by": created_by,
             "modified_by": modified_by,
         }))
         # Tags: three in ten contacts have one, some of those a second one.
         tag_count = len(TAGS)
         tagged = rng.random(n) < 0.3
-        first = _skewed(rng, np.full(n, tag_count), 1.5)
+        first = arrays.skewed(rng, np.full(n, tag_count), 1.5)
         second = (first + rng.integers(1, tag_count, n)) % tag_count
         double = tagged & (rng.random(n) < 0.35)
-        self.writer.load_links(Entity.CONTACT, "tags", _frame({
+        self.writer.load_links(Entity.CONTACT, "tags", arrays.frame({
             "contact_id": np.concatenate([ids[tagged], ids[double]]),
             "tag_id": np.concatenate([first[tagged], second[double]]) + 1,
         }))
@@ -801,13 +713,14 @@ class _Builder:
         # One lead in eight comes from a company that is already a customer.
         known = rng.random(n) < 0.12
         known_company = rng.integers(0, len(c["country"]), n)
-        country = np.where(known, c["country"][known_company], _weighted(rng, n, self.country_p))
+        country = np.where(known, c["country"][known_company],
+                           arrays.weighted(rng, n, self.country_p))
         department = self.country_department[country]
         name, slug, _alternative = self._org_names(rng, country)
         known_index = pa.array(known_company)
-        company_name = _when(known, c["name"].take(known_index), name)
-        domain = _when(known, c["domain"].take(known_index),
-                       _join(slug, ".", self.tld.take(pa.array(country))))
+        company_name = arrays.when(known, c["name"].take(known_index), name)
+        domain = arrays.when(known, c["domain"].take(known_index),
+                       arrays.join(slug, ".", self.tld.take(pa.array(country))))
         assigned = rng.random(n) < 0.97
         owner = self._owners(rng, department)
         updated = self._updated(rng, created, 0.45)
@@ -815,14 +728,14 @@ class _Builder:
         person = self._person(rng, country, (50, 20, 15, 5, 10))
         private = rng.random(n) < 0.3
         free_mail = self.free_mail.take(self.free_mail.pick(rng, np.zeros(n, np.int64), 1.5))
-        email = _when(private, _join(person["private_local"], "@", free_mail),
-                      _join(person["local"], "@", domain))
+        email = arrays.when(private, arrays.join(person["private_local"], "@", free_mail),
+                      arrays.join(person["local"], "@", domain))
         has_email = rng.random(n) < 0.98
-        city = _when(known, c["city"].take(known_index),
+        city = arrays.when(known, c["city"].take(known_index),
                      self.cities.take(self.cities.pick(rng, country, 2.0)))
-        street = _when(known, c["street"].take(known_index),
+        street = arrays.when(known, c["street"].take(known_index),
                        self.streets.take(self.streets.pick(rng, country)))
-        company_phone = _when(known, c["phone"].take(known_index), self._phones(rng, country))
+        company_phone = arrays.when(known, c["phone"].take(known_index), self._phones(rng, country))
         industries = self.reference["industries"]
         industry_ids = np.array([industries[k] for k in sorted(industries)])
         types = self.reference["company_types"]
@@ -831,31 +744,31 @@ class _Builder:
             rng, "lead", ids, created, department, has_email, email,
             np.where(assigned, owner, created_by))
         updated = np.maximum(updated, newsletter.pop("touched"))
-        self.writer.load_frame(Entity.LEAD, _frame({
+        self.writer.load_frame(Entity.LEAD, arrays.frame({
             "id": ids,
             "company_name": company_name,
-            "company_email": _when(rng.random(n) < 0.6, _join("info@", domain)),
-            "company_phone": _when(rng.random(n) < 0.6, company_phone),
-            "website": _when(rng.random(n) < 0.75, _join("https://www.", domain)),
-            "company_address": _when(rng.random(n) < 0.7, street),
-            "industry_id": _ids(industry_ids[rng.integers(0, len(industry_ids), n)],
+            "company_email": arrays.when(rng.random(n) < 0.6, arrays.join("info@", domain)),
+            "company_phone": arrays.when(rng.random(n) < 0.6, company_phone),
+            "website": arrays.when(rng.random(n) < 0.75, arrays.join("https://www.", domain)),
+            "company_address": arrays.when(rng.random(n) < 0.7, street),
+            "industry_id": arrays.ids(industry_ids[rng.integers(0, len(industry_ids), n)],
                                 rng.random(n) < 0.85),
-            "company_type_id": _ids(type_ids[rng.integers(0, len(type_ids), n)],
+            "company_type_id": arrays.ids(type_ids[rng.integers(0, len(type_ids), n)],
                                     rng.random(n) < 0.65),
             "first_name": person["first_name"],
             "middle_name": person["middle_name"],
             "last_name": person["last_name"],
-            "title": _when(rng.random(n) < 0.75, self.titles.take(
+            "title": arrays.when(rng.random(n) < 0.75, self.titles.take(
                 self.titles.pick(rng, np.zeros(n, dtype=np.int64), 1.5))),
-            "email": _when(has_email, email),
-            "secondary_email": _when(~private & (rng.random(n) < 0.05),
-                                     _join(person["private_local"], "@", free_mail)),
-            "phone": _when(rng.random(n) < 0.8, self._phones(rng, country)),
-            "mobile": _when(rng.random(n) < 0.5, self._phones(rng, country, mobile=True)),
+            "email": arrays.when(has_email, email),
+            "secondary_email": arrays.when(~private & (rng.random(n) < 0.05),
+                                     arrays.join(person["private_local"], "@", free_mail)),
+            "phone": arrays.when(rng.random(n) < 0.8, self._phones(rng, country)),
+            "mobile": arrays.when(rng.random(n) < 0.5, self._phones(rng, country, mobile=True)),
             "country_code": self.codes.take(pa.array(country)),
             "city": city,
-            "address": _when(rng.random(n) < 0.25, street),
-            "description": _when(rng.random(n) < 0.25, self.lead_notes.take(
+            "address": arrays.when(rng.random(n) < 0.25, street),
+            "description": arrays.when(rng.random(n) < 0.25, self.lead_notes.take(
                 self.lead_notes.pick(rng, np.zeros(n, dtype=np.int64)))),
             "lead_source_id": self._sources(rng, n, LEAD_SOURCE_WEIGHTS, 0.95),
             "vip": rng.random(n) < 0.06,
@@ -863,16 +776,16 @@ class _Builder:
             "last_mailed_at": newsletter["last_mailed_at"],
             "unsubscribed_at": newsletter["unsubscribed_at"],
             "disqualified": rng.random(n) < 0.10,
-            "owner_id": _ids(owner, assigned),
+            "owner_id": arrays.ids(owner, assigned),
             "department_id": department + 1,
-            "created_at": _timestamps(created),
-            "updated_at": _timestamps(updated),
+            "created_at": arrays.timestamps(created),
+            "updated_at": arrays.timestamps(updated),
             "created_by": created_by,
             "modified_by": modified_by,
         }))
         tagged = rng.random(n) < 0.12
         lead_tag_ids = np.array([TAGS.index(t) + 1 for t in LEAD_TAGS])
-        self.writer.load_links(Entity.LEAD, "tags", _frame({
+        self.writer.load_links(Entity.LEAD, "tags", arrays.frame({
             "lead_id": ids[tagged],
             "tag_id": lead_tag_ids[rng.integers(0, len(lead_tag_ids), int(tagged.sum()))],
         }))
@@ -931,7 +844,7 @@ class _Builder:
             "entity_id": ids[who],
             "email": email.take(pa.array(who)),
             "status": pa.repeat("sent", len(who)),
-            "sent_at": _timestamps(sent),
+            "sent_at": arrays.timestamps(sent),
         }
         # Subscription history: joined (if ever), then left.
         joined = opt_in | left
@@ -945,16 +858,17 @@ class _Builder:
         events = {
             "entity": pa.repeat(entity, len(event_who)),
             "entity_id": ids[event_who],
-            "event": _when(is_out, "unsubscribed", "subscribed"),
-            "occurred_at": _timestamps(np.where(is_out, unsubscribed[event_who],
+            "event": arrays.when(is_out, "unsubscribed", "subscribed"),
+            "occurred_at": arrays.timestamps(np.where(is_out, unsubscribed[event_who],
                                                 created[event_who])),
-            "user_id": _ids(actor[event_who], is_out & ~by_link),
-            "source": _when(is_out, _when(by_link, "unsubscribe link", "operator"), "demo"),
+            "user_id": arrays.ids(actor[event_who], is_out & ~by_link),
+            "source": arrays.when(is_out, arrays.when(by_link, "unsubscribe link", "operator"),
+                                  "demo"),
         }
         return {
             "opt_in": opt_in,
-            "last_mailed_at": _timestamps(last_mailed, mailed),
-            "unsubscribed_at": _timestamps(unsubscribed, left),
+            "last_mailed_at": arrays.timestamps(last_mailed, mailed),
+            "unsubscribed_at": arrays.timestamps(unsubscribed, left),
             "touched": touched,
             "recipients": recipients,
             "events": events,
@@ -964,10 +878,10 @@ class _Builder:
         recipients = newsletter["recipients"]
         count = len(recipients["entity_id"])
         ids = np.arange(self.recipient_id + 1, self.recipient_id + count + 1)
-        self.tx.insert_frame("mailing_recipients", _frame({"id": ids, **recipients}))
+        self.tx.insert_frame("mailing_recipients", arrays.frame({"id": ids, **recipients}))
         self.recipient_id += count
         events = newsletter["events"]
         count = len(events["entity_id"])
         ids = np.arange(self.event_id + 1, self.event_id + count + 1)
-        self.tx.insert_frame("subscription_events", _frame({"id": ids, **events}))
+        self.tx.insert_frame("subscription_events", arrays.frame({"id": ids, **events}))
         self.event_id += count

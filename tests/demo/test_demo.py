@@ -8,7 +8,8 @@ import pytest
 
 from crm.access.auth import sign_in
 from crm.common.names import company_name_key
-from crm.demo.builder import DatabaseNotEmpty, DemoError, load_demo
+from crm.demo.builder import load_demo
+from crm.demo.errors import DatabaseNotEmpty, DemoError
 from crm.demo.reference import ANCHOR, DEMO_PASSWORD, DEMO_SIGN_INS
 from crm.identity.roles import Role
 from crm.storage import settings, store
