@@ -362,7 +362,7 @@ def _export(args: argparse.Namespace) -> int:
             raise CommandError(f"unknown filter {item!r}; use KEY=VALUES with KEY one of "
                                + ", ".join(sorted(known)))
         filters[key] = tuple(v.strip() for v in values.split(",") if v.strip())
-    if args.sort and args.sort not in {c.key for c in spec.columns}:
+    if args.sort and args.sort not in {c.key for c in spec.columns if c.sortable}:
         raise CommandError(f"unknown sort column {args.sort!r}")
     fmt = "csv" if args.output.lower().endswith(".csv") else "xlsx"
     if fmt == "xlsx" and not args.output.lower().endswith(".xlsx"):

@@ -135,6 +135,7 @@ def test_export_leads_as_a_user_holds_only_their_scope(capsys, database_url, db,
 @pytest.mark.parametrize("args, message", [
     (["--filter", "planet=mars"], "unknown filter"),
     (["--sort", "shoe_size"], "unknown sort column"),
+    (["--sort", "phone"], "unknown sort column 'phone'"),  # shown and exported, not sortable
 ])
 def test_export_refuses_unknown_filters_and_sorts(capsys, database_url, db, tmp_path, args,
                                                   message):

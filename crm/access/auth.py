@@ -34,7 +34,7 @@ from crm.access.users import UserError, end_all_sessions, get_user, get_user_by_
 from crm.common.clock import now
 from crm.common.config import SignInPolicy
 from crm.common.errors import Refusal
-from crm.identity.user import User, hash_password, password_matches
+from crm.identity.user import User, hash_password, password_matches, stamp_id
 from crm.storage import audit
 from crm.storage.db import SIGN_IN_LOCK, Database, Session, serialised
 
@@ -110,7 +110,7 @@ def unlock(actor: User | None, db: Database, username: str) -> None:
     username = username.strip().lower()
     with db.transaction() as tx:
         tx.execute("INSERT INTO sign_in_unlocks (username, unlocked_at, user_id) "
-                   "VALUES (?, ?, ?)", (username, now(), actor.id if actor else None))
+                   "VALUES (?, ?, ?)", (username, now(), stamp_id(actor)))
         user_id = tx.scalar("SELECT id FROM users WHERE username = ?", (username,))
         if user_id is not None:
             audit.record(tx, actor, "user", user_id, "unlock")

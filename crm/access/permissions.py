@@ -27,7 +27,7 @@ from crm.common.clock import now
 from crm.common.errors import Refusal
 from crm.identity.entities import Action, Entity, Grants
 from crm.identity.roles import Role
-from crm.identity.user import User
+from crm.identity.user import User, stamp_id
 from crm.storage import audit
 from crm.storage.db import Database, Session
 
@@ -207,7 +207,7 @@ def set_many(actor: User | None, db: Database,
                 tx.execute("INSERT INTO role_permissions (role, action, entity, allowed, "
                            "changed_by, changed_at) VALUES (?, ?, ?, ?, ?, ?)",
                            (role.value, key[0].value, key[1].value, allowed,
-                            actor.id if actor else None, now()))
+                            stamp_id(actor), now()))
             _audit(tx, actor, role, key, allowed)
             changes += 1
     return changes

@@ -13,7 +13,7 @@ from crm.common.clock import now
 from crm.common.errors import Refusal
 from crm.identity.entities import Action, Entity
 from crm.identity.roles import DEPARTMENT_REQUIRED, Role, owner_roles_sql
-from crm.identity.user import MIN_PASSWORD_LENGTH, USERNAME_PATTERN, User, hash_password
+from crm.identity.user import MIN_PASSWORD_LENGTH, USERNAME_PATTERN, User, hash_password, stamp_id
 from crm.storage import audit
 from crm.storage.db import Database, IntegrityError, Session
 
@@ -286,7 +286,7 @@ def set_password(actor: User | None, db: Database, user_id: int, password: str) 
             (hash_password(password), now(), user_id),
         )
         tx.execute("INSERT INTO sign_in_unlocks (username, unlocked_at, user_id) "
-                   "VALUES (?, ?, ?)", (username, now(), actor.id if actor else None))
+                   "VALUES (?, ?, ?)", (username, now(), stamp_id(actor)))
         end_all_sessions(tx, user_id, "password reset")
         audit.record(tx, actor, "user", user_id, "password_reset")
 

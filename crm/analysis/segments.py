@@ -33,7 +33,7 @@ from crm.common.errors import Refusal
 from crm.identity.user import User
 from crm.lists import list_export, listing
 from crm.lists.listing import ListQuery, ListSpec
-from crm.records.kinds import PEOPLE
+from crm.records.kinds import PEOPLE_LISTS
 from crm.storage.db import Database, IntegrityError
 
 MAX_NAME_LENGTH = 100
@@ -44,7 +44,7 @@ class SegmentError(Refusal):
     """A segment change that cannot be made, with the reason (fit for the screen)."""
 
 
-SPECS = PEOPLE
+SPECS = PEOPLE_LISTS
 
 
 def spec_of(entity: Entity | str) -> ListSpec:

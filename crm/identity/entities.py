@@ -29,7 +29,10 @@ class Entity(StrEnum):
 
     @property
     def table(self) -> str:
-        """The table of this kind's records: its plural ("companies")."""
+        """The table of this kind's records: its plural ("companies"). Only the kinds the
+        writer writes have one here (KeyError for the others: a caller's mistake)."""
+        if self not in RECORDS:
+            raise KeyError(f"{self.value} is not a kind of record with a table")
         return self.plural
 
 
@@ -49,8 +52,17 @@ class Action(StrEnum):
     MANAGE = "manage"  # tags: rename and merge; users: users, departments, permissions
 
 
+# The kinds of record the one write path writes (their tables, versions and history).
+RECORDS = (Entity.LEAD, Entity.CONTACT, Entity.COMPANY, Entity.REQUEST, Entity.DEAL)
 # Leads and contacts: the kinds of record that are people (newsletter, duplicates, mailings).
 PEOPLE = (Entity.LEAD, Entity.CONTACT)
+
+
+def person_table(entity: Entity | str) -> str:
+    """The table of a lead or a contact; KeyError for any other kind (a caller's mistake)."""
+    if Entity(entity) not in PEOPLE:
+        raise KeyError(f"{Entity(entity).value} is not a person")
+    return Entity(entity).table
 
 # What a role may do: (action, kind) pairs, as crm.access.permissions works them out.
 Grants = frozenset[tuple[Action, Entity]]

@@ -24,6 +24,7 @@ import pandas as pd
 from crm.access import Action, Condition, Entity, import_batch_scope, scope
 from crm.common.clock import now
 from crm.common.errors import Refusal
+from crm.identity.entities import person_table
 from crm.identity.user import User
 from crm.importing.commit import DEFAULTS, TEXT_COLUMNS, batch_tags
 from crm.storage.db import Database, Session, ids_condition
@@ -83,7 +84,7 @@ def undo_batch(user: User, db: Database, batch_id: int,
         if batch["undone_at"] is not None:
             raise UndoRefused(f"Import batch {batch_id} was already undone.")
         entity = Entity(batch["entity"])
-        table = Entity(entity).table
+        table = person_table(entity)
         allowed = scope(user, entity, Action.UNDO_IMPORT, alias="t")
         items = tx.fetch_frame(
             f"SELECT i.entity_id, i.action, i.before_image, i.row_version, "
@@ -146,7 +147,7 @@ def _linked(tx: Session, entity: Entity, ids: list[int]) -> dict[int, str]:
                        "was made from a lead"))
     found: dict[int, str] = {}
     for source, reason in checks:
-        for row in tx.fetch_all(f"SELECT x.id FROM {Entity(entity).table} x WHERE {these.sql} AND "
+        for row in tx.fetch_all(f"SELECT x.id FROM {person_table(entity)} x WHERE {these.sql} AND "
                                 f"EXISTS (SELECT 1 FROM {source})", these.params):
             found.setdefault(int(row["id"]), reason)
     return found

@@ -26,6 +26,7 @@ from crm.access import Action, Condition, Entity, require
 from crm.common.clock import now
 from crm.common.errors import Refusal
 from crm.common.names import company_name_key
+from crm.identity.entities import person_table
 from crm.identity.user import User
 from crm.importing.fields import FIELDS
 from crm.importing.preview import ImportProblem, Preview, match_existing
@@ -250,7 +251,7 @@ def _update(writer: Writer, entity: Entity, rows: pd.DataFrame) -> pd.DataFrame:
     each record's before-image: the old value of every field the import changed."""
     if rows.empty:
         return pd.DataFrame({"id": pd.Series([], dtype="int64"), "image": []})
-    table = Entity(entity).table
+    table = person_table(entity)
     columns = updatable_columns(entity)
     new = pd.DataFrame({"id": rows["_match"].to_numpy(dtype=np.int64)})
     for column in columns:
@@ -296,7 +297,7 @@ def _subscriptions(writer: Writer, entity: Entity, creating: pd.DataFrame,
     A "yes" subscribes only people who never unsubscribed (an import never lifts an
     unsubscribe); returns how many rows asked for that in vain."""
     source = f"import:{writer.batch_id}"
-    table = Entity(entity).table
+    table = person_table(entity)
     wanted = pd.concat([
         pd.DataFrame({"id": created, "optin": creating["newsletter_opt_in"].astype(
             "boolean").to_numpy()}),
@@ -365,7 +366,7 @@ def _record_items(writer: Writer, entity: Entity, created: np.ndarray,
         return
     these = ids_condition(ids)
     versions = {int(r["id"]): int(r["row_version"]) for r in writer.tx.fetch_all(
-        f"SELECT id, row_version FROM {Entity(entity).table} WHERE {these.sql}", these.params)}
+        f"SELECT id, row_version FROM {person_table(entity)} WHERE {these.sql}", these.params)}
     items = pd.DataFrame({
         "batch_id": writer.batch_id,
         "entity_id": np.array(ids, dtype=np.int64),

@@ -16,7 +16,7 @@ import pandas as pd
 from crm.access import Action, Entity, may_work_in_department, owns_what_they_add, require, scope
 from crm.common.errors import Refusal
 from crm.common.names import company_name_key
-from crm.identity.entities import PEOPLE
+from crm.identity.entities import PEOPLE, person_table
 from crm.identity.roles import OWNERS, Role
 from crm.identity.user import User
 from crm.importing import values
@@ -588,7 +588,7 @@ def match_existing(tx: Session, user: User, entity: Entity, rows: pd.DataFrame) 
     """The best existing match of each row (`pos` is its position): `id`, `reason`,
     `read_only` (a converted lead) and the record's `version` now. The same query runs at
     the preview and again in the commit, which refuses when the answer changed meanwhile."""
-    table = Entity(entity).table
+    table = person_table(entity)
     keys = pd.DataFrame({
         "pos": np.arange(len(rows), dtype=np.int64),
         "email": rows["email"].fillna("").str.lower().replace("", None),

@@ -1,10 +1,11 @@
-"""The list engine shared by leads, contacts and companies.
+"""The list engine shared by leads, contacts, companies and requests.
 
 One function takes (user, list, query) and returns a page of rows and the total count,
-computed in SQL inside the user's access scope. Filters are declared once, as data (after
-Datasette's filters): each knows the SQL it adds (bound parameters only), how to offer its
-options with counts from the user's scope, and the words it means, so a page can say
-"1,234 leads where country is France and VIP is yes".
+computed in SQL inside the user's access scope. A list (`ListSpec`) is declared once: its
+columns (`Column`: label, SQL, kind, how the grid and an export show it) and its filters
+(the kinds in crm.lists.filters, each with the SQL it adds, its options with counts from the
+user's scope, and its words), so a page can say "1,234 leads where country is France and
+VIP is yes".
 """
 
 from __future__ import annotations

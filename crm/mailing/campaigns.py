@@ -27,6 +27,7 @@ from crm.access import (
 )
 from crm.common.clock import now
 from crm.common.errors import Refusal
+from crm.identity.entities import person_table
 from crm.identity.user import User
 from crm.mailing import compose
 from crm.mailing.compose import Person
@@ -272,7 +273,7 @@ def mailings_received(user: User, db: Database, entity: Entity | str,
     """The mailings one person (in the user's scope) was in, newest first."""
     entity = Entity(entity)
     allowed = scope(user, entity, Action.VIEW)
-    table = Entity(entity).table
+    table = person_table(entity)
     if not db.scalar(f"SELECT count(*) FROM {table} WHERE id = ? AND {allowed.sql}",
                      (entity_id, *allowed.params)):
         return []
@@ -332,7 +333,7 @@ def _still_draft(changed: int) -> None:
 
 def _set_department(tx: Session, mailing_id: int, entity: Entity) -> None:
     """A mailing whose recipients all sit in one department belongs to it; else to none."""
-    table = Entity(entity).table
+    table = person_table(entity)
     row = tx.fetch_one(
         f"SELECT min(p.department_id) AS lo, max(p.department_id) AS hi FROM "
         f"mailing_recipients r JOIN {table} p ON p.id = r.entity_id WHERE r.mailing_id = ?",

@@ -22,7 +22,7 @@ from crm.lists import listing
 from crm.lists.bulk import target_condition
 from crm.lists.listing import ListQuery, ListSpec
 from crm.mailing.compose import Person
-from crm.records.kinds import PEOPLE
+from crm.records.kinds import PEOPLE_LISTS
 from crm.storage.db import Database, Session
 from crm.storage.writer import ADDRESS_SQL
 
@@ -84,7 +84,7 @@ class Audience:
 
 def spec_for(entity: Entity | str) -> ListSpec:
     """The list a selection comes from."""
-    return PEOPLE[Entity(entity)]
+    return PEOPLE_LISTS[Entity(entity)]
 
 
 def audience(user: User, db: Database | Session, selection: Selection) -> Audience:

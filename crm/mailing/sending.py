@@ -35,6 +35,7 @@ from crm.access import Action, Entity, mailing_scope, scope
 from crm.common import links
 from crm.common.clock import now
 from crm.common.errors import Refusal
+from crm.identity.entities import person_table
 from crm.identity.user import SYSTEM, User
 from crm.mailing import compose, tokens
 from crm.mailing.campaigns import DRAFT, SENDING, SENT, Counts, counts
@@ -273,7 +274,7 @@ def _mark_sending(db: Database, mailing_id: int, token: str, recipient_id: int,
             "UPDATE mailing_recipients SET status = 'sending', handed_at = ?, sender = ?, "
             "email = ? WHERE id = ? AND status = 'pending' "
             "AND EXISTS (SELECT 1 FROM mailings m WHERE m.id = ? AND m.sender = ?) "
-            f"AND EXISTS (SELECT 1 FROM {Entity(entity).table} p WHERE p.id = ? "
+            f"AND EXISTS (SELECT 1 FROM {person_table(entity)} p WHERE p.id = ? "
             "AND p.newsletter_opt_in AND NOT p.disqualified) "
             "AND NOT EXISTS (SELECT 1 FROM suppressions s WHERE s.address = lower(trim(?)))",
             (now(), token, email, recipient_id, mailing_id, token, entity_id, email)) == 1

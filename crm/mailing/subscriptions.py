@@ -25,6 +25,7 @@ from typing import Any
 
 from crm.access import Action, Condition, Entity, can_resubscribe_others, scope
 from crm.common.errors import Refusal
+from crm.identity.entities import person_table
 from crm.identity.user import User
 from crm.mailing import tokens
 from crm.records.newsletter import NewsletterStatus, status_sql
@@ -124,7 +125,7 @@ def events(user: User, db: Database, entity: Entity | str,
     """One person's subscription events, newest first; empty outside the user's scope."""
     entity = Entity(entity)
     allowed = scope(user, entity, Action.VIEW)
-    if not db.scalar(f"SELECT count(*) FROM {Entity(entity).table} WHERE id = ? AND {allowed.sql}",
+    if not db.scalar(f"SELECT count(*) FROM {person_table(entity)} WHERE id = ? AND {allowed.sql}",
                      (entity_id, *allowed.params)):
         return []
     return db.fetch_all(
@@ -153,7 +154,7 @@ def disagreements(db: Database | Session, entity: Entity | str) -> int:
     last_delivery = ("(SELECT max(r.sent_at) FROM mailing_recipients r WHERE r.entity = ? "
                      "AND r.entity_id = p.id AND r.status = 'sent')")
     return int(db.scalar(
-        f"SELECT count(*) FROM {Entity(entity).table} p WHERE {status_sql('p')} <> {from_history} "
+        f"SELECT count(*) FROM {person_table(entity)} p WHERE {status_sql('p')} <> {from_history} "
         f"OR p.last_mailed_at IS DISTINCT FROM {last_delivery}",
         (entity.value, entity.value, entity.value)))
 
@@ -178,7 +179,7 @@ def _person_for_token(tx: Session, token: str) -> dict[str, Any] | None:
     subject = tokens.read_token(token)
     if subject is None:
         return None
-    row = tx.fetch_one(f"SELECT email, newsletter_opt_in FROM {Entity(subject.entity).table} "
+    row = tx.fetch_one(f"SELECT email, newsletter_opt_in FROM {person_table(subject.entity)} "
                        "WHERE id = ?", (subject.entity_id,))
     if row is None or not tokens.verify(token, row["email"]):
         return None
@@ -187,7 +188,7 @@ def _person_for_token(tx: Session, token: str) -> dict[str, Any] | None:
 
 def _in_scope(tx: Session, user: User, entity: Entity, entity_id: int, action: Action) -> None:
     allowed = scope(user, entity, action)
-    if not tx.scalar(f"SELECT count(*) FROM {Entity(entity).table} WHERE id = ? AND {allowed.sql}",
+    if not tx.scalar(f"SELECT count(*) FROM {person_table(entity)} WHERE id = ? AND {allowed.sql}",
                      (entity_id, *allowed.params)):
         raise SubscriptionError(f"{entity.value.capitalize()} {entity_id} does not exist.")
 
@@ -198,12 +199,12 @@ def _unsubscribe(writer: Writer, entity: Entity, entity_id: int, *, source: str,
     was already unsubscribed (their address is suppressed all the same)."""
     changed = writer.set_subscription(entity, _one(entity_id), False, source=source,
                                       note=note, action=action)
-    addresses = [writer.tx.scalar(f"SELECT email FROM {Entity(entity).table} WHERE id = ?",
+    addresses = [writer.tx.scalar(f"SELECT email FROM {person_table(entity)} WHERE id = ?",
                                   (entity_id,))]
     for other, other_id in same_person(writer.tx, entity, entity_id):
         writer.set_subscription(other, _one(other_id), False, source=source, action=action,
                                 note=f"the same person as {entity.value} {entity_id}")
-        addresses.append(writer.tx.scalar(f"SELECT email FROM {Entity(other).table} WHERE id = ?",
+        addresses.append(writer.tx.scalar(f"SELECT email FROM {person_table(other)} WHERE id = ?",
                                           (other_id,)))
     writer.suppress([a for a in addresses if a], source=source, note=note,
                     origin=(entity, entity_id), action=action)
@@ -213,7 +214,7 @@ def _unsubscribe(writer: Writer, entity: Entity, entity_id: int, *, source: str,
 def _resubscribe(writer: Writer, entity: Entity, entity_id: int, *, source: str,
                  note: str = "", action: str = "update") -> bool:
     """The person's address is mailable again and they are subscribed; False if they were."""
-    email = writer.tx.scalar(f"SELECT email FROM {Entity(entity).table} WHERE id = ?", (entity_id,))
+    email = writer.tx.scalar(f"SELECT email FROM {person_table(entity)} WHERE id = ?", (entity_id,))
     writer.lift_suppression(email or "")
     return writer.set_subscription(entity, _one(entity_id), True, source=source, note=note,
                                    action=action) > 0

@@ -7,7 +7,7 @@ filters. Anything that offers a choice of lists takes it from here.
 
 from __future__ import annotations
 
-from crm.identity.entities import Entity
+from crm.identity.entities import PEOPLE, Entity
 from crm.lists.listing import ListSpec
 from crm.records.companies import COMPANIES
 from crm.records.contacts import CONTACTS
@@ -15,5 +15,5 @@ from crm.records.leads import LEADS
 
 LISTS: dict[Entity, ListSpec] = {spec.entity: spec for spec in (LEADS, CONTACTS, COMPANIES)}
 # The lists of people: what a segment or a mass mailing is made of.
-PEOPLE: dict[Entity, ListSpec] = {e: LISTS[e] for e in (Entity.LEAD, Entity.CONTACT)}
+PEOPLE_LISTS: dict[Entity, ListSpec] = {e: LISTS[e] for e in PEOPLE}
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.access import Action, Entity, may_work_in_department, owns_what_they_add, scope
+from crm.identity.entities import person_table
 from crm.identity.user import User
 from crm.lists.filters import (
     Filter,
@@ -97,7 +98,7 @@ def likely_duplicates(user: User, db: Any, entity: Entity, *, email: str = "",
     for reason, sql, params in checks:
         rows = db.fetch_all(
             "SELECT p.id, trim(concat_ws(' ', p.first_name, p.last_name)) AS name, p.email "
-            f"FROM {Entity(entity).table} p WHERE {sql} AND {allowed.sql} "
+            f"FROM {person_table(entity)} p WHERE {sql} AND {allowed.sql} "
             + ("AND p.id <> ? " if exclude_id is not None else "")
             + "ORDER BY p.id LIMIT 10",
             (*params, *allowed.params, *([exclude_id] if exclude_id is not None else [])),

@@ -126,8 +126,8 @@ def change_tags(user: User, db: Database, *, add: Sequence[int] = (),
                 ids: Sequence[int] | None = None) -> int:
     """Put some tags on and take others off the checked or matching contacts, in one
     transaction (a contact's "Save tags" is one change); returns the taggings changed."""
-    adding = sorted(dict.fromkeys(int(t) for t in add))
-    removing = sorted(dict.fromkeys(int(t) for t in remove if int(t) not in adding))
+    removing = sorted(dict.fromkeys(int(t) for t in remove))
+    adding = sorted(dict.fromkeys(int(t) for t in add if int(t) not in removing))
     if not adding and not removing:
         raise TagError("Choose at least one tag.")
     condition = target_condition(user, CONTACTS, query or ListQuery(), ids, Action.TAG)

@@ -520,7 +520,7 @@ class Writer:
 
     def record_delivery(self, entity: Entity, record_id: int, sent_at: datetime) -> None:
         """A newsletter reached the person: their `last_mailed_at` (never moved back)."""
-        row = self.tx.fetch_one(f"SELECT last_mailed_at FROM {Entity(Entity(entity)).table} "
+        row = self.tx.fetch_one(f"SELECT last_mailed_at FROM {Entity(entity).table} "
                                 "WHERE id = ?", (record_id,))
         if row is None or (row["last_mailed_at"] is not None
                            and row["last_mailed_at"] >= sent_at):
@@ -669,7 +669,7 @@ def new_ids(tx: Session, entity: Entity, count: int) -> np.ndarray:
         return np.array([], dtype=np.int64)
     source = "range(?)" if tx.dialect == "duckdb" else "generate_series(1, ?)"
     found = tx.fetch_frame(
-        f"SELECT nextval('{Entity(Entity(entity)).table}_id_seq') AS id FROM {source}", (count,))
+        f"SELECT nextval('{Entity(entity).table}_id_seq') AS id FROM {source}", (count,))
     return found["id"].to_numpy(dtype=np.int64)
 
 
