@@ -17,7 +17,6 @@ subscription history that agree with the persons' `last_mailed_at` and `unsubscr
 
 from __future__ import annotations
 
-import calendar
 import importlib
 import numbers
 import threading
@@ -36,14 +35,18 @@ from crm.common.names import company_name_key
 from crm.demo import arrays
 from crm.demo.conversions import add_demo_conversions
 from crm.demo.errors import DatabaseNotEmpty, DemoError
+from crm.demo.newsletter import Sent
+from crm.demo.newsletter import history as newsletter_history
 from crm.demo.reference import (
     ANCHOR,
+    ANCHOR_S,
     BRAND_FIRST,
     BRAND_SECOND,
     COMPANY_TYPE_WEIGHTS,
     CONTACT_NOTES,
     CONTACT_SOURCE_WEIGHTS,
     COUNTRIES,
+    DAY_S,
     DEMO_PASSWORD,
     DEPARTMENTS,
     EU,
@@ -59,6 +62,7 @@ from crm.demo.reference import (
     SALES_MANAGERS_PER_DEPARTMENT,
     SEND_SPREAD_S,
     STAFF_EMAIL_DOMAIN,
+    START_S,
     TAGS,
     TITLES,
     WORDS,
@@ -72,9 +76,6 @@ from crm.storage.db import Database, PgDatabase, Session
 from crm.storage.writer import Writer, carry_over_unsubscribes
 
 CHUNK_ROWS = 200_000
-_DAY = 86_400
-_ANCHOR_S = calendar.timegm(ANCHOR.timetuple())
-_START_S = _ANCHOR_S - HISTORY_DAYS * _DAY
 
 
 @dataclass(frozen=True)
@@ -323,7 +324,7 @@ class _Builder:
         }
 
     def _departments(self) -> None:
-        created = arrays.timestamps(np.full(len(DEPARTMENTS), _START_S - 60 * _DAY))
+        created = arrays.timestamps(np.full(len(DEPARTMENTS), START_S - 60 * DAY_S))
         self.tx.insert_frame("departments", arrays.frame({
             "id": np.arange(1, len(DEPARTMENTS) + 1), "name": pa.array(DEPARTMENTS),
             "created_at": created,
@@ -377,7 +378,7 @@ class _Builder:
         self.staff_pool = arrays.Pool(self.staff)
         self.sales_ids = self.sales_pool.values.to_numpy()
         self.staff_ids = self.staff_pool.values.to_numpy()
-        created = _START_S - 45 * _DAY + rng.integers(0, 10 * _DAY, len(rows))
+        created = START_S - 45 * DAY_S + rng.integers(0, 10 * DAY_S, len(rows))
         departments = np.array([-1 if r[3] is None else r[3] + 1 for r in rows])
         self.tx.insert_frame("users", arrays.frame({
             "id": ids,
@@ -405,8 +406,7 @@ class _Builder:
         creators = np.array([
             manager if m.department is None else self.sales[m.department][0] for m in MAILINGS
         ])
-        self.mail_sent = sent
-        self.mail_department = departments
+        self.mailings = Sent(sent, departments)
         self.tx.insert_frame("mailings", arrays.frame({
             "id": np.arange(1, len(MAILINGS) + 1),
             "name": pa.array([m.name for m in MAILINGS]),
@@ -418,7 +418,7 @@ class _Builder:
             "status": pa.repeat("sent", len(MAILINGS)),
             "department_id": arrays.ids(departments + 1, departments >= 0),
             "created_by": creators,
-            "created_at": arrays.timestamps(sent - 2 * _DAY),
+            "created_at": arrays.timestamps(sent - 2 * DAY_S),
             "started_at": arrays.timestamps(sent),
             "finished_at": arrays.timestamps(sent + SEND_SPREAD_S),
         }))
@@ -509,9 +509,9 @@ class _Builder:
             raise DemoError("Could not invent enough distinct company names.")
         department = self.country_department[country]
         owner = self.sales_ids[self.sales_pool.pick(rng, department)]
-        created = np.sort(rng.integers(_START_S, _ANCHOR_S - 14 * _DAY, n))
+        created = np.sort(rng.integers(START_S, ANCHOR_S - 14 * DAY_S, n))
         updated = np.where(rng.random(n) < 0.6,
-                           created + (rng.random(n) * (_ANCHOR_S - created)).astype(np.int64),
+                           created + (rng.random(n) * (ANCHOR_S - created)).astype(np.int64),
                            created)
         domain = arrays.join(pa.array(slugs, pa.string()), ".", self.tld.take(pa.array(country)))
         phone = self._phones(rng, country)
@@ -570,12 +570,12 @@ class _Builder:
             weights = rng.lognormal(0.0, 1.1, len(self.company["country"]))
             company = rng.choice(len(weights), size=n, p=weights / weights.sum())
             start = self.company["created"][company]
-            created = start + (rng.random(n) * (_ANCHOR_S - start)).astype(np.int64)
+            created = start + (rng.random(n) * (ANCHOR_S - start)).astype(np.int64)
             order = np.argsort(created, kind="stable")
             skeleton = {"company": company[order], "created": created[order]}
         else:
-            ago = (rng.random(n) ** 1.3 * HISTORY_DAYS * _DAY).astype(np.int64)
-            skeleton = {"created": np.sort(_ANCHOR_S - 1 - ago)}
+            ago = (rng.random(n) ** 1.3 * HISTORY_DAYS * DAY_S).astype(np.int64)
+            skeleton = {"created": np.sort(ANCHOR_S - 1 - ago)}
         for chunk, lo in enumerate(range(0, n, CHUNK_ROWS)):
             hi = min(n, lo + CHUNK_ROWS)
             part = {k: v[lo:hi] for k, v in skeleton.items()}
@@ -632,7 +632,7 @@ class _Builder:
 
     def _updated(self, rng: np.random.Generator, created: np.ndarray, share: float) -> np.ndarray:
         n = len(created)
-        later = created + (rng.random(n) ** 2 * (_ANCHOR_S - created)).astype(np.int64)
+        later = created + (rng.random(n) ** 2 * (ANCHOR_S - created)).astype(np.int64)
         return np.where(rng.random(n) < share, later, created)
 
     def _sources(self, rng: np.random.Generator, n: int, weights: dict[str, int],
@@ -659,8 +659,8 @@ class _Builder:
         has_email = rng.random(n) < 0.97
         extension = arrays.text(rng.integers(10, 999, n))
         direct = arrays.join(c["phone"].take(company_index), "-", extension)
-        newsletter = self._newsletter(
-            rng, "contact", ids, created, department, has_email, email, owner)
+        newsletter = newsletter_history(
+            rng, "contact", ids, created, department, has_email, email, owner, self.mailings)
         updated = np.maximum(updated, newsletter.pop("touched"))
         self.writer.load_frame(Entity.CONTACT, arrays.frame({
             "id": ids,
@@ -740,9 +740,9 @@ class _Builder:
         industry_ids = np.array([industries[k] for k in sorted(industries)])
         types = self.reference["company_types"]
         type_ids = np.array([types[k] for k in sorted(types)])
-        newsletter = self._newsletter(
+        newsletter = newsletter_history(
             rng, "lead", ids, created, department, has_email, email,
-            np.where(assigned, owner, created_by))
+            np.where(assigned, owner, created_by), self.mailings)
         updated = np.maximum(updated, newsletter.pop("touched"))
         self.writer.load_frame(Entity.LEAD, arrays.frame({
             "id": ids,
@@ -792,87 +792,6 @@ class _Builder:
         self._insert_newsletter(newsletter)
 
     # ------------------------------------------------------------- newsletter
-
-    def _newsletter(self, rng: np.random.Generator, entity: str, ids: np.ndarray,
-                    created: np.ndarray, department: np.ndarray, has_email: np.ndarray,
-                    email: pa.Array, actor: np.ndarray) -> dict:
-        """Opt-in, mailings received and unsubscriptions, consistent with each other.
-
-        Gray people: 55 % were mailed and then used the unsubscribe link, 20 % subscribed and
-        were unsubscribed by staff before any mailing reached them, 25 % never opted in.
-        """
-        n = len(ids)
-        opt_in = rng.random(n) < 0.85
-        kind = rng.random(n)
-        was_mailed_then_left = ~opt_in & (kind < 0.55)
-        left_unmailed = ~opt_in & (kind >= 0.55) & (kind < 0.75)
-        wants_mail = ((opt_in & (rng.random(n) < 0.8)) | was_mailed_then_left) & has_email
-        eligible = (
-            (self.mail_sent[None, :] > created[:, None] + _DAY)
-            & ((self.mail_department[None, :] < 0)
-               | (self.mail_department[None, :] == department[:, None]))
-        )
-        score = rng.random((n, len(MAILINGS)))
-        score[~eligible] = -1.0
-        rows = np.arange(n)
-        first = score.argmax(axis=1)
-        mailed = wants_mail & (score[rows, first] > 0)
-        score[rows, first] = -1.0
-        second = score.argmax(axis=1)
-        twice = mailed & (score[rows, second] > 0) & (rng.random(n) < 0.3)
-        sent_first = self.mail_sent[first] + rng.integers(0, SEND_SPREAD_S, n)
-        sent_second = self.mail_sent[second] + rng.integers(0, SEND_SPREAD_S, n)
-        last_mailed = np.where(twice, np.maximum(sent_first, sent_second), sent_first)
-        # Unsubscribed after the last mailing, or (never mailed) some time after joining.
-        left_mailed = was_mailed_then_left & mailed
-        left_unmailed = left_unmailed | (was_mailed_then_left & ~mailed)
-        after_mail = last_mailed + (3_600 + rng.random(n) * 60 * _DAY).astype(np.int64)
-        after_join = created + (60 + rng.random(n) * (_ANCHOR_S - created)).astype(np.int64)
-        unsubscribed = np.minimum(np.where(left_mailed, after_mail, after_join), _ANCHOR_S)
-        left = left_mailed | left_unmailed
-        touched = np.where(left, unsubscribed, created)
-
-        # Mailing recipients: one row per mailing received.
-        who = np.concatenate([np.flatnonzero(mailed), np.flatnonzero(twice)])
-        mailing = np.concatenate([first[mailed], second[twice]])
-        sent = np.concatenate([sent_first[mailed], sent_second[twice]])
-        order = np.lexsort((sent, who))
-        who, mailing, sent = who[order], mailing[order], sent[order]
-        recipients = {
-            "mailing_id": mailing + 1,
-            "entity": pa.repeat(entity, len(who)),
-            "entity_id": ids[who],
-            "email": email.take(pa.array(who)),
-            "status": pa.repeat("sent", len(who)),
-            "sent_at": arrays.timestamps(sent),
-        }
-        # Subscription history: joined (if ever), then left.
-        joined = opt_in | left
-        sub_who = np.flatnonzero(joined)
-        out_who = np.flatnonzero(left)
-        event_who = np.concatenate([sub_who, out_who])
-        is_out = np.concatenate([np.zeros(len(sub_who), bool), np.ones(len(out_who), bool)])
-        order = np.lexsort((is_out, event_who))
-        event_who, is_out = event_who[order], is_out[order]
-        by_link = left_mailed[event_who]
-        events = {
-            "entity": pa.repeat(entity, len(event_who)),
-            "entity_id": ids[event_who],
-            "event": arrays.when(is_out, "unsubscribed", "subscribed"),
-            "occurred_at": arrays.timestamps(np.where(is_out, unsubscribed[event_who],
-                                                created[event_who])),
-            "user_id": arrays.ids(actor[event_who], is_out & ~by_link),
-            "source": arrays.when(is_out, arrays.when(by_link, "unsubscribe link", "operator"),
-                                  "demo"),
-        }
-        return {
-            "opt_in": opt_in,
-            "last_mailed_at": arrays.timestamps(last_mailed, mailed),
-            "unsubscribed_at": arrays.timestamps(unsubscribed, left),
-            "touched": touched,
-            "recipients": recipients,
-            "events": events,
-        }
 
     def _insert_newsletter(self, newsletter: dict) -> None:
         recipients = newsletter["recipients"]

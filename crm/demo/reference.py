@@ -6,6 +6,7 @@ Plain values only; crm.demo.builder turns them into rows.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,9 @@ DEMO_SIGN_INS: list[tuple[str, str]] = [(name, role.label) for name, role, _ in 
 
 ANCHOR = datetime(2026, 11, 1)  # "today" of the demo data
 HISTORY_DAYS = 3 * 365
+DAY_S = 86_400
+ANCHOR_S = calendar.timegm(ANCHOR.timetuple())  # "today", in seconds
+START_S = ANCHOR_S - HISTORY_DAYS * DAY_S  # the first day of the history
 STAFF_EMAIL_DOMAIN = "demo-crm.example"
 
 DEPARTMENTS = ("Europe", "North America", "Latin America", "Asia Pacific", "Middle East & Africa")
