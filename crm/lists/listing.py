@@ -82,16 +82,13 @@ COLUMN_KINDS = ("text", "int", "bool", "datetime", "owner")
 class ListSpec:
     """Everything the engine needs to list one entity."""
 
-    entity: Entity
-    table: str
+    entity: Entity  # its table and nouns ("lead", "leads") are the kind's (Entity.table, …)
     alias: str
     joins: str
     columns: tuple[Column, ...]
     filters: tuple[Filter, ...]
     default_sort: str
     default_descending: bool
-    noun: str  # "lead" / "contact" / "company"
-    noun_plural: str
     extra_sql: tuple[tuple[str, str], ...] = ()  # (name, expr) also selected, not listed
     # For the page query only: joins that may use the CTE `page_ids` (the page's IDs), and
     # column expressions over them that replace same-named ones. Aggregates over related
@@ -104,6 +101,18 @@ class ListSpec:
     def __post_init__(self) -> None:
         for key in (*self.grid, *self.export):
             self.column(key)  # a misspelt key fails on import, not on a page
+
+    @property
+    def table(self) -> str:
+        return self.entity.table
+
+    @property
+    def noun(self) -> str:
+        return self.entity.noun
+
+    @property
+    def noun_plural(self) -> str:
+        return self.entity.plural
 
     @property
     def grid_columns(self) -> tuple[Column, ...]:

@@ -130,7 +130,6 @@ def _remember(tx: Session, request: Mapping[str, Any], found: RequestMatches) ->
 
 REQUESTS = ListSpec(
     entity=Entity.REQUEST,
-    table="requests",
     alias="r",
     joins=("LEFT JOIN users ow ON ow.id = r.owner_id "
            "LEFT JOIN countries cn ON cn.code = r.country_code "
@@ -170,8 +169,6 @@ REQUESTS = ListSpec(
     ),
     default_sort="created_at",
     default_descending=True,
-    noun="request",
-    noun_plural="requests",
     grid=("created_at", "name", "company", "matches", "subject", "status", "email", "country",
           "source", "channel", "manager"),
     export=("id", "created_at", "name", "email", "phone", "company", "country", "subject",

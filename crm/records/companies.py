@@ -64,7 +64,6 @@ def company_type_filter(company_id_sql: str, alias: str, entity_table: str) -> E
 
 COMPANIES = ListSpec(
     entity=Entity.COMPANY,
-    table="companies",
     alias="co",
     joins=("LEFT JOIN users ow ON ow.id = co.owner_id "
            "LEFT JOIN countries cn ON cn.code = co.country_code "
@@ -95,8 +94,6 @@ COMPANIES = ListSpec(
     ),
     default_sort="name",
     default_descending=False,
-    noun="company",
-    noun_plural="companies",
     page_joins=(
         "LEFT JOIN (SELECT ci.company_id, string_agg(i.name, ', ' ORDER BY i.name) AS names "
         "FROM company_industries ci JOIN industries i ON i.id = ci.industry_id "

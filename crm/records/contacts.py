@@ -25,7 +25,6 @@ _DEPARTMENT, _MANAGER, _COUNTRY, _NEWSLETTER, _VIP = people.person_list_filters(
 
 CONTACTS = ListSpec(
     entity=Entity.CONTACT,
-    table="contacts",
     alias="c",
     joins=("LEFT JOIN users ow ON ow.id = c.owner_id "
            "LEFT JOIN countries cn ON cn.code = c.country_code "
@@ -79,8 +78,6 @@ CONTACTS = ListSpec(
     ),
     default_sort="created_at",
     default_descending=True,
-    noun="contact",
-    noun_plural="contacts",
     page_joins=("LEFT JOIN (SELECT x.contact_id, string_agg(t.name, ', ' ORDER BY t.name) "
                 "AS names FROM contact_tags x JOIN tags t ON t.id = x.tag_id "
                 "WHERE x.contact_id IN (SELECT id FROM page_ids) GROUP BY x.contact_id) ptags "

@@ -52,7 +52,6 @@ STATUS_LABEL_SQL = _status_case(lambda s: s.label)
 
 LEADS = ListSpec(
     entity=Entity.LEAD,
-    table="leads",
     alias="l",
     joins=("LEFT JOIN users ow ON ow.id = l.owner_id "
            "LEFT JOIN countries cn ON cn.code = l.country_code"),
@@ -89,8 +88,6 @@ LEADS = ListSpec(
     ),
     default_sort="created_at",
     default_descending=True,
-    noun="lead",
-    noun_plural="leads",
     grid=("name", "email", "phone", "company", "manager", "country", "newsletter", "created_at",
           "status", "vip", "disqualified"),
     export=("id", "name", "email", "phone", "company", "manager", "country", "newsletter", "vip",

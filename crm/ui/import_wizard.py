@@ -146,8 +146,10 @@ def check(user: User, db: Database, entity: str, table: importing.RawTable,
     return preview
 
 
-def show_preview(entity: str, table: importing.RawTable, preview: importing.Preview) -> None:
-    """Step 2: the figures, every problem, the rows to correct in place, and the matches."""
+def show_preview(entity: str, table: importing.RawTable, preview: importing.Preview,
+                 by_row: dict[int, list[importing.ImportProblem]]) -> None:
+    """Step 2: the figures, every problem (`by_row`: the preview's, by row), the rows to
+    correct in place, and the matches."""
     s = state()
     noun = Entity(entity).plural
     st.subheader("2. Preview")
@@ -159,7 +161,6 @@ def show_preview(entity: str, table: importing.RawTable, preview: importing.Prev
     d.metric("Match existing", f"{summary['matching_existing']:,}")
     for note in preview.notes:
         text.info("{}", note)
-    by_row = preview.problems_by_row()
     if preview.problems:
         st.markdown("**Problems** (fix them in the table below, or leave those rows out)")
         st.dataframe(preview.problems_frame().rename(columns={
@@ -195,11 +196,11 @@ def show_preview(entity: str, table: importing.RawTable, preview: importing.Prev
                     "Existing", display_text=r"id=(\d+)")})
 
 
-def import_rows(user: User, db: Database, entity: str, preview: importing.Preview) -> None:
+def import_rows(user: User, db: Database, entity: str, preview: importing.Preview,
+                by_row: dict[int, list[importing.ImportProblem]]) -> None:
     """Step 3: what to do with matches and with rows that have problems, and the import."""
     s = state()
     noun = Entity(entity).plural
-    by_row = preview.problems_by_row()
     st.subheader("3. Import")
     on_duplicate = st.radio("Rows that match an existing record", list(CHOICES),
                             format_func=CHOICES.get, key="import_on_duplicate",

@@ -17,8 +17,9 @@ with importing:
     if table is not None:
         mapping = wizard.map_columns(entity, table)
         preview = wizard.check(user, db, entity, table, mapping)
-        wizard.show_preview(entity, table, preview)
-        wizard.import_rows(user, db, entity, preview)
+        by_row = preview.problems_by_row()
+        wizard.show_preview(entity, table, preview, by_row)
+        wizard.import_rows(user, db, entity, preview, by_row)
     wizard.show_result(entity)
 with past:
     wizard.history(user, db, entity)

@@ -15,9 +15,8 @@ ALL = (*LISTS.values(), REQUESTS)
 
 
 def _spec(**changes) -> ListSpec:
-    values = dict(entity=Entity.LEAD, table="leads", alias="l", joins="", filters=(),
-                  default_sort="name", default_descending=False, noun="lead",
-                  noun_plural="leads",
+    values = dict(entity=Entity.LEAD, alias="l", joins="", filters=(),
+                  default_sort="name", default_descending=False,
                   columns=(Column("id", "ID", "l.id", kind="int", width=9),
                            Column("name", "Name", "l.last_name", width=26),
                            Column("vip", "VIP", "l.vip", sortable=False, kind="bool", width=6,
